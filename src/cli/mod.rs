@@ -1,0 +1,39 @@
+//! The `chatfn` command line.
+
+mod bench;
+mod run;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "chatfn", version, about = "Self-hosted serverless chat-function runtime host")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a handler once against an event, locally, and print the outcome as JSON.
+    Run(run::RunArgs),
+    /// Measure the engine: warm invocations, cold starts, transpiling.
+    Bench(bench::BenchArgs),
+}
+
+/// Exit status for bad usage or unreadable input files.
+pub const EXIT_USAGE: u8 = 2;
+
+pub async fn execute(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Run(args) => run::run(args).await,
+        Command::Bench(args) => bench::bench(args).await,
+    }
+}
+
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CHATFN_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}

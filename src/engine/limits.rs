@@ -1,0 +1,182 @@
+//! Limits on what one invocation may consume, and the watchdog that enforces
+//! the ones V8 cannot enforce itself.
+//!
+//! A script in a tight loop never yields to the event loop, so time limits
+//! are enforced from another thread: one process-wide watchdog looks at every
+//! armed runtime each tick and calls `terminate_execution` on the ones past
+//! their wall-clock deadline or CPU budget (thread CPU time, read through the
+//! runtime thread's CPU clock).
+
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::{Duration, Instant};
+
+use deno_core::v8;
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+
+use super::console::ConsoleLimits;
+
+/// Per-invocation and per-runtime limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Limits {
+    /// Wall-clock time of one invocation, including awaiting.
+    #[serde(with = "millis")]
+    pub timeout: Duration,
+    /// CPU time one invocation may burn.
+    #[serde(with = "millis")]
+    pub cpu_time: Duration,
+    /// V8 heap of a runtime (shared by its init script and functions).
+    pub heap_bytes: usize,
+    pub console: ConsoleLimits,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            timeout: Duration::from_secs(10),
+            cpu_time: Duration::from_secs(10),
+            heap_bytes: 128 * 1024 * 1024,
+            console: ConsoleLimits::default(),
+        }
+    }
+}
+
+mod millis {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_millis() as u64)
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_millis(u64::deserialize(d)?))
+    }
+}
+
+/// Why a runtime was stopped from outside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trip {
+    WallClock,
+    CpuTime,
+    Heap,
+}
+
+impl Trip {
+    fn code(self) -> u8 {
+        match self {
+            Trip::WallClock => 1,
+            Trip::CpuTime => 2,
+            Trip::Heap => 3,
+        }
+    }
+    fn from_code(code: u8) -> Option<Self> {
+        match code {
+            1 => Some(Trip::WallClock),
+            2 => Some(Trip::CpuTime),
+            3 => Some(Trip::Heap),
+            _ => None,
+        }
+    }
+}
+
+struct Armed {
+    deadline: Instant,
+    cpu_deadline: Duration,
+    isolate: v8::IsolateHandle,
+}
+
+/// The watchdog's view of one runtime thread. Created on that thread.
+pub struct Guard {
+    armed: Mutex<Option<Armed>>,
+    cpu_clock: libc::clockid_t,
+    tripped: AtomicU8,
+}
+
+impl Guard {
+    /// Registers the calling thread with the watchdog.
+    pub fn for_current_thread() -> Arc<Guard> {
+        let mut clock: libc::clockid_t = 0;
+        // SAFETY: pthread_self() is always valid for the calling thread.
+        let rc = unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) };
+        assert_eq!(rc, 0, "pthread_getcpuclockid failed");
+        let guard = Arc::new(Guard { armed: Mutex::new(None), cpu_clock: clock, tripped: AtomicU8::new(0) });
+        watchdog().guards.lock().push(Arc::downgrade(&guard));
+        guard
+    }
+
+    /// CPU time consumed so far by the thread this guard belongs to.
+    pub fn cpu_time(&self) -> Duration {
+        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        // SAFETY: the clock id belongs to a live thread: guards are dropped
+        // by their own thread before it exits.
+        unsafe { libc::clock_gettime(self.cpu_clock, &mut ts) };
+        Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    }
+
+    pub fn arm(&self, isolate: v8::IsolateHandle, limits: &Limits) {
+        self.tripped.store(0, Ordering::Relaxed);
+        *self.armed.lock() = Some(Armed {
+            deadline: Instant::now() + limits.timeout,
+            cpu_deadline: self.cpu_time() + limits.cpu_time,
+            isolate,
+        });
+    }
+
+    pub fn disarm(&self) {
+        *self.armed.lock() = None;
+    }
+
+    /// Stops the runtime now and remembers why (first reason wins).
+    pub fn trip(&self, reason: Trip, isolate: &v8::IsolateHandle) {
+        let _ = self.tripped.compare_exchange(0, reason.code(), Ordering::AcqRel, Ordering::Acquire);
+        isolate.terminate_execution();
+    }
+
+    pub fn tripped(&self) -> Option<Trip> {
+        Trip::from_code(self.tripped.load(Ordering::Acquire))
+    }
+
+    fn check(&self, now: Instant) {
+        let armed = self.armed.lock();
+        if let Some(armed) = armed.as_ref() {
+            if now >= armed.deadline {
+                self.trip(Trip::WallClock, &armed.isolate);
+            } else if self.cpu_time() >= armed.cpu_deadline {
+                self.trip(Trip::CpuTime, &armed.isolate);
+            }
+        }
+    }
+}
+
+struct Watchdog {
+    guards: Mutex<Vec<Weak<Guard>>>,
+}
+
+/// How often the watchdog looks; the precision of time limits.
+const TICK: Duration = Duration::from_millis(5);
+
+fn watchdog() -> &'static Watchdog {
+    static WATCHDOG: OnceLock<&'static Watchdog> = OnceLock::new();
+    WATCHDOG.get_or_init(|| {
+        let dog: &'static Watchdog = Box::leak(Box::new(Watchdog { guards: Mutex::new(Vec::new()) }));
+        std::thread::Builder::new()
+            .name("chatfn-watchdog".into())
+            .spawn(move || loop {
+                std::thread::sleep(TICK);
+                let now = Instant::now();
+                let live: Vec<Arc<Guard>> = {
+                    let mut guards = dog.guards.lock();
+                    guards.retain(|g| g.strong_count() > 0);
+                    guards.iter().filter_map(Weak::upgrade).collect()
+                };
+                for guard in live {
+                    guard.check(now);
+                }
+            })
+            .expect("spawn watchdog thread");
+        dog
+    })
+}

@@ -1,0 +1,169 @@
+//! The engine: runs chat functions in warm, bounded V8 runtimes.
+//!
+//! Surface: [`script::compile`] turns TypeScript into a deployable
+//! [`CompiledScript`] once, at deploy time; [`Engine::invoke`] runs a
+//! function version against an application's chat runtime and returns a
+//! typed [`InvocationOutcome`]; [`Engine::evict`] drops an application's
+//! warm runtimes.
+
+pub mod console;
+pub mod limits;
+mod platform;
+mod pool;
+mod runtime;
+pub mod script;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+pub use console::{ConsoleLimits, LogLevel, LogLine};
+pub use limits::Limits;
+pub use script::{compile, CompiledScript, ScriptError, ScriptRole};
+
+/// An application's chat runtime, as the engine needs it.
+#[derive(Debug, Clone)]
+pub struct RuntimeSpec {
+    pub application_id: Arc<str>,
+    /// Identifies the initialization script and environment; a warm runtime
+    /// built for another revision is rebuilt before use.
+    pub revision: Arc<str>,
+    pub initialization_script: Option<CompiledScript>,
+    pub environment: BTreeMap<String, String>,
+    /// Defaults for every invocation in this runtime; the heap limit applies
+    /// to the runtime as a whole.
+    pub limits: Limits,
+}
+
+/// One deployed version of a function.
+#[derive(Debug, Clone)]
+pub struct FunctionSpec {
+    pub function_id: Arc<str>,
+    pub name: Arc<str>,
+    pub trigger_type: Arc<str>,
+    pub version_number: i64,
+    pub script: CompiledScript,
+}
+
+#[derive(Debug, Clone)]
+pub struct InvocationRequest {
+    pub invocation_id: String,
+    pub runtime: Arc<RuntimeSpec>,
+    pub function: Arc<FunctionSpec>,
+    /// The event, as JSON text.
+    pub event: Arc<str>,
+    /// Overrides the runtime's wall-clock limit for this invocation.
+    pub timeout: Option<Duration>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum InvocationStatus {
+    Succeeded,
+    Failed,
+}
+
+/// What a handler returned, as ChatKitty wraps it: `{"payload": value}`,
+/// with no payload when the handler returned `undefined`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InvocationResult {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload: Option<Box<RawValue>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvocationError {
+    pub name: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stack: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InvocationOutcome {
+    pub status: InvocationStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub result: Option<InvocationResult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<InvocationError>,
+    pub logs: Vec<LogLine>,
+    pub duration_ms: f64,
+    /// A runtime was built (and the init script run) for this invocation.
+    pub cold_start: bool,
+}
+
+impl InvocationOutcome {
+    pub(crate) fn failed(error: InvocationError, logs: Vec<LogLine>, duration: Duration, cold_start: bool) -> Self {
+        InvocationOutcome {
+            status: InvocationStatus::Failed,
+            result: None,
+            error: Some(error),
+            logs,
+            duration_ms: duration.as_secs_f64() * 1e3,
+            cold_start,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct EngineConfig {
+    /// Warm runtimes kept across all applications (each on its own thread);
+    /// the least recently used idle one is evicted past this.
+    pub max_runtimes: usize,
+    /// Invocations of one application running at once (each needs its own
+    /// runtime); more wait their turn, so one application cannot take every
+    /// runtime.
+    pub max_concurrency_per_application: usize,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        EngineConfig { max_runtimes: 64, max_concurrency_per_application: cores }
+    }
+}
+
+/// Counters for operators and benchmarks.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EngineStats {
+    pub live_runtimes: usize,
+    pub idle_runtimes: usize,
+    pub runtimes_started: u64,
+    pub runtimes_evicted: u64,
+}
+
+/// Runs chat functions. Cheap to clone; all clones share the same runtimes.
+#[derive(Clone)]
+pub struct Engine {
+    pool: Arc<pool::Pool>,
+}
+
+impl Engine {
+    pub fn new(config: EngineConfig) -> Engine {
+        // Build the snapshot now rather than inside the first invocation.
+        platform::startup_snapshot();
+        Engine { pool: pool::Pool::new(config) }
+    }
+
+    /// Runs one invocation to completion. Never panics on anything a script
+    /// does: every failure is an `InvocationOutcome` with status FAILED.
+    #[tracing::instrument(skip_all, fields(invocation_id = %request.invocation_id, function = %request.function.name))]
+    pub async fn invoke(&self, request: InvocationRequest) -> InvocationOutcome {
+        self.pool.clone().invoke(request).await
+    }
+
+    /// Drops the idle warm runtimes of an application (e.g. once it is
+    /// deleted); busy ones are dropped when they finish.
+    pub fn evict(&self, application_id: &str) {
+        self.pool.evict(application_id);
+    }
+
+    pub fn stats(&self) -> EngineStats {
+        self.pool.stats()
+    }
+}

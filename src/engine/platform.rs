@@ -1,0 +1,87 @@
+//! Process-wide V8 set-up: the platform, the startup snapshot, and the one
+//! thread every isolate thread is spawned from.
+//!
+//! V8's protected platform wants isolate threads to descend from the thread
+//! that initialised it, so initialisation and a dedicated spawner thread are
+//! created together and every isolate thread is started by the spawner.
+
+use std::sync::mpsc;
+use std::sync::OnceLock;
+
+use deno_core::{JsRuntime, JsRuntimeForSnapshot, RuntimeOptions};
+
+use super::console::{op_chatfn_log, ConsoleCapture};
+
+/// Stack of an isolate thread; V8 keeps its own stack limit well inside it.
+const ISOLATE_THREAD_STACK: usize = 8 * 1024 * 1024;
+
+deno_core::extension!(
+    chatfn_runtime,
+    ops = [op_chatfn_log],
+    // Tenant code cannot reach `Deno.core.ops` (the host deletes it), but
+    // ops that could crash or write to the host's stdout are disabled anyway.
+    middleware = |op| match op.name {
+        "op_panic" | "op_print" => op.disable(),
+        _ => op,
+    },
+    state = |state| {
+        state.put(ConsoleCapture::default());
+    },
+);
+
+type SpawnJob = Box<dyn FnOnce() + Send + 'static>;
+
+struct Spawner {
+    requests: std::sync::Mutex<mpsc::Sender<(String, SpawnJob)>>,
+}
+
+fn spawner() -> &'static Spawner {
+    static SPAWNER: OnceLock<Spawner> = OnceLock::new();
+    SPAWNER.get_or_init(|| {
+        JsRuntime::init_platform(None);
+        let (tx, rx) = mpsc::channel::<(String, SpawnJob)>();
+        std::thread::Builder::new()
+            .name("chatfn-spawner".into())
+            .spawn(move || {
+                for (name, job) in rx {
+                    if let Err(e) =
+                        std::thread::Builder::new().name(name).stack_size(ISOLATE_THREAD_STACK).spawn(job)
+                    {
+                        tracing::error!("could not start an isolate thread: {e}");
+                    }
+                }
+            })
+            .expect("spawn chatfn-spawner thread");
+        Spawner { requests: std::sync::Mutex::new(tx) }
+    })
+}
+
+/// Starts a thread that may own a V8 isolate (asynchronously: the job owns
+/// whatever channel it reports on).
+pub fn spawn_isolate_thread(name: String, job: impl FnOnce() + Send + 'static) {
+    spawner().requests.lock().expect("spawner lock").send((name, Box::new(job))).expect("spawner thread is gone");
+}
+
+/// The runtime's own JavaScript (console, timers, process, host entry
+/// points), evaluated once into a V8 startup snapshot that every runtime
+/// starts from.
+pub fn startup_snapshot() -> &'static [u8] {
+    static SNAPSHOT: OnceLock<&'static [u8]> = OnceLock::new();
+    SNAPSHOT.get_or_init(|| {
+        let (tx, rx) = mpsc::channel();
+        spawn_isolate_thread("chatfn-snapshot".into(), move || {
+            let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+            let _entered = tokio.enter();
+            let mut runtime = JsRuntimeForSnapshot::new(RuntimeOptions {
+                extensions: vec![chatfn_runtime::init()],
+                ..Default::default()
+            });
+            runtime
+                .execute_script("chatfn:runtime/bootstrap.js", include_str!("../../js-runtime/bootstrap.js"))
+                .expect("the runtime bootstrap script failed");
+            let snapshot: &'static [u8] = Box::leak(runtime.snapshot());
+            let _ = tx.send(snapshot);
+        });
+        rx.recv().expect("building the startup snapshot failed (see the panic above)")
+    })
+}

@@ -1,0 +1,324 @@
+//! One warm chat runtime: a V8 isolate started from the snapshot, sealed,
+//! with the application's environment and initialization script applied, and
+//! the functions it has run so far compiled and kept.
+//!
+//! A `LiveRuntime` lives on one isolate thread (it is `!Send`); the pool
+//! hands it work over a channel.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use deno_core::error::{CoreError, CoreErrorKind, JsError};
+use deno_core::{
+    v8, JsRuntime, ModuleLoadOptions, ModuleLoadReferrer, ModuleLoadResponse, ModuleLoader, ModuleResolveResponse,
+    ModuleSpecifier, PollEventLoopOptions, ResolutionKind, RuntimeOptions,
+};
+use deno_error::JsErrorBox;
+
+use super::console::{ConsoleCapture, ConsoleLimits, LogLine};
+
+use super::limits::{Guard, Limits, Trip};
+use super::platform::{chatfn_runtime, startup_snapshot};
+use super::script::CompiledScript;
+use super::{FunctionSpec, InvocationError, RuntimeSpec};
+
+/// Removes the runtime's internals from the global scope and returns the
+/// host entry points the bootstrap left behind.
+const SEAL_SCRIPT: &str = r#"(() => {
+  const host = globalThis.__chatfnHost;
+  delete globalThis.__chatfnHost;
+  delete globalThis.__bootstrap;
+  delete globalThis.Deno;
+  return host;
+})()"#;
+
+/// Source maps of the scripts this runtime compiled, keyed by specifier;
+/// deno_core asks for them when it maps a stack trace.
+#[derive(Default, Clone)]
+struct SourceMaps(Rc<RefCell<HashMap<String, Arc<[u8]>>>>);
+
+/// Tenant code may not load modules at all: `import()` fails, and so does
+/// any other attempt to reach a file or URL.
+struct SealedLoader {
+    maps: SourceMaps,
+}
+
+impl ModuleLoader for SealedLoader {
+    fn resolve(&self, specifier: &str, _referrer: &str, _kind: ResolutionKind) -> ModuleResolveResponse {
+        Err(JsErrorBox::type_error(format!(
+            "Cannot load module '{specifier}': chat functions cannot import modules at run time"
+        )))
+    }
+
+    fn load(
+        &self,
+        specifier: &ModuleSpecifier,
+        _referrer: Option<&ModuleLoadReferrer>,
+        _options: ModuleLoadOptions,
+    ) -> ModuleLoadResponse {
+        ModuleLoadResponse::Sync(Err(JsErrorBox::type_error(format!("Cannot load module '{specifier}'"))))
+    }
+
+    fn get_source_map(&self, file_name: &str) -> Option<Cow<'_, [u8]>> {
+        self.maps.0.borrow().get(file_name).map(|m| Cow::Owned(m.to_vec()))
+    }
+}
+
+struct Host {
+    set_env: v8::Global<v8::Function>,
+    run_init: v8::Global<v8::Function>,
+    load: v8::Global<v8::Function>,
+    invoke: v8::Global<v8::Function>,
+}
+
+/// How a step in a runtime failed.
+pub(crate) enum Failure {
+    /// The script threw or rejected; the runtime stays usable.
+    Threw(InvocationError),
+    /// The runtime was stopped (time, memory) or broke; it must be discarded.
+    Fatal(InvocationError),
+}
+
+pub(crate) struct LiveRuntime {
+    js: JsRuntime,
+    revision: Arc<str>,
+    host: Host,
+    /// function id → specifier of the version compiled for it.
+    loaded: HashMap<Arc<str>, Arc<str>>,
+    maps: SourceMaps,
+    isolate: v8::IsolateHandle,
+}
+
+impl LiveRuntime {
+    /// Builds a sealed runtime for `spec` from the snapshot. Runs no tenant
+    /// code; [`LiveRuntime::initialize`] does, once the guard is armed.
+    pub fn create(spec: &RuntimeSpec, guard: &Arc<Guard>) -> Result<Self, Failure> {
+        let maps = SourceMaps::default();
+        let mut js = JsRuntime::try_new(RuntimeOptions {
+            extensions: vec![chatfn_runtime::init()],
+            startup_snapshot: Some(startup_snapshot()),
+            module_loader: Some(Rc::new(SealedLoader { maps: maps.clone() })),
+            create_params: Some(v8::CreateParams::default().heap_limits(0, spec.limits.heap_bytes)),
+            ..Default::default()
+        })
+        .map_err(|e| Failure::Fatal(internal(format!("could not create a runtime: {e}"))))?;
+        let isolate = js.v8_isolate().thread_safe_handle();
+        {
+            let guard = guard.clone();
+            let isolate = isolate.clone();
+            // Give V8 room to unwind after terminating instead of aborting
+            // the process; the runtime is discarded right after.
+            js.add_near_heap_limit_callback(move |current, _initial| {
+                guard.trip(Trip::Heap, &isolate);
+                current * 2
+            });
+        }
+
+        let host = js.execute_script("chatfn:runtime/seal.js", SEAL_SCRIPT).map_err(|e| js_failure(guard, *e))?;
+        let host = {
+            deno_core::scope!(scope, &mut js);
+            let host = v8::Local::new(scope, host);
+            let host = host.to_object(scope).expect("bootstrap left no host object");
+            let entry = |name: &str| {
+                let key = v8::String::new(scope, name).unwrap();
+                let value = host.get(scope, key.into()).unwrap();
+                let function = v8::Local::<v8::Function>::try_from(value).expect("host entry is not a function");
+                v8::Global::new(scope, function)
+            };
+            Host { set_env: entry("setEnv"), run_init: entry("runInit"), load: entry("load"), invoke: entry("invoke") }
+        };
+
+        Ok(LiveRuntime { js, revision: spec.revision.clone(), host, loaded: HashMap::new(), maps, isolate })
+    }
+
+    /// Applies the environment and runs the initialization script.
+    pub fn initialize(&mut self, spec: &RuntimeSpec, guard: &Arc<Guard>) -> Result<(), Failure> {
+        let env = serde_json::to_string(&spec.environment).expect("env serialises");
+        self.call_sync(&self.host.set_env.clone(), &[&env], guard)?;
+        if let Some(init) = &spec.initialization_script {
+            self.register_map(init);
+            self.call_sync(&self.host.run_init.clone(), &[&init.code, &init.specifier], guard)
+                .map_err(|failure| match failure {
+                    Failure::Threw(mut e) => {
+                        e.message = format!("Initialization script failed: {}", e.message);
+                        // A runtime whose init failed is not one to reuse.
+                        Failure::Fatal(e)
+                    }
+                    fatal => fatal,
+                })?;
+        }
+        Ok(())
+    }
+
+    pub fn revision(&self) -> &Arc<str> {
+        &self.revision
+    }
+
+    pub fn isolate(&self) -> v8::IsolateHandle {
+        self.isolate.clone()
+    }
+
+    pub fn start_console(&mut self, limits: ConsoleLimits) {
+        self.js.op_state().borrow_mut().borrow_mut::<ConsoleCapture>().start(limits);
+    }
+
+    pub fn finish_console(&mut self) -> Vec<LogLine> {
+        self.js.op_state().borrow_mut().borrow_mut::<ConsoleCapture>().finish()
+    }
+
+    /// Compiles the function's version unless this runtime already has it.
+    /// A new version replaces the old one; the init script is not re-run.
+    pub fn ensure_loaded(&mut self, function: &FunctionSpec, guard: &Arc<Guard>) -> Result<(), Failure> {
+        if self.loaded.get(&function.function_id) == Some(&function.script.specifier) {
+            return Ok(());
+        }
+        self.loaded.remove(&function.function_id);
+        self.register_map(&function.script);
+        let script = &function.script;
+        self.call_sync(&self.host.load.clone(), &[&function.function_id, &script.code, &script.specifier], guard)?;
+        self.loaded.insert(function.function_id.clone(), script.specifier.clone());
+        Ok(())
+    }
+
+    /// Runs the loaded handler of `function_id`; `Ok(None)` when it returned
+    /// `undefined`, otherwise the JSON of its return value.
+    pub async fn invoke(
+        &mut self,
+        function_id: &str,
+        event_json: &str,
+        context_json: &str,
+        guard: &Arc<Guard>,
+        limits: &Limits,
+    ) -> Result<Option<String>, Failure> {
+        let invoke = self.host.invoke.clone();
+        let call = self.call(&invoke, &[function_id, event_json, context_json]);
+        let settled = tokio::time::timeout(
+            limits.timeout,
+            self.js.with_event_loop_promise(Box::pin(call), PollEventLoopOptions::default()),
+        )
+        .await;
+        match settled {
+            Ok(Ok(value)) => Ok(self.to_json_string(value)),
+            Ok(Err(error)) => Err(core_failure(guard, error)),
+            // The script is idle, awaiting something that did not come in
+            // time: nothing to interrupt, but the runtime has pending work
+            // that belongs to this invocation, so it is discarded.
+            Err(_elapsed) => {
+                guard.trip(Trip::WallClock, &self.isolate);
+                Err(Failure::Fatal(trip_error(Trip::WallClock, limits)))
+            }
+        }
+    }
+
+    fn register_map(&self, script: &CompiledScript) {
+        if !script.source_map.is_empty() {
+            self.maps.0.borrow_mut().insert(script.specifier.to_string(), script.source_map.clone());
+        }
+    }
+
+    fn call(
+        &mut self,
+        function: &v8::Global<v8::Function>,
+        args: &[&str],
+    ) -> impl std::future::Future<Output = Result<v8::Global<v8::Value>, Box<JsError>>> + 'static {
+        let args: Vec<v8::Global<v8::Value>> = {
+            deno_core::scope!(scope, &mut self.js);
+            args.iter()
+                .map(|arg| {
+                    let s = v8::String::new(scope, arg).expect("string fits in V8");
+                    v8::Global::new(scope, v8::Local::<v8::Value>::from(s))
+                })
+                .collect()
+        };
+        self.js.call_with_args(function, &args)
+    }
+
+    /// Calls a host entry point that does not return a promise.
+    fn call_sync(
+        &mut self,
+        function: &v8::Global<v8::Function>,
+        args: &[&str],
+        guard: &Arc<Guard>,
+    ) -> Result<(), Failure> {
+        use std::future::Future;
+        let mut call = Box::pin(self.call(function, args));
+        let waker = std::task::Waker::noop();
+        match call.as_mut().poll(&mut std::task::Context::from_waker(waker)) {
+            std::task::Poll::Ready(Ok(_)) => Ok(()),
+            std::task::Poll::Ready(Err(error)) => Err(js_failure(guard, *error)),
+            std::task::Poll::Pending => Err(Failure::Fatal(internal("a host entry point returned a promise"))),
+        }
+    }
+
+    fn to_json_string(&mut self, value: v8::Global<v8::Value>) -> Option<String> {
+        deno_core::scope!(scope, &mut self.js);
+        let value = v8::Local::new(scope, value);
+        if value.is_undefined() {
+            None
+        } else {
+            Some(value.to_rust_string_lossy(scope))
+        }
+    }
+}
+
+fn internal(message: impl Into<String>) -> InvocationError {
+    InvocationError { name: "InternalError".into(), message: message.into(), stack: None }
+}
+
+pub(crate) fn trip_error(trip: Trip, limits: &Limits) -> InvocationError {
+    match trip {
+        Trip::WallClock => InvocationError {
+            name: "TimeoutError".into(),
+            message: format!("The invocation exceeded its time limit of {} ms", limits.timeout.as_millis()),
+            stack: None,
+        },
+        Trip::CpuTime => InvocationError {
+            name: "TimeoutError".into(),
+            message: format!("The invocation exceeded its CPU time limit of {} ms", limits.cpu_time.as_millis()),
+            stack: None,
+        },
+        Trip::Heap => InvocationError {
+            name: "OutOfMemoryError".into(),
+            message: format!(
+                "The runtime exceeded its heap limit of {} MB",
+                limits.heap_bytes / (1024 * 1024)
+            ),
+            stack: None,
+        },
+    }
+}
+
+fn core_failure(guard: &Guard, error: CoreError) -> Failure {
+    match *error.0 {
+        CoreErrorKind::Js(js) => js_failure(guard, *js),
+        CoreErrorKind::PendingPromiseResolution => match guard.tripped() {
+            Some(trip) => Failure::Fatal(trip_error(trip, &Limits::default())),
+            None => Failure::Threw(InvocationError {
+                name: "Error".into(),
+                message: "The handler's promise never settled: it awaited something that can no longer happen".into(),
+                stack: None,
+            }),
+        },
+        other => Failure::Fatal(internal(other.to_string())),
+    }
+}
+
+fn js_failure(guard: &Guard, error: JsError) -> Failure {
+    if let Some(trip) = guard.tripped() {
+        // The message V8 gives a terminated script says nothing useful;
+        // the limits that were hit are filled in by the caller.
+        return Failure::Fatal(trip_error(trip, &Limits::default()));
+    }
+    let message = match (&error.message, &error.name) {
+        (Some(message), _) => message.clone(),
+        (None, _) => error.exception_message.trim_start_matches("Uncaught ").to_string(),
+    };
+    Failure::Threw(InvocationError {
+        name: error.name.clone().unwrap_or_else(|| "Error".into()),
+        message,
+        stack: error.stack.clone(),
+    })
+}

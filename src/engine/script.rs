@@ -1,0 +1,202 @@
+//! TypeScript → JavaScript, once per deployed version (never per call).
+//!
+//! Every script (handler or initialization script) is parsed by swc through
+//! deno_ast, checked, and emitted as a CommonJS function body together with a
+//! separate source map, so the runtime can run it in its own scope and map
+//! stack traces back to the author's TypeScript lines.
+
+use std::sync::Arc;
+
+use deno_ast::swc::ast::{Decl, ModuleDecl, ModuleExportName, ModuleItem, Pat, Stmt};
+use deno_ast::{
+    EmitOptions, MediaType, ModuleKind, ParseParams, ProgramRef, SourceMapOption, TranspileModuleOptions,
+    TranspileOptions,
+};
+use serde::Serialize;
+
+/// What a script is for: handlers must define an entry point, the chat
+/// runtime's initialization script need not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScriptRole {
+    Handler,
+    Initialization,
+}
+
+/// A script ready to run: the author's source, the emitted JavaScript and the
+/// source map from one to the other.
+#[derive(Debug, Clone)]
+pub struct CompiledScript {
+    /// URL the script runs under; stack frames name it.
+    pub specifier: Arc<str>,
+    pub source: Arc<str>,
+    pub code: Arc<str>,
+    pub source_map: Arc<[u8]>,
+}
+
+/// A script that cannot be deployed, with the position in the author's source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[serde(rename_all = "camelCase")]
+#[error("{message} (line {line}, column {column})")]
+pub struct ScriptError {
+    pub message: String,
+    /// 1-based; 0 when the problem is not tied to a position.
+    pub line: usize,
+    /// 1-based; 0 when the problem is not tied to a position.
+    pub column: usize,
+}
+
+impl ScriptError {
+    fn whole_script(message: impl Into<String>) -> Self {
+        ScriptError { message: message.into(), line: 0, column: 0 }
+    }
+}
+
+/// Largest script accepted, in bytes.
+pub const MAX_SCRIPT_BYTES: usize = 1024 * 1024;
+
+/// Transpiles and validates `source`. `specifier` must be a URL
+/// (e.g. `file:///functions/login/v3.ts`).
+pub fn compile(specifier: &str, source: &str, role: ScriptRole) -> Result<CompiledScript, ScriptError> {
+    if source.len() > MAX_SCRIPT_BYTES {
+        return Err(ScriptError::whole_script(format!(
+            "script is {} bytes; the limit is {} bytes",
+            source.len(),
+            MAX_SCRIPT_BYTES
+        )));
+    }
+    let url = deno_ast::ModuleSpecifier::parse(specifier)
+        .map_err(|e| ScriptError::whole_script(format!("invalid script name {specifier:?}: {e}")))?;
+    let parsed = deno_ast::parse_program(ParseParams {
+        specifier: url,
+        text: source.into(),
+        media_type: MediaType::TypeScript,
+        capture_tokens: false,
+        scope_analysis: false,
+        maybe_syntax: None,
+    })
+    .map_err(|d| diagnostic_error(&d))?;
+    if let Some(d) = parsed.diagnostics().first() {
+        return Err(diagnostic_error(d));
+    }
+    if role == ScriptRole::Handler && !declares_handler(parsed.program_ref()) {
+        return Err(ScriptError::whole_script(
+            "the script defines no handler: declare `async function handleEvent(event, context)` at top level, \
+             or `export default` / `export async function handleEvent`",
+        ));
+    }
+
+    let emitted = parsed
+        .transpile(
+            &TranspileOptions::default(),
+            // Scripts and modules alike become CommonJS bodies: the runtime
+            // gives each its own `module`/`exports` scope.
+            &TranspileModuleOptions { module_kind: Some(ModuleKind::Cjs) },
+            &EmitOptions {
+                source_map: SourceMapOption::Separate,
+                inline_sources: true,
+                ..Default::default()
+            },
+        )
+        .map_err(|e| match e {
+            deno_ast::TranspileError::ParseErrors(errors) => match errors.0.first() {
+                Some(d) => diagnostic_error(d),
+                None => ScriptError::whole_script(errors.to_string()),
+            },
+            other => ScriptError::whole_script(other.to_string()),
+        })?
+        .into_source();
+
+    let mut code = emitted.text;
+    if let Some(at) = code.rfind("\n//# sourceMappingURL=") {
+        code.truncate(at + 1);
+    }
+    if role == ScriptRole::Handler {
+        // Appended after the author's last line, so the mapping of every
+        // earlier position is untouched.
+        code.push_str("\n;return typeof handleEvent === \"function\" ? handleEvent : undefined;\n");
+    }
+    Ok(CompiledScript {
+        specifier: specifier.into(),
+        source: source.into(),
+        code: code.into(),
+        source_map: emitted.source_map.unwrap_or_default().into_bytes().into(),
+    })
+}
+
+fn diagnostic_error(d: &deno_ast::ParseDiagnostic) -> ScriptError {
+    use deno_ast::diagnostics::Diagnostic;
+    let pos = d.display_position();
+    ScriptError { message: d.message().into_owned(), line: pos.line_number, column: pos.column_number }
+}
+
+/// Is there an entry point the runtime can find: a top-level `handleEvent`
+/// (function or variable), an `export default`, or an exported `handleEvent`?
+fn declares_handler(program: ProgramRef<'_>) -> bool {
+    let is_handler_stmt = |stmt: &Stmt| match stmt {
+        Stmt::Decl(decl) => decl_names_handler(decl),
+        _ => false,
+    };
+    match program {
+        ProgramRef::Script(script) => script.body.iter().any(is_handler_stmt),
+        ProgramRef::Module(module) => module.body.iter().any(|item| match item {
+            ModuleItem::Stmt(stmt) => is_handler_stmt(stmt),
+            ModuleItem::ModuleDecl(decl) => match decl {
+                ModuleDecl::ExportDefaultDecl(_) | ModuleDecl::ExportDefaultExpr(_) => true,
+                ModuleDecl::ExportDecl(export) => decl_names_handler(&export.decl),
+                ModuleDecl::ExportNamed(named) => named.specifiers.iter().any(|s| {
+                    use deno_ast::swc::ast::ExportSpecifier;
+                    match s {
+                        ExportSpecifier::Named(n) => {
+                            let exported = n.exported.as_ref().unwrap_or(&n.orig);
+                            matches!(exported, ModuleExportName::Ident(i) if i.sym == *"handleEvent" || i.sym == *"default")
+                        }
+                        ExportSpecifier::Default(_) => true,
+                        ExportSpecifier::Namespace(_) => false,
+                    }
+                }),
+                _ => false,
+            },
+        }),
+    }
+}
+
+fn decl_names_handler(decl: &Decl) -> bool {
+    match decl {
+        Decl::Fn(f) => f.ident.sym == *"handleEvent",
+        Decl::Var(var) => var
+            .decls
+            .iter()
+            .any(|d| matches!(&d.name, Pat::Ident(id) if id.id.sym == *"handleEvent")),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn syntax_error_has_ts_position() {
+        let err = compile("file:///h.ts", "async function handleEvent(e) {\n  return e +;\n}\n", ScriptRole::Handler)
+            .unwrap_err();
+        assert_eq!((err.line, err.column), (2, 13), "{err:?}");
+    }
+
+    #[test]
+    fn script_without_handler_is_rejected() {
+        let err = compile("file:///h.ts", "const x: number = 1;", ScriptRole::Handler).unwrap_err();
+        assert!(err.message.contains("no handler"), "{err:?}");
+        compile("file:///i.ts", "const x: number = 1;", ScriptRole::Initialization).unwrap();
+    }
+
+    #[test]
+    fn module_forms_are_handlers() {
+        for src in [
+            "export default async function (e: any) { return e }",
+            "export async function handleEvent(e: any) { return e }",
+            "const handleEvent = async (e: any) => e; export { handleEvent }",
+        ] {
+            compile("file:///h.ts", src, ScriptRole::Handler).unwrap();
+        }
+    }
+}

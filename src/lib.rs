@@ -1,0 +1,20 @@
+//! chatfn: a self-hosted, serverless chat-function runtime host.
+
+pub mod engine;
+pub mod cli;
+
+/// Environment variable names: letters, digits and underscores, not
+/// starting with a digit (what `process.env.NAME` can reach as written).
+pub fn validate_env_name(name: &str) -> Result<(), String> {
+    let mut chars = name.chars();
+    let valid = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name.len() <= 256;
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "invalid environment variable name {name:?}: use letters, digits and underscores, not starting with a digit"
+        ))
+    }
+}
