@@ -221,9 +221,7 @@
     let handler = result;
     if (typeof handler !== "function") {
       const exported = module.exports;
-      handler = typeof exported === "function" ? exported
-        : typeof exported?.default === "function" ? exported.default
-        : exported?.handleEvent;
+      handler = typeof exported === "function" ? exported : exported?.handleEvent;
     }
     if (typeof handler !== "function") {
       throw new TypeError("The script defines no handler: declare `async function handleEvent(event, context)` or export one");
@@ -231,8 +229,12 @@
     MapPrototypeSet(handlers, key, handler);
   }
 
-  function unload(key) {
-    MapPrototypeDelete(handlers, key);
+  function registerModule(key, namespace) {
+    const handler = typeof namespace.default === "function" ? namespace.default : namespace.handleEvent;
+    if (typeof handler !== "function") {
+      throw new TypeError("The module exports no handler: `export default` a function or `export async function handleEvent`");
+    }
+    MapPrototypeSet(handlers, key, handler);
   }
 
   function makeContext(json) {
@@ -255,5 +257,5 @@
     return json;
   }
 
-  globalThis.__chatfnHost = { setEnv, runInit, load, unload, invoke };
+  globalThis.__chatfnHost = { setEnv, runInit, load, registerModule, invoke };
 })(globalThis);

@@ -19,7 +19,7 @@ use lru::LruCache;
 use parking_lot::Mutex;
 use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
 
-use super::limits::Guard;
+use super::limits::{Guard, Trip};
 use super::runtime::{trip_error, Failure, LiveRuntime};
 use super::{
     EngineConfig, EngineStats, InvocationError, InvocationOutcome, InvocationRequest, InvocationResult,
@@ -230,14 +230,22 @@ async fn run(live: &mut Option<LiveRuntime>, guard: &Arc<Guard>, request: &Invoc
         "invocationId": &request.invocation_id,
     })
     .to_string();
-    let result = async {
+    let work = async {
         if cold {
-            rt.initialize(&request.runtime, guard)?;
+            rt.initialize(&request.runtime, guard).await?;
         }
-        rt.ensure_loaded(function, guard)?;
-        rt.invoke(&function.function_id, &request.event, &context, guard, &limits).await
-    }
-    .await;
+        rt.ensure_loaded(function, guard).await?;
+        rt.invoke(&function.function_id, &request.event, &context, guard).await
+    };
+    // The watchdog stops a script that spins; this stops one that waits
+    // (on a timer, a promise) past the deadline.
+    let result = match tokio::time::timeout(limits.timeout, work).await {
+        Ok(result) => result,
+        Err(_elapsed) => {
+            guard.trip(Trip::WallClock, &rt.isolate());
+            Err(Failure::Fatal(trip_error(Trip::WallClock, &limits)))
+        }
+    };
     guard.disarm();
     let logs = rt.finish_console();
     let duration = started.elapsed();

@@ -8,6 +8,7 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::future::Future;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -22,7 +23,7 @@ use super::console::{ConsoleCapture, ConsoleLimits, LogLine};
 
 use super::limits::{Guard, Limits, Trip};
 use super::platform::{chatfn_runtime, startup_snapshot};
-use super::script::CompiledScript;
+use super::script::{CompiledScript, Evaluation};
 use super::{FunctionSpec, InvocationError, RuntimeSpec};
 
 /// Removes the runtime's internals from the global scope and returns the
@@ -48,6 +49,10 @@ struct SealedLoader {
 
 impl ModuleLoader for SealedLoader {
     fn resolve(&self, specifier: &str, _referrer: &str, _kind: ResolutionKind) -> ModuleResolveResponse {
+        // Only the host's own scripts (whose code it supplies) resolve.
+        if self.maps.0.borrow().contains_key(specifier) {
+            return ModuleSpecifier::parse(specifier).map_err(JsErrorBox::from_err);
+        }
         Err(JsErrorBox::type_error(format!(
             "Cannot load module '{specifier}': chat functions cannot import modules at run time"
         )))
@@ -63,7 +68,7 @@ impl ModuleLoader for SealedLoader {
     }
 
     fn get_source_map(&self, file_name: &str) -> Option<Cow<'_, [u8]>> {
-        self.maps.0.borrow().get(file_name).map(|m| Cow::Owned(m.to_vec()))
+        self.maps.0.borrow().get(file_name).filter(|m| !m.is_empty()).map(|m| Cow::Owned(m.to_vec()))
     }
 }
 
@@ -71,6 +76,7 @@ struct Host {
     set_env: v8::Global<v8::Function>,
     run_init: v8::Global<v8::Function>,
     load: v8::Global<v8::Function>,
+    register_module: v8::Global<v8::Function>,
     invoke: v8::Global<v8::Function>,
 }
 
@@ -88,6 +94,9 @@ pub(crate) struct LiveRuntime {
     host: Host,
     /// function id → specifier of the version compiled for it.
     loaded: HashMap<Arc<str>, Arc<str>>,
+    /// ES modules evaluated so far (a module cannot be loaded twice; a
+    /// rollback to an earlier version reuses it).
+    modules: HashMap<Arc<str>, v8::Global<v8::Value>>,
     maps: SourceMaps,
     isolate: v8::IsolateHandle,
 }
@@ -128,19 +137,44 @@ impl LiveRuntime {
                 let function = v8::Local::<v8::Function>::try_from(value).expect("host entry is not a function");
                 v8::Global::new(scope, function)
             };
-            Host { set_env: entry("setEnv"), run_init: entry("runInit"), load: entry("load"), invoke: entry("invoke") }
+            Host {
+                set_env: entry("setEnv"),
+                run_init: entry("runInit"),
+                load: entry("load"),
+                register_module: entry("registerModule"),
+                invoke: entry("invoke"),
+            }
         };
 
-        Ok(LiveRuntime { js, revision: spec.revision.clone(), host, loaded: HashMap::new(), maps, isolate })
+        Ok(LiveRuntime {
+            js,
+            revision: spec.revision.clone(),
+            host,
+            loaded: HashMap::new(),
+            modules: HashMap::new(),
+            maps,
+            isolate,
+        })
     }
 
     /// Applies the environment and runs the initialization script.
-    pub fn initialize(&mut self, spec: &RuntimeSpec, guard: &Arc<Guard>) -> Result<(), Failure> {
+    pub async fn initialize(&mut self, spec: &RuntimeSpec, guard: &Arc<Guard>) -> Result<(), Failure> {
         let env = serde_json::to_string(&spec.environment).expect("env serialises");
         self.call_sync(&self.host.set_env.clone(), &[&env], guard)?;
         if let Some(init) = &spec.initialization_script {
             self.register_map(init);
-            self.call_sync(&self.host.run_init.clone(), &[&init.code, &init.specifier], guard)
+            let ran = match init.evaluation {
+                Evaluation::Global => self
+                    .js
+                    .execute_script(init.specifier.to_string(), init.code.to_string())
+                    .map(drop)
+                    .map_err(|e| js_failure(guard, *e)),
+                Evaluation::FunctionBody => {
+                    self.call_sync(&self.host.run_init.clone(), &[&init.code, &init.specifier], guard)
+                }
+                Evaluation::EsModule => self.evaluate_module(init, guard).await.map(drop),
+            };
+            ran
                 .map_err(|failure| match failure {
                     Failure::Threw(mut e) => {
                         e.message = format!("Initialization script failed: {}", e.message);
@@ -171,16 +205,62 @@ impl LiveRuntime {
 
     /// Compiles the function's version unless this runtime already has it.
     /// A new version replaces the old one; the init script is not re-run.
-    pub fn ensure_loaded(&mut self, function: &FunctionSpec, guard: &Arc<Guard>) -> Result<(), Failure> {
+    pub async fn ensure_loaded(&mut self, function: &FunctionSpec, guard: &Arc<Guard>) -> Result<(), Failure> {
         if self.loaded.get(&function.function_id) == Some(&function.script.specifier) {
             return Ok(());
         }
         self.loaded.remove(&function.function_id);
         self.register_map(&function.script);
         let script = &function.script;
-        self.call_sync(&self.host.load.clone(), &[&function.function_id, &script.code, &script.specifier], guard)?;
+        match script.evaluation {
+            Evaluation::EsModule => {
+                let namespace = self.evaluate_module(script, guard).await?;
+                let key = self.js_string(&function.function_id);
+                let register = self.js.call_with_args(&self.host.register_module.clone(), &[key, namespace]);
+                settle_now(register, guard)?;
+            }
+            Evaluation::FunctionBody | Evaluation::Global => {
+                self.call_sync(
+                    &self.host.load.clone(),
+                    &[&function.function_id, &script.code, &script.specifier],
+                    guard,
+                )?;
+            }
+        }
         self.loaded.insert(function.function_id.clone(), script.specifier.clone());
         Ok(())
+    }
+
+    /// Loads and evaluates an ES module (top-level await included) and
+    /// returns its namespace object.
+    async fn evaluate_module(
+        &mut self,
+        script: &CompiledScript,
+        guard: &Arc<Guard>,
+    ) -> Result<v8::Global<v8::Value>, Failure> {
+        if let Some(namespace) = self.modules.get(&script.specifier) {
+            return Ok(namespace.clone());
+        }
+        let url = ModuleSpecifier::parse(&script.specifier)
+            .map_err(|e| Failure::Fatal(internal(format!("bad module specifier: {e}"))))?;
+        let id = self
+            .js
+            .load_side_es_module_from_code(&url, script.code.to_string())
+            .await
+            .map_err(|e| core_failure(guard, e))?;
+        let evaluation = self.js.mod_evaluate(id);
+        self.js
+            .with_event_loop_promise(Box::pin(evaluation), PollEventLoopOptions::default())
+            .await
+            .map_err(|e| core_failure(guard, e))?;
+        let namespace = self.js.get_module_namespace(id).map_err(|e| core_failure(guard, e))?;
+        let namespace = {
+            deno_core::scope!(scope, &mut self.js);
+            let local = v8::Local::<v8::Value>::from(v8::Local::new(scope, namespace));
+            v8::Global::new(scope, local)
+        };
+        self.modules.insert(script.specifier.clone(), namespace.clone());
+        Ok(namespace)
     }
 
     /// Runs the loaded handler of `function_id`; `Ok(None)` when it returned
@@ -191,48 +271,32 @@ impl LiveRuntime {
         event_json: &str,
         context_json: &str,
         guard: &Arc<Guard>,
-        limits: &Limits,
     ) -> Result<Option<String>, Failure> {
         let invoke = self.host.invoke.clone();
         let call = self.call(&invoke, &[function_id, event_json, context_json]);
-        let settled = tokio::time::timeout(
-            limits.timeout,
-            self.js.with_event_loop_promise(Box::pin(call), PollEventLoopOptions::default()),
-        )
-        .await;
-        match settled {
-            Ok(Ok(value)) => Ok(self.to_json_string(value)),
-            Ok(Err(error)) => Err(core_failure(guard, error)),
-            // The script is idle, awaiting something that did not come in
-            // time: nothing to interrupt, but the runtime has pending work
-            // that belongs to this invocation, so it is discarded.
-            Err(_elapsed) => {
-                guard.trip(Trip::WallClock, &self.isolate);
-                Err(Failure::Fatal(trip_error(Trip::WallClock, limits)))
-            }
+        match self.js.with_event_loop_promise(Box::pin(call), PollEventLoopOptions::default()).await {
+            Ok(value) => Ok(self.to_json_string(value)),
+            Err(error) => Err(core_failure(guard, error)),
         }
     }
 
+    /// Makes a script known to the loader (and its source map to stack traces).
     fn register_map(&self, script: &CompiledScript) {
-        if !script.source_map.is_empty() {
-            self.maps.0.borrow_mut().insert(script.specifier.to_string(), script.source_map.clone());
-        }
+        self.maps.0.borrow_mut().insert(script.specifier.to_string(), script.source_map.clone());
+    }
+
+    fn js_string(&mut self, s: &str) -> v8::Global<v8::Value> {
+        deno_core::scope!(scope, &mut self.js);
+        let s = v8::String::new(scope, s).expect("string fits in V8");
+        v8::Global::new(scope, v8::Local::<v8::Value>::from(s))
     }
 
     fn call(
         &mut self,
         function: &v8::Global<v8::Function>,
         args: &[&str],
-    ) -> impl std::future::Future<Output = Result<v8::Global<v8::Value>, Box<JsError>>> + 'static {
-        let args: Vec<v8::Global<v8::Value>> = {
-            deno_core::scope!(scope, &mut self.js);
-            args.iter()
-                .map(|arg| {
-                    let s = v8::String::new(scope, arg).expect("string fits in V8");
-                    v8::Global::new(scope, v8::Local::<v8::Value>::from(s))
-                })
-                .collect()
-        };
+    ) -> impl Future<Output = Result<v8::Global<v8::Value>, Box<JsError>>> + 'static {
+        let args: Vec<v8::Global<v8::Value>> = args.iter().map(|arg| self.js_string(arg)).collect();
         self.js.call_with_args(function, &args)
     }
 
@@ -243,14 +307,7 @@ impl LiveRuntime {
         args: &[&str],
         guard: &Arc<Guard>,
     ) -> Result<(), Failure> {
-        use std::future::Future;
-        let mut call = Box::pin(self.call(function, args));
-        let waker = std::task::Waker::noop();
-        match call.as_mut().poll(&mut std::task::Context::from_waker(waker)) {
-            std::task::Poll::Ready(Ok(_)) => Ok(()),
-            std::task::Poll::Ready(Err(error)) => Err(js_failure(guard, *error)),
-            std::task::Poll::Pending => Err(Failure::Fatal(internal("a host entry point returned a promise"))),
-        }
+        settle_now(self.call(function, args), guard)
     }
 
     fn to_json_string(&mut self, value: v8::Global<v8::Value>) -> Option<String> {
@@ -261,6 +318,20 @@ impl LiveRuntime {
         } else {
             Some(value.to_rust_string_lossy(scope))
         }
+    }
+}
+
+/// The result of a call that settled synchronously (host entry points
+/// that return no promise).
+fn settle_now(
+    call: impl Future<Output = Result<v8::Global<v8::Value>, Box<JsError>>>,
+    guard: &Guard,
+) -> Result<(), Failure> {
+    let mut call = std::pin::pin!(call);
+    match call.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
+        std::task::Poll::Ready(Ok(_)) => Ok(()),
+        std::task::Poll::Ready(Err(error)) => Err(js_failure(guard, *error)),
+        std::task::Poll::Pending => Err(Failure::Fatal(internal("a host entry point returned a promise"))),
     }
 }
 
@@ -302,7 +373,8 @@ fn core_failure(guard: &Guard, error: CoreError) -> Failure {
                 stack: None,
             }),
         },
-        other => Failure::Fatal(internal(other.to_string())),
+        // Module resolution and similar errors: the script's doing.
+        other => Failure::Threw(InvocationError { name: "Error".into(), message: other.to_string(), stack: None }),
     }
 }
 
@@ -319,6 +391,14 @@ fn js_failure(guard: &Guard, error: JsError) -> Failure {
     Failure::Threw(InvocationError {
         name: error.name.clone().unwrap_or_else(|| "Error".into()),
         message,
-        stack: error.stack.clone(),
+        stack: error.stack.as_deref().map(without_host_frames),
     })
 }
+
+/// The author's frames only: the runtime's own glue is noise to them.
+fn without_host_frames(stack: &str) -> String {
+    stack.lines().filter(|line| !line.contains(HOST_SCRIPT_PREFIX)).collect::<Vec<_>>().join("\n")
+}
+
+/// Specifier prefix of the runtime's own scripts.
+const HOST_SCRIPT_PREFIX: &str = "chatfn:runtime/";

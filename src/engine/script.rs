@@ -22,12 +22,27 @@ pub enum ScriptRole {
     Initialization,
 }
 
+/// How the runtime evaluates a script.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Evaluation {
+    /// A classic script in the global scope: its top-level declarations are
+    /// visible to everything that runs after it (initialization scripts).
+    Global,
+    /// A CommonJS-style function body with its own scope, returning the
+    /// handler (handlers written as classic scripts).
+    FunctionBody,
+    /// An ES module (scripts with `import`/`export`); a handler is its
+    /// default export or its `handleEvent` export.
+    EsModule,
+}
+
 /// A script ready to run: the author's source, the emitted JavaScript and the
 /// source map from one to the other.
 #[derive(Debug, Clone)]
 pub struct CompiledScript {
     /// URL the script runs under; stack frames name it.
     pub specifier: Arc<str>,
+    pub evaluation: Evaluation,
     pub source: Arc<str>,
     pub code: Arc<str>,
     pub source_map: Arc<[u8]>,
@@ -78,6 +93,11 @@ pub fn compile(specifier: &str, source: &str, role: ScriptRole) -> Result<Compil
     if let Some(d) = parsed.diagnostics().first() {
         return Err(diagnostic_error(d));
     }
+    let evaluation = match (parsed.compute_is_script(), role) {
+        (false, _) => Evaluation::EsModule,
+        (true, ScriptRole::Initialization) => Evaluation::Global,
+        (true, ScriptRole::Handler) => Evaluation::FunctionBody,
+    };
     if role == ScriptRole::Handler && !declares_handler(parsed.program_ref()) {
         return Err(ScriptError::whole_script(
             "the script defines no handler: declare `async function handleEvent(event, context)` at top level, \
@@ -88,9 +108,9 @@ pub fn compile(specifier: &str, source: &str, role: ScriptRole) -> Result<Compil
     let emitted = parsed
         .transpile(
             &TranspileOptions::default(),
-            // Scripts and modules alike become CommonJS bodies: the runtime
-            // gives each its own `module`/`exports` scope.
-            &TranspileModuleOptions { module_kind: Some(ModuleKind::Cjs) },
+            &TranspileModuleOptions {
+                module_kind: Some(if evaluation == Evaluation::EsModule { ModuleKind::Esm } else { ModuleKind::Cjs }),
+            },
             &EmitOptions {
                 source_map: SourceMapOption::Separate,
                 inline_sources: true,
@@ -110,13 +130,14 @@ pub fn compile(specifier: &str, source: &str, role: ScriptRole) -> Result<Compil
     if let Some(at) = code.rfind("\n//# sourceMappingURL=") {
         code.truncate(at + 1);
     }
-    if role == ScriptRole::Handler {
+    if evaluation == Evaluation::FunctionBody {
         // Appended after the author's last line, so the mapping of every
         // earlier position is untouched.
         code.push_str("\n;return typeof handleEvent === \"function\" ? handleEvent : undefined;\n");
     }
     Ok(CompiledScript {
         specifier: specifier.into(),
+        evaluation,
         source: source.into(),
         code: code.into(),
         source_map: emitted.source_map.unwrap_or_default().into_bytes().into(),
