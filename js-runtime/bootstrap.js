@@ -229,6 +229,15 @@
     MapPrototypeSet(handlers, key, handler);
   }
 
+  // An initialization script written as an ES module (ChatKitty's example
+  // ends in `export { firebase }`) shares its exports with every function
+  // as globals.
+  function exposeExports(namespace) {
+    for (const name of ObjectKeys(namespace)) {
+      if (name !== "default") defineGlobal(name, namespace[name]);
+    }
+  }
+
   function registerModule(key, namespace) {
     const handler = typeof namespace.default === "function" ? namespace.default : namespace.handleEvent;
     if (typeof handler !== "function") {
@@ -257,5 +266,5 @@
     return json;
   }
 
-  globalThis.__chatfnHost = { setEnv, runInit, load, registerModule, invoke };
+  globalThis.__chatfnHost = { setEnv, runInit, exposeExports, load, registerModule, invoke };
 })(globalThis);

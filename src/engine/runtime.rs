@@ -75,6 +75,7 @@ impl ModuleLoader for SealedLoader {
 struct Host {
     set_env: v8::Global<v8::Function>,
     run_init: v8::Global<v8::Function>,
+    expose_exports: v8::Global<v8::Function>,
     load: v8::Global<v8::Function>,
     register_module: v8::Global<v8::Function>,
     invoke: v8::Global<v8::Function>,
@@ -140,6 +141,7 @@ impl LiveRuntime {
             Host {
                 set_env: entry("setEnv"),
                 run_init: entry("runInit"),
+                expose_exports: entry("exposeExports"),
                 load: entry("load"),
                 register_module: entry("registerModule"),
                 invoke: entry("invoke"),
@@ -172,7 +174,13 @@ impl LiveRuntime {
                 Evaluation::FunctionBody => {
                     self.call_sync(&self.host.run_init.clone(), &[&init.code, &init.specifier], guard)
                 }
-                Evaluation::EsModule => self.evaluate_module(init, guard).await.map(drop),
+                Evaluation::EsModule => match self.evaluate_module(init, guard).await {
+                    Ok(namespace) => {
+                        let expose = self.js.call_with_args(&self.host.expose_exports.clone(), &[namespace]);
+                        settle_now(expose, guard)
+                    }
+                    Err(failure) => Err(failure),
+                },
             };
             ran
                 .map_err(|failure| match failure {
