@@ -65,7 +65,7 @@ fn runtime_spec(app: &str, revision: String) -> Arc<RuntimeSpec> {
 /// A ~500-line handler with the TypeScript features handlers use.
 pub fn large_handler() -> String {
     let mut src = String::from("interface Event { username: string; authParams: Record<string, unknown> }\n");
-    for i in 0..60 {
+    for i in 0..40 {
         src.push_str(&format!(
             "enum Kind{i} {{ A = {i}, B, C }}\n\
              class Service{i}<T extends object> {{\n  private items: T[] = [];\n  add(item: T): number {{ this.items.push(item); return this.items.length; }}\n  first(): T | undefined {{ return this.items[0]; }}\n}}\n\
@@ -73,7 +73,7 @@ pub fn large_handler() -> String {
         ));
     }
     src.push_str("async function handleEvent(event: Event, context: unknown) {\n  let total = 0;\n");
-    for i in 0..60 {
+    for i in 0..40 {
         src.push_str(&format!("  total += await step{i}(event);\n"));
     }
     src.push_str("  return { total };\n}\n");

@@ -31,6 +31,32 @@ struct Job {
     reply: oneshot::Sender<InvocationOutcome>,
 }
 
+/// A worker on loan to one invocation.
+struct Lease {
+    pool: Arc<Pool>,
+    app: Arc<str>,
+    worker: Option<Worker>,
+    outcome: Option<oneshot::Receiver<InvocationOutcome>>,
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        if let (Some(worker), Some(outcome)) = (self.worker.take(), self.outcome.take()) {
+            let pool = self.pool.clone();
+            let app = self.app.clone();
+            let permit = self._permit.take();
+            tokio::spawn(async move {
+                let _permit = permit;
+                match outcome.await {
+                    Ok(_) => pool.checkin(app, worker),
+                    Err(_) => pool.lost(),
+                }
+            });
+        }
+    }
+}
+
 /// The pool's handle on one runtime thread; dropping it ends the thread.
 struct Worker {
     id: u64,
@@ -73,32 +99,38 @@ impl Pool {
     }
 
     pub async fn invoke(self: Arc<Self>, request: InvocationRequest) -> InvocationOutcome {
-        // Detached, so a caller that gives up (a closed HTTP connection) never
-        // strands a runtime between checkout and checkin.
         let started = Instant::now();
-        match tokio::spawn(async move { self.dispatch(request).await }).await {
-            Ok(outcome) => outcome,
-            Err(e) => InvocationOutcome::failed(internal(format!("dispatch failed: {e}")), vec![], started.elapsed(), false),
+        let app = request.runtime.application_id.clone();
+        let permit = self.permits(&app).acquire_owned().await.expect("semaphore never closed");
+        let worker = self.checkout(&app).await;
+        let (reply, outcome) = oneshot::channel();
+        if worker.jobs.send(Job { request, reply }).is_err() {
+            self.lost();
+            return InvocationOutcome::failed(internal("the runtime thread stopped unexpectedly"), vec![], started.elapsed(), false);
+        }
+        // From here on the worker is out on loan; if this future is dropped
+        // (a caller gave up), the lease still brings it back when it is done.
+        let mut lease = Lease { pool: self.clone(), app, worker: Some(worker), outcome: Some(outcome), _permit: Some(permit) };
+        match lease.outcome.as_mut().expect("outcome present").await {
+            Ok(outcome) => {
+                lease.outcome = None;
+                let worker = lease.worker.take().expect("worker present");
+                self.checkin(lease.app.clone(), worker);
+                outcome
+            }
+            Err(_) => {
+                lease.outcome = None;
+                lease.worker = None;
+                self.lost();
+                InvocationOutcome::failed(internal("the runtime thread stopped unexpectedly"), vec![], started.elapsed(), false)
+            }
         }
     }
 
-    async fn dispatch(&self, request: InvocationRequest) -> InvocationOutcome {
-        let started = Instant::now();
-        let app = request.runtime.application_id.clone();
-        let permits = self.permits(&app);
-        let _permit = permits.acquire_owned().await.expect("semaphore never closed");
-        let worker = self.checkout(&app).await;
-        let (reply, outcome) = oneshot::channel();
-        if worker.jobs.send(Job { request, reply }).is_ok() {
-            if let Ok(outcome) = outcome.await {
-                self.checkin(app, worker);
-                return outcome;
-            }
-        }
-        // The thread died (a bug in the engine, never a script's doing).
+    /// A runtime thread died (a bug in the engine, never a script's doing).
+    fn lost(&self) {
         self.state.lock().live -= 1;
         self.released.notify_one();
-        InvocationOutcome::failed(internal("the runtime thread stopped unexpectedly"), vec![], started.elapsed(), false)
     }
 
     fn permits(&self, app: &Arc<str>) -> Arc<Semaphore> {

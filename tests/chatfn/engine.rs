@@ -214,3 +214,21 @@ async fn an_es_module_init_script_shares_its_exports() {
     let outcome = engine.invoke(request(&rt, &handler, "{}")).await;
     assert_eq!(payload(&outcome), serde_json::json!({"region": "eu", "four": 4}));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_that_gives_up_does_not_strand_its_runtime() {
+    let engine = Engine::new(EngineConfig { max_runtimes: 1, max_concurrency_per_application: 1 });
+    let rt = runtime("giveup", "1", None, &[], Limits::default());
+    let handler = function(
+        "giveup",
+        "f",
+        1,
+        "let n = 0; async function handleEvent(e: any) { n++; if (e.slow) await new Promise(r => setTimeout(r, 300)); return n }",
+    );
+    let abandoned = tokio::time::timeout(Duration::from_millis(50), engine.invoke(request(&rt, &handler, "{\"slow\":true}"))).await;
+    assert!(abandoned.is_err(), "the slow call should still have been running");
+    // The only runtime comes back once the abandoned call finishes, warm.
+    let outcome = engine.invoke(request(&rt, &handler, "{}")).await;
+    assert_eq!(payload(&outcome), serde_json::json!(2));
+    assert_eq!(engine.stats().live_runtimes, 1);
+}
