@@ -18,3 +18,7 @@ pub fn validate_env_name(name: &str) -> Result<(), String> {
         ))
     }
 }
+pub mod store;
+pub mod api;
+pub mod triggers;
+pub mod server;

@@ -2,6 +2,7 @@
 
 mod bench;
 mod run;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -20,6 +21,10 @@ enum Command {
     Run(run::RunArgs),
     /// Measure the engine: warm invocations, cold starts, transpiling.
     Bench(bench::BenchArgs),
+    /// Serve the HTTP API (and, with it, the chat functions).
+    Serve(serve::ServeArgs),
+    /// Manage applications (tenants).
+    Apps(serve::AppsArgs),
 }
 
 /// Exit status for bad usage or unreadable input files.
@@ -29,6 +34,8 @@ pub async fn execute(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Run(args) => run::run(args).await,
         Command::Bench(args) => bench::bench(args).await,
+        Command::Serve(args) => serve::serve(args).await,
+        Command::Apps(args) => serve::apps(args).await,
     }
 }
 

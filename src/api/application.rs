@@ -1,0 +1,68 @@
+//! `/v1/application`: the authenticated application and its settings.
+
+use axum::extract::State;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::auth::Tenant;
+use super::error::{ApiError, ApiResult};
+use super::extract::JsonBody;
+use super::hal::{link, time};
+use super::AppState;
+use crate::store::{Application, Toggle};
+
+async fn load(state: &AppState, tenant: Tenant) -> ApiResult<Application> {
+    state.store.application(tenant.application_id).await?.ok_or_else(|| ApiError::not_found("application", tenant.application_id))
+}
+
+/// Retrieve the authenticated application.
+pub async fn get_application(State(state): State<AppState>, tenant: Tenant) -> ApiResult<Json<Value>> {
+    let app = load(&state, tenant).await?;
+    Ok(Json(json!({
+        "id": app.id,
+        "name": app.name,
+        "key": app.client_id,
+        "createdTime": time(app.created_at),
+        "properties": {},
+        "_links": { "self": link(state.href("/v1/application")), "settings": link(state.href("/v1/application/settings")) },
+    })))
+}
+
+fn settings(state: &AppState, app: &Application) -> Value {
+    json!({
+        "guestUsers": app.guest_users,
+        "userCreatedChannels": app.user_created_channels,
+        "features": { "guestUsers": app.guest_users, "userCreatedChannels": app.user_created_channels },
+        "_links": { "self": link(state.href("/v1/application/settings")) },
+    })
+}
+
+/// Retrieve the authenticated application's settings.
+pub async fn get_settings(State(state): State<AppState>, tenant: Tenant) -> ApiResult<Json<Value>> {
+    let app = load(&state, tenant).await?;
+    Ok(Json(settings(&state, &app)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SettingsBody {
+    #[serde(alias = "guest_users")]
+    guest_users: Toggle,
+    #[serde(alias = "user_created_channels")]
+    user_created_channels: Toggle,
+}
+
+/// Update the authenticated application's settings.
+pub async fn update_settings(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    JsonBody(body): JsonBody<SettingsBody>,
+) -> ApiResult<Json<Value>> {
+    let app = state
+        .store
+        .update_settings(tenant.application_id, body.guest_users, body.user_created_channels)
+        .await?
+        .ok_or_else(|| ApiError::not_found("application", tenant.application_id))?;
+    Ok(Json(settings(&state, &app)))
+}

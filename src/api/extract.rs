@@ -1,0 +1,65 @@
+//! Request extractors with the API's own error messages.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+
+/// A JSON body. Accepts `application/json`, any `+json` type
+/// (`application/vnd.chatkitty+json`) and `application/json+merge-patch`;
+/// errors name the offending field.
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let content_type = req
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+        match content_type.as_deref() {
+            Some(ct) if ct == "application/json" || ct.ends_with("+json") || ct == "application/json+merge-patch" => {}
+            Some(ct) => {
+                return Err(ApiError::unsupported_media_type(format!(
+                    "content type {ct:?} is not supported: send application/json"
+                )))
+            }
+            None => return Err(ApiError::unsupported_media_type("missing Content-Type: send application/json")),
+        }
+        let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::payload_too_large(format!("the request body is larger than the limit of {} bytes", super::MAX_BODY_BYTES))
+            } else {
+                ApiError::bad_request(format!("could not read the request body: {e}"))
+            }
+        })?;
+        let de = &mut serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(de).map(JsonBody).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            if path == "." || path.is_empty() {
+                ApiError::bad_request(format!("invalid JSON body: {inner}"))
+            } else {
+                ApiError::bad_request(format!("invalid field `{path}`: {inner}"))
+            }
+        })
+    }
+}
+
+/// A numeric path id; anything else is a 404 like a missing resource.
+pub struct Id(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for Id {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let axum::extract::Path(raw) = axum::extract::Path::<String>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::bad_request("invalid path"))?;
+        raw.parse().map(Id).map_err(|_| ApiError::not_found("resource", raw))
+    }
+}

@@ -1,0 +1,353 @@
+//! Chat functions, their versions and their invocation logs.
+
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::auth::Tenant;
+use super::error::{ApiError, ApiResult};
+use super::extract::{Id, JsonBody};
+use super::hal::{link, page, page_request, time};
+use super::runtime::script_error;
+use super::AppState;
+use crate::engine::script::{compile, ScriptRole};
+use crate::store::{FunctionPatch, FunctionRecord, InvocationFilter, InvocationRecord, NewFunction, VersionRecord};
+use crate::triggers;
+
+/// Longest per-function time limit that may be set.
+pub const MAX_FUNCTION_TIMEOUT_MS: i64 = 300_000;
+
+async fn function_or_404(state: &AppState, tenant: Tenant, id: i64) -> ApiResult<FunctionRecord> {
+    state.store.function(tenant.application_id, id).await?.ok_or_else(|| ApiError::not_found("function", id))
+}
+
+async fn function_json(state: &AppState, f: &FunctionRecord) -> ApiResult<Value> {
+    let runtime_version = state.store.runtime(f.application_id).await?.map(|r| r.version).unwrap_or_default();
+    Ok(function_json_with(state, f, &runtime_version))
+}
+
+fn function_json_with(state: &AppState, f: &FunctionRecord, runtime_version: &str) -> Value {
+    let base = format!("/v1/functions/{}", f.id);
+    json!({
+        "id": f.id,
+        "type": f.trigger_type,
+        "name": f.name,
+        "description": f.description,
+        "enabled": f.enabled,
+        "initializeAsynchronously": f.initialize_asynchronously,
+        "timeoutMs": f.timeout_ms,
+        "currentVersionNumber": f.current_version_number,
+        "createdTime": time(f.created_at),
+        "runtime": { "id": f.application_id, "type": "NODEJS", "version": runtime_version },
+        "_links": {
+            "self": link(state.href(&base)),
+            "versions": link(state.href(&format!("{base}/versions"))),
+            "currentVersion": link(state.href(&format!("{base}/current-version"))),
+            "invocations": link(state.href(&format!("{base}/invocations"))),
+            "runtime": link(state.href("/v1/runtimes/nodejs")),
+        },
+    })
+}
+
+fn version_json(state: &AppState, v: &VersionRecord) -> Value {
+    json!({
+        "id": v.id,
+        "versionNumber": v.version_number,
+        "handlerScript": v.handler_script,
+        "createdTime": time(v.created_at),
+        "_links": {
+            "self": link(state.href(&format!("/v1/function-versions/{}", v.id))),
+            "function": link(state.href(&format!("/v1/functions/{}", v.function_id))),
+        },
+    })
+}
+
+fn parse_json_text(text: Option<&str>) -> Value {
+    text.and_then(|t| serde_json::from_str(t).ok()).unwrap_or(Value::Null)
+}
+
+fn invocation_json(state: &AppState, i: &InvocationRecord) -> Value {
+    json!({
+        "id": i.id,
+        "versionNumber": i.version_number,
+        "triggerType": i.trigger_type,
+        "args": parse_json_text(Some(&i.args)),
+        "result": parse_json_text(i.result.as_deref()),
+        "error": parse_json_text(i.error.as_deref()),
+        "logs": i.logs.as_deref().map(|l| parse_json_text(Some(l))).unwrap_or(json!([])),
+        "status": i.status,
+        "attempt": i.attempt,
+        "durationMs": i.duration_ms,
+        "createdTime": time(i.created_at),
+        "finishedTime": i.finished_at.map(time),
+        "_links": {
+            "self": link(state.href(&format!("/v1/function-invocations/{}", i.id))),
+            "function": link(state.href(&format!("/v1/functions/{}", i.function_id))),
+        },
+    })
+}
+
+/// List the runtime's functions.
+pub async fn list_functions(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let request = page_request(&query, &["id"])?;
+    let (functions, total) = state.store.list_functions(tenant.application_id, request).await?;
+    let runtime_version = state.store.runtime(tenant.application_id).await?.map(|r| r.version).unwrap_or_default();
+    let items = functions.iter().map(|f| function_json_with(&state, f, &runtime_version)).collect();
+    Ok(Json(page("functions", items, total, request, &state.href("/v1/runtimes/nodejs/functions"))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CreateFunctionBody {
+    #[serde(rename = "type")]
+    trigger_type: String,
+    name: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default, alias = "initialize_asynchronously")]
+    initialize_asynchronously: bool,
+}
+
+/// Create a function for a trigger type (one per type per application).
+pub async fn create_function(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    JsonBody(body): JsonBody<CreateFunctionBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    if triggers::trigger_type(&body.trigger_type).is_none() {
+        return Err(ApiError::bad_request(format!(
+            "invalid field `type`: unknown trigger type {:?}; known types are {}",
+            body.trigger_type,
+            triggers::known_names()
+        )));
+    }
+    validate_name(&body.name)?;
+    let f = state
+        .store
+        .create_function(
+            tenant.application_id,
+            NewFunction {
+                trigger_type: body.trigger_type,
+                name: body.name,
+                description: body.description,
+                initialize_asynchronously: body.initialize_asynchronously,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(function_json(&state, &f).await?)))
+}
+
+fn validate_name(name: &str) -> ApiResult<()> {
+    if name.trim().is_empty() || name.len() > 200 {
+        return Err(ApiError::bad_request("invalid field `name`: must be 1 to 200 characters"));
+    }
+    Ok(())
+}
+
+/// Retrieve a function.
+pub async fn get_function(State(state): State<AppState>, tenant: Tenant, Id(id): Id) -> ApiResult<Json<Value>> {
+    let f = function_or_404(&state, tenant, id).await?;
+    Ok(Json(function_json(&state, &f).await?))
+}
+
+/// Update a function with a JSON merge patch: `name`, `description`,
+/// `enabled`, `timeoutMs` (`null` clears the last two).
+pub async fn update_function(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Id(id): Id,
+    JsonBody(body): JsonBody<serde_json::Map<String, Value>>,
+) -> ApiResult<Json<Value>> {
+    let mut patch = FunctionPatch::default();
+    for (key, value) in body {
+        match (key.as_str(), value) {
+            ("name", Value::String(name)) => {
+                validate_name(&name)?;
+                patch.name = Some(name);
+            }
+            ("description", Value::String(d)) => patch.description = Some(Some(d)),
+            ("description", Value::Null) => patch.description = Some(None),
+            ("enabled", Value::Bool(b)) => patch.enabled = Some(b),
+            ("timeoutMs" | "timeout_ms", Value::Null) => patch.timeout_ms = Some(None),
+            ("timeoutMs" | "timeout_ms", Value::Number(n)) => match n.as_i64() {
+                Some(ms) if (1..=MAX_FUNCTION_TIMEOUT_MS).contains(&ms) => patch.timeout_ms = Some(Some(ms)),
+                _ => {
+                    return Err(ApiError::bad_request(format!(
+                        "invalid field `timeoutMs`: an integer from 1 to {MAX_FUNCTION_TIMEOUT_MS}"
+                    )))
+                }
+            },
+            ("name" | "description" | "enabled" | "timeoutMs" | "timeout_ms", other) => {
+                return Err(ApiError::bad_request(format!("invalid field `{key}`: unexpected value {other}")))
+            }
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "invalid field `{key}`: only name, description, enabled and timeoutMs can be changed"
+                )))
+            }
+        }
+    }
+    let f = state
+        .store
+        .update_function(tenant.application_id, id, patch)
+        .await?
+        .ok_or_else(|| ApiError::not_found("function", id))?;
+    Ok(Json(function_json(&state, &f).await?))
+}
+
+/// Delete a function with its versions and invocation log.
+pub async fn delete_function(State(state): State<AppState>, tenant: Tenant, Id(id): Id) -> ApiResult<StatusCode> {
+    if state.store.delete_function(tenant.application_id, id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::not_found("function", id))
+    }
+}
+
+/// Retrieve the version currently deployed.
+pub async fn get_current_version(State(state): State<AppState>, tenant: Tenant, Id(id): Id) -> ApiResult<Json<Value>> {
+    let f = function_or_404(&state, tenant, id).await?;
+    let version_id = f.current_version_id.ok_or_else(|| ApiError::not_found("current version of function", id))?;
+    let v = state
+        .store
+        .version(tenant.application_id, version_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("function version", version_id))?;
+    Ok(Json(version_json(&state, &v)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CurrentVersionBody {
+    #[serde(alias = "version_number")]
+    version_number: i64,
+}
+
+/// Make an earlier (or later) version current again: rollback.
+pub async fn set_current_version(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Id(id): Id,
+    JsonBody(body): JsonBody<CurrentVersionBody>,
+) -> ApiResult<Json<Value>> {
+    function_or_404(&state, tenant, id).await?;
+    let v = state
+        .store
+        .set_current_version(tenant.application_id, id, body.version_number)
+        .await?
+        .ok_or_else(|| ApiError::not_found(&format!("version of function {id}"), body.version_number))?;
+    Ok(Json(version_json(&state, &v)))
+}
+
+/// List a function's versions.
+pub async fn list_versions(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Id(id): Id,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    function_or_404(&state, tenant, id).await?;
+    let request = page_request(&query, &["versionNumber", "id", "createdTime"])?;
+    let (versions, total) = state.store.list_versions(tenant.application_id, id, request).await?;
+    let items = versions.iter().map(|v| version_json(&state, v)).collect();
+    Ok(Json(page("versions", items, total, request, &state.href(&format!("/v1/functions/{id}/versions")))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CreateVersionBody {
+    #[serde(alias = "handler_script")]
+    handler_script: String,
+}
+
+/// Create a version: transpiled and checked, then stored and deployed as
+/// current. A script that does not compile is a 400 and nothing is stored.
+pub async fn create_version(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Id(id): Id,
+    JsonBody(body): JsonBody<CreateVersionBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    function_or_404(&state, tenant, id).await?;
+    let specifier = format!("file:///applications/{}/functions/{id}/handler.ts", tenant.application_id);
+    let source = body.handler_script;
+    let script = tokio::task::spawn_blocking(move || compile(&specifier, &source, ScriptRole::Handler))
+        .await
+        .map_err(|_| ApiError::internal())?
+        .map_err(script_error)?;
+    let v = state
+        .store
+        .create_version(tenant.application_id, id, &script)
+        .await?
+        .ok_or_else(|| ApiError::not_found("function", id))?;
+    Ok((StatusCode::CREATED, Json(version_json(&state, &v))))
+}
+
+/// Retrieve a function version.
+pub async fn get_version(State(state): State<AppState>, tenant: Tenant, Id(id): Id) -> ApiResult<Json<Value>> {
+    let v = state.store.version(tenant.application_id, id).await?.ok_or_else(|| ApiError::not_found("function version", id))?;
+    Ok(Json(version_json(&state, &v)))
+}
+
+fn parse_time(query: &HashMap<String, String>, name: &str) -> ApiResult<Option<i64>> {
+    query
+        .get(name)
+        .map(|raw| {
+            chrono::DateTime::parse_from_rfc3339(raw)
+                .map(|t| t.timestamp_millis())
+                .map_err(|e| ApiError::bad_request(format!("query parameter `{name}` must be an RFC 3339 time: {e}")))
+        })
+        .transpose()
+}
+
+/// List a function's invocations, newest first unless sorted otherwise;
+/// filters: `status`, `versionNumber`, `startTime`, `endTime`, `query`.
+pub async fn list_invocations(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Id(id): Id,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    function_or_404(&state, tenant, id).await?;
+    let mut request = page_request(&query, &["id", "createdTime"])?;
+    if !query.contains_key("sort") {
+        request.descending = true;
+    }
+    let status = match query.get("status").map(String::as_str) {
+        None => None,
+        Some(s @ ("RUNNING" | "SUCCEEDED" | "FAILED" | "QUEUED")) => Some(s.to_string()),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "query parameter `status` must be RUNNING, SUCCEEDED, FAILED or QUEUED, got {other:?}"
+            )))
+        }
+    };
+    let version_number = query
+        .get("versionNumber")
+        .map(|raw| raw.parse::<i64>().map_err(|_| ApiError::bad_request(format!("query parameter `versionNumber` must be an integer, got {raw:?}"))))
+        .transpose()?;
+    let filter = InvocationFilter {
+        status,
+        version_number,
+        start_time: parse_time(&query, "startTime")?,
+        end_time: parse_time(&query, "endTime")?,
+        query: query.get("query").filter(|q| !q.is_empty()).cloned(),
+    };
+    let (invocations, total) = state.store.list_invocations(tenant.application_id, id, &filter, request).await?;
+    let items = invocations.iter().map(|i| invocation_json(&state, i)).collect();
+    Ok(Json(page("invocations", items, total, request, &state.href(&format!("/v1/functions/{id}/invocations")))))
+}
+
+/// Retrieve one invocation with its console output, error and timings.
+pub async fn get_invocation(State(state): State<AppState>, tenant: Tenant, Id(id): Id) -> ApiResult<Json<Value>> {
+    let i = state.store.invocation(tenant.application_id, id).await?.ok_or_else(|| ApiError::not_found("invocation", id))?;
+    Ok(Json(invocation_json(&state, &i)))
+}

@@ -1,0 +1,74 @@
+//! HAL resources and pages, as ChatKitty's API shapes them.
+
+use std::collections::HashMap;
+
+use serde_json::{json, Value};
+
+use super::error::ApiError;
+use crate::store::PageRequest;
+
+pub const DEFAULT_PAGE_SIZE: i64 = 25;
+pub const MAX_PAGE_SIZE: i64 = 100;
+
+/// `page` (0-based), `size` (default 25, at most 100) and `sort=prop,asc|desc`.
+pub fn page_request(query: &HashMap<String, String>, sortable: &[&str]) -> Result<PageRequest, ApiError> {
+    let number = |name: &str, default: i64, min: i64| -> Result<i64, ApiError> {
+        match query.get(name) {
+            None => Ok(default),
+            Some(raw) => match raw.parse::<i64>() {
+                Ok(n) if n >= min => Ok(n),
+                _ => Err(ApiError::bad_request(format!("query parameter `{name}` must be an integer >= {min}, got {raw:?}"))),
+            },
+        }
+    };
+    let page = number("page", 0, 0)?;
+    let size = number("size", DEFAULT_PAGE_SIZE, 1)?.min(MAX_PAGE_SIZE);
+    let mut descending = false;
+    if let Some(sort) = query.get("sort") {
+        let (prop, dir) = sort.split_once(',').unwrap_or((sort.as_str(), "asc"));
+        if !sortable.contains(&prop) {
+            return Err(ApiError::bad_request(format!(
+                "cannot sort by {prop:?}: sortable properties are {}",
+                sortable.join(", ")
+            )));
+        }
+        descending = match dir.to_ascii_lowercase().as_str() {
+            "asc" => false,
+            "desc" => true,
+            other => return Err(ApiError::bad_request(format!("sort direction must be asc or desc, got {other:?}"))),
+        };
+    }
+    Ok(PageRequest { page, size, descending })
+}
+
+pub fn link(href: String) -> Value {
+    json!({ "href": href })
+}
+
+/// `{_embedded: {name: items}, _links: {self, first, prev?, next?, last}, page: {...}}`.
+pub fn page(name: &str, items: Vec<Value>, total: i64, request: PageRequest, base_href: &str) -> Value {
+    let total_pages = if total == 0 { 0 } else { (total + request.size - 1) / request.size };
+    let sep = if base_href.contains('?') { '&' } else { '?' };
+    let href = |n: i64| format!("{base_href}{sep}page={n}&size={}", request.size);
+    let mut links = serde_json::Map::new();
+    links.insert("self".into(), link(href(request.page)));
+    links.insert("first".into(), link(href(0)));
+    if request.page > 0 {
+        links.insert("prev".into(), link(href(request.page - 1)));
+    }
+    if request.page + 1 < total_pages {
+        links.insert("next".into(), link(href(request.page + 1)));
+    }
+    links.insert("last".into(), link(href((total_pages - 1).max(0))));
+    json!({
+        "_embedded": { name: items },
+        "_links": links,
+        "page": { "size": request.size, "totalElements": total, "totalPages": total_pages, "number": request.page },
+    })
+}
+
+pub fn time(millis: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(millis)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}

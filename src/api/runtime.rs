@@ -1,0 +1,167 @@
+//! `/v1/runtimes/nodejs`: the application's chat runtime.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::auth::Tenant;
+use super::error::{ApiError, ApiResult};
+use super::extract::JsonBody;
+use super::hal::link;
+use super::AppState;
+use crate::engine::script::{compile, ScriptRole};
+use crate::store::{Dependency, RuntimeChange, RuntimeRecord};
+
+pub const MAX_ENV_VARS: usize = 200;
+pub const MAX_ENV_VALUE_BYTES: usize = 32 * 1024;
+pub const MAX_DEPENDENCIES: usize = 100;
+
+pub fn runtime_json(state: &AppState, runtime: &RuntimeRecord) -> Value {
+    json!({
+        "id": runtime.application_id,
+        "type": "NODEJS",
+        "version": runtime.version,
+        "dependencies": runtime.dependencies,
+        "environmentVariables": runtime.environment_variables,
+        "initializationScript": { "script": runtime.initialization_script },
+        "_links": {
+            "self": link(state.href("/v1/runtimes/nodejs")),
+            "functions": link(state.href("/v1/runtimes/nodejs/functions")),
+        },
+    })
+}
+
+async fn respond(state: &AppState, tenant: Tenant, runtime: Option<RuntimeRecord>) -> ApiResult<Json<Value>> {
+    let runtime = runtime.ok_or_else(|| ApiError::not_found("runtime of application", tenant.application_id))?;
+    Ok(Json(runtime_json(state, &runtime)))
+}
+
+/// Retrieve the NodeJS chat runtime.
+pub async fn get_runtime(State(state): State<AppState>, tenant: Tenant) -> ApiResult<Json<Value>> {
+    let runtime = state.store.runtime(tenant.application_id).await?;
+    respond(&state, tenant, runtime).await
+}
+
+/// npm's package name rules: at most 214 characters, lowercase, URL-safe,
+/// optionally scoped (`@scope/name`), not starting with `.` or `_`.
+fn validate_package_name(name: &str) -> Result<(), String> {
+    let bare = match name.strip_prefix('@') {
+        Some(scoped) => {
+            let (scope, rest) = scoped.split_once('/').ok_or("a scoped name is @scope/name")?;
+            if scope.is_empty() {
+                return Err("the scope is empty".into());
+            }
+            if !scope.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-._~".contains(c)) {
+                return Err("the scope has characters npm does not allow".into());
+            }
+            rest
+        }
+        None => name,
+    };
+    if name.len() > 214 || bare.is_empty() {
+        return Err("must be 1 to 214 characters".into());
+    }
+    if bare.starts_with('.') || bare.starts_with('_') {
+        return Err("must not start with . or _".into());
+    }
+    if !bare.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-._~".contains(c)) {
+        return Err("use lowercase letters, digits and - . _ ~".into());
+    }
+    Ok(())
+}
+
+/// Update the runtime's NPM dependencies (validated here as npm ranges;
+/// installing them is the runtime's business).
+pub async fn update_dependencies(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    JsonBody(deps): JsonBody<Vec<Dependency>>,
+) -> ApiResult<Json<Value>> {
+    if deps.len() > MAX_DEPENDENCIES {
+        return Err(ApiError::bad_request(format!("at most {MAX_DEPENDENCIES} dependencies")));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for (i, dep) in deps.iter().enumerate() {
+        validate_package_name(&dep.name)
+            .map_err(|e| ApiError::bad_request(format!("invalid field `[{i}].name`: {:?} is not an npm package name: {e}", dep.name)))?;
+        deno_semver::VersionReq::parse_from_npm(&dep.version).map_err(|e| {
+            ApiError::bad_request(format!(
+                "invalid field `[{i}].version`: {:?} is not an npm version, range or tag: {e}",
+                dep.version
+            ))
+        })?;
+        if !seen.insert(dep.name.as_str()) {
+            return Err(ApiError::bad_request(format!("invalid field `[{i}].name`: {:?} is listed twice", dep.name)));
+        }
+    }
+    let runtime = state.store.update_runtime(tenant.application_id, RuntimeChange::Dependencies(deps)).await?;
+    respond(&state, tenant, runtime).await
+}
+
+/// Update the runtime's environment variables.
+pub async fn update_environment_variables(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    JsonBody(vars): JsonBody<BTreeMap<String, Value>>,
+) -> ApiResult<Json<Value>> {
+    if vars.len() > MAX_ENV_VARS {
+        return Err(ApiError::bad_request(format!("at most {MAX_ENV_VARS} environment variables")));
+    }
+    let mut env = BTreeMap::new();
+    for (name, value) in vars {
+        crate::validate_env_name(&name).map_err(|e| ApiError::bad_request(format!("invalid field `{name}`: {e}")))?;
+        let value = match value {
+            Value::String(s) => s,
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "invalid field `{name}`: environment variable values are strings, got {other}"
+                )))
+            }
+        };
+        if value.len() > MAX_ENV_VALUE_BYTES {
+            return Err(ApiError::bad_request(format!("invalid field `{name}`: longer than {MAX_ENV_VALUE_BYTES} bytes")));
+        }
+        env.insert(name, value);
+    }
+    let runtime = state.store.update_runtime(tenant.application_id, RuntimeChange::EnvironmentVariables(env)).await?;
+    respond(&state, tenant, runtime).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptBody {
+    script: String,
+}
+
+/// Update the runtime's initialization script: transpiled and checked now;
+/// a script that does not compile is refused and nothing changes.
+pub async fn update_initialization_script(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    JsonBody(body): JsonBody<ScriptBody>,
+) -> ApiResult<Json<Value>> {
+    let compiled = if body.script.trim().is_empty() {
+        None
+    } else {
+        let specifier = format!("file:///applications/{}/runtime/init.ts", tenant.application_id);
+        Some(compile(&specifier, &body.script, ScriptRole::Initialization).map_err(script_error)?)
+    };
+    let runtime = state
+        .store
+        .update_runtime(tenant.application_id, RuntimeChange::InitializationScript(body.script, compiled))
+        .await?;
+    respond(&state, tenant, runtime).await
+}
+
+/// A script that does not compile: 400 with the position in the author's source.
+pub fn script_error(e: crate::engine::ScriptError) -> ApiError {
+    let message = if e.line > 0 {
+        format!("the script does not compile: {} at line {}, column {}", e.message, e.line, e.column)
+    } else {
+        format!("the script was refused: {}", e.message)
+    };
+    ApiError::bad_request(message).with_details(json!({ "line": e.line, "column": e.column }))
+}

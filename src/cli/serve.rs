@@ -1,0 +1,102 @@
+//! `chatfn serve` and `chatfn apps`.
+
+use std::net::SocketAddr;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+
+use crate::server::{create_application, credentials_json, shutdown_signal, Server, ServerConfig};
+use crate::store::Store;
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://chatfn.db";
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "CHATFN_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// The store: an SQLite file (default, created on first start) or PostgreSQL.
+    #[arg(long, env = "CHATFN_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    database_url: String,
+    /// Base URL of links in responses (default: http://<listen address>).
+    #[arg(long, env = "CHATFN_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Lifetime of access tokens, in seconds.
+    #[arg(long, env = "CHATFN_TOKEN_TTL_SECS", default_value_t = 43_200, value_parser = clap::value_parser!(i64).range(60..=31_536_000))]
+    token_ttl_secs: i64,
+    /// Client id of the default application created on first start.
+    #[arg(long, env = "CHATFN_CLIENT_ID", requires = "client_secret")]
+    client_id: Option<String>,
+    /// Client secret of the default application created on first start.
+    #[arg(long, env = "CHATFN_CLIENT_SECRET", requires = "client_id", hide_env_values = true)]
+    client_secret: Option<String>,
+}
+
+pub async fn serve(args: ServeArgs) -> ExitCode {
+    let given = args.client_id.clone().zip(args.client_secret.clone());
+    let config = ServerConfig {
+        listen: args.listen,
+        database_url: args.database_url,
+        public_url: args.public_url,
+        token_ttl_secs: args.token_ttl_secs,
+        default_client: given.clone(),
+    };
+    let server = match Server::build(config).await {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("chatfn serve: {e:#}");
+            return ExitCode::from(super::EXIT_USAGE);
+        }
+    };
+    if let Some(credentials) = &server.created_default {
+        if given.is_none() {
+            eprintln!("chatfn: created the default application; its credentials are shown once:");
+            println!("{}", credentials_json(credentials));
+        }
+    }
+    eprintln!("chatfn: listening on http://{}", server.local_addr());
+    match server.run(shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("chatfn serve: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct AppsArgs {
+    #[command(subcommand)]
+    command: AppsCommand,
+    /// The store to act on.
+    #[arg(long, env = "CHATFN_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    database_url: String,
+}
+
+#[derive(Debug, Subcommand)]
+enum AppsCommand {
+    /// Create an application and print its credentials as JSON.
+    Create { name: String },
+}
+
+pub async fn apps(args: AppsArgs) -> ExitCode {
+    let store = match Store::connect(&args.database_url).await {
+        Ok(store) => store,
+        Err(e) => {
+            eprintln!("chatfn apps: cannot open the store at {}: {e}", args.database_url);
+            return ExitCode::from(super::EXIT_USAGE);
+        }
+    };
+    match args.command {
+        AppsCommand::Create { name } => match create_application(&store, &name, None).await {
+            Ok(credentials) => {
+                println!("{}", credentials_json(&credentials));
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("chatfn apps create: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}

@@ -1,0 +1,108 @@
+//! The `chatfn serve` process: store, API and (later) dispatch wired
+//! together. Tests build it on `127.0.0.1:0`.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use serde_json::json;
+
+use crate::api::{self, auth, ApiConfig, AppState};
+use crate::store::Store;
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    /// Base of absolute links; defaults to `http://<listen address>`.
+    pub public_url: Option<String>,
+    pub token_ttl_secs: i64,
+    /// Credentials for the default application created on first start.
+    pub default_client: Option<(String, String)>,
+}
+
+/// Credentials of a newly created application.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Credentials {
+    pub application_id: i64,
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+/// Creates an application with fresh (or given) credentials.
+pub async fn create_application(
+    store: &Store,
+    name: &str,
+    given: Option<(String, String)>,
+) -> anyhow::Result<Credentials> {
+    let (client_id, client_secret) = given.unwrap_or_else(|| (auth::random_token(16), auth::random_token(32)));
+    let secret = client_secret.clone();
+    let hash = tokio::task::spawn_blocking(move || auth::hash_secret(&secret)).await?;
+    let app = store.create_application(name, &client_id, &hash).await?;
+    Ok(Credentials { application_id: app.id, client_id, client_secret })
+}
+
+pub struct Server {
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    /// Credentials of the default application, when this start created it.
+    pub created_default: Option<Credentials>,
+}
+
+impl Server {
+    pub async fn build(config: ServerConfig) -> anyhow::Result<Server> {
+        let store = Store::connect(&config.database_url)
+            .await
+            .with_context(|| format!("cannot open the store at {}", config.database_url))?;
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        let created_default = if store.count_applications().await? == 0 {
+            Some(create_application(&store, "default", config.default_client.clone()).await?)
+        } else {
+            None
+        };
+        let base_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+        let state = AppState::new(store, ApiConfig { base_url, token_ttl_secs: config.token_ttl_secs });
+        Ok(Server { listener, state, created_default })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().expect("bound listener")
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.state.store
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let store = self.state.store.clone();
+        let app = api::router(self.state);
+        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
+        store.close().await;
+        Ok(())
+    }
+}
+
+/// SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down");
+}
+
+pub fn credentials_json(c: &Credentials) -> String {
+    json!({ "applicationId": c.application_id, "clientId": c.client_id, "clientSecret": c.client_secret }).to_string()
+}

@@ -1,0 +1,460 @@
+//! Chat functions, their versions and their invocations.
+
+use sqlx::Row;
+
+use super::runtimes::{compiled, evaluation_name};
+use super::{now_millis, PageRequest, Store, StoreError, StoreResult};
+use crate::engine::script::CompiledScript;
+
+#[derive(Debug, Clone)]
+pub struct FunctionRecord {
+    pub id: i64,
+    pub application_id: i64,
+    pub trigger_type: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub enabled: bool,
+    pub initialize_asynchronously: bool,
+    pub timeout_ms: Option<i64>,
+    pub current_version_id: Option<i64>,
+    pub current_version_number: Option<i64>,
+    pub created_at: i64,
+}
+
+pub struct NewFunction {
+    pub trigger_type: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub initialize_asynchronously: bool,
+}
+
+/// Fields a JSON merge patch may change; `None` leaves a field as it is.
+#[derive(Default)]
+pub struct FunctionPatch {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub enabled: Option<bool>,
+    pub timeout_ms: Option<Option<i64>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct VersionRecord {
+    pub id: i64,
+    pub function_id: i64,
+    pub version_number: i64,
+    pub handler_script: String,
+    pub created_at: i64,
+    pub script: CompiledScript,
+}
+
+#[derive(Debug, Clone)]
+pub struct InvocationRecord {
+    pub id: i64,
+    pub function_id: i64,
+    pub version_id: i64,
+    pub version_number: i64,
+    pub trigger_type: String,
+    pub args: String,
+    pub status: String,
+    pub result: Option<String>,
+    pub error: Option<String>,
+    pub logs: Option<String>,
+    pub attempt: i64,
+    pub duration_ms: Option<f64>,
+    pub created_at: i64,
+    pub finished_at: Option<i64>,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct InvocationFilter {
+    pub status: Option<String>,
+    pub version_number: Option<i64>,
+    pub start_time: Option<i64>,
+    pub end_time: Option<i64>,
+    pub query: Option<String>,
+}
+
+const FUNCTION_COLUMNS: &str = "f.id, f.application_id, f.type, f.name, f.description, f.enabled, \
+    f.initialize_asynchronously, f.timeout_ms, f.current_version_id, f.created_at, v.version_number AS current_version_number";
+const FUNCTION_FROM: &str = "functions f LEFT JOIN function_versions v ON v.id = f.current_version_id";
+
+fn function(row: &sqlx::any::AnyRow) -> StoreResult<FunctionRecord> {
+    Ok(FunctionRecord {
+        id: row.try_get("id")?,
+        application_id: row.try_get("application_id")?,
+        trigger_type: row.try_get("type")?,
+        name: row.try_get("name")?,
+        description: row.try_get("description")?,
+        enabled: row.try_get::<i64, _>("enabled")? != 0,
+        initialize_asynchronously: row.try_get::<i64, _>("initialize_asynchronously")? != 0,
+        timeout_ms: row.try_get("timeout_ms")?,
+        current_version_id: row.try_get("current_version_id")?,
+        current_version_number: row.try_get("current_version_number")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+const VERSION_COLUMNS: &str =
+    "id, application_id, function_id, version_number, handler_script, compiled_code, source_map, evaluation, created_at";
+
+fn version(row: &sqlx::any::AnyRow) -> StoreResult<VersionRecord> {
+    let application_id: i64 = row.try_get("application_id")?;
+    let function_id: i64 = row.try_get("function_id")?;
+    let version_number: i64 = row.try_get("version_number")?;
+    let handler_script: String = row.try_get("handler_script")?;
+    Ok(VersionRecord {
+        id: row.try_get("id")?,
+        function_id,
+        version_number,
+        created_at: row.try_get("created_at")?,
+        script: compiled(
+            version_specifier(application_id, function_id, version_number),
+            handler_script.clone(),
+            row.try_get("compiled_code")?,
+            row.try_get("source_map")?,
+            &row.try_get::<String, _>("evaluation")?,
+        ),
+        handler_script,
+    })
+}
+
+/// The name a version runs under; stack traces show it.
+pub fn version_specifier(application_id: i64, function_id: i64, version_number: i64) -> String {
+    format!("file:///applications/{application_id}/functions/{function_id}/v{version_number}.ts")
+}
+
+const INVOCATION_COLUMNS: &str = "id, function_id, version_id, version_number, trigger_type, args, status, result, error, \
+    logs, attempt, duration_ms, created_at, finished_at";
+
+fn invocation(row: &sqlx::any::AnyRow) -> StoreResult<InvocationRecord> {
+    Ok(InvocationRecord {
+        id: row.try_get("id")?,
+        function_id: row.try_get("function_id")?,
+        version_id: row.try_get("version_id")?,
+        version_number: row.try_get("version_number")?,
+        trigger_type: row.try_get("trigger_type")?,
+        args: row.try_get("args")?,
+        status: row.try_get("status")?,
+        result: row.try_get("result")?,
+        error: row.try_get("error")?,
+        logs: row.try_get("logs")?,
+        attempt: row.try_get("attempt")?,
+        duration_ms: row.try_get("duration_ms")?,
+        created_at: row.try_get("created_at")?,
+        finished_at: row.try_get("finished_at")?,
+    })
+}
+
+/// Interns a dynamically built statement. The set is bounded: filters
+/// combine into at most 32 shapes, in two sort orders.
+fn leak_statement(sql: String) -> &'static str {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+    static STATEMENTS: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let mut set = STATEMENTS.get_or_init(Default::default).lock().unwrap();
+    if let Some(s) = set.get(sql.as_str()) {
+        return s;
+    }
+    let leaked: &'static str = Box::leak(sql.into_boxed_str());
+    set.insert(leaked);
+    leaked
+}
+
+fn order(page: &PageRequest, column: &str) -> String {
+    format!("ORDER BY {column} {}", if page.descending { "DESC" } else { "ASC" })
+}
+
+impl Store {
+    pub async fn create_function(&self, application_id: i64, new: NewFunction) -> StoreResult<FunctionRecord> {
+        let row = sqlx::query(
+            "INSERT INTO functions (application_id, type, name, description, initialize_asynchronously, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(application_id)
+        .bind(&new.trigger_type)
+        .bind(&new.name)
+        .bind(new.description.clone())
+        .bind(new.initialize_asynchronously as i64)
+        .bind(now_millis())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| {
+            StoreError::from_write(e, || format!("a function for trigger type {:?} already exists", new.trigger_type))
+        })?;
+        let id: i64 = row.try_get("id")?;
+        Ok(self.function(application_id, id).await?.expect("just inserted"))
+    }
+
+    pub async fn function(&self, application_id: i64, id: i64) -> StoreResult<Option<FunctionRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {FUNCTION_COLUMNS} FROM {FUNCTION_FROM} WHERE f.id = $1 AND f.application_id = $2"
+        ))
+        .bind(id)
+        .bind(application_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(function).transpose()
+    }
+
+    pub async fn function_for_trigger(&self, application_id: i64, trigger_type: &str) -> StoreResult<Option<FunctionRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {FUNCTION_COLUMNS} FROM {FUNCTION_FROM} WHERE f.application_id = $1 AND f.type = $2"
+        ))
+        .bind(application_id)
+        .bind(trigger_type)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(function).transpose()
+    }
+
+    pub async fn list_functions(&self, application_id: i64, page: PageRequest) -> StoreResult<(Vec<FunctionRecord>, i64)> {
+        let rows = sqlx::query(&format!(
+            "SELECT {FUNCTION_COLUMNS} FROM {FUNCTION_FROM} WHERE f.application_id = $1 {} LIMIT $2 OFFSET $3",
+            order(&page, "f.id")
+        ))
+        .bind(application_id)
+        .bind(page.size)
+        .bind(page.page * page.size)
+        .fetch_all(&self.pool)
+        .await?;
+        let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM functions WHERE application_id = $1")
+            .bind(application_id)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
+        Ok((rows.iter().map(function).collect::<StoreResult<_>>()?, total))
+    }
+
+    pub async fn update_function(
+        &self,
+        application_id: i64,
+        id: i64,
+        patch: FunctionPatch,
+    ) -> StoreResult<Option<FunctionRecord>> {
+        let Some(current) = self.function(application_id, id).await? else { return Ok(None) };
+        sqlx::query(
+            "UPDATE functions SET name = $1, description = $2, enabled = $3, timeout_ms = $4 WHERE id = $5 AND application_id = $6",
+        )
+        .bind(patch.name.unwrap_or(current.name))
+        .bind(patch.description.unwrap_or(current.description))
+        .bind(patch.enabled.unwrap_or(current.enabled) as i64)
+        .bind(patch.timeout_ms.unwrap_or(current.timeout_ms))
+        .bind(id)
+        .bind(application_id)
+        .execute(&self.pool)
+        .await?;
+        self.function(application_id, id).await
+    }
+
+    pub async fn delete_function(&self, application_id: i64, id: i64) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        for table in ["invocations", "function_versions"] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE function_id = $1 AND application_id = $2"))
+                .bind(id)
+                .bind(application_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let done = sqlx::query("DELETE FROM functions WHERE id = $1 AND application_id = $2")
+            .bind(id)
+            .bind(application_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Stores a new version and makes it current, numbered after the last
+    /// one even under concurrent uploads (the counter is taken with the
+    /// function's row locked by the update).
+    pub async fn create_version(
+        &self,
+        application_id: i64,
+        function_id: i64,
+        script: &CompiledScript,
+    ) -> StoreResult<Option<VersionRecord>> {
+        let mut tx = self.pool.begin().await?;
+        let Some(row) = sqlx::query(
+            "UPDATE functions SET next_version_number = next_version_number + 1 \
+             WHERE id = $1 AND application_id = $2 RETURNING next_version_number",
+        )
+        .bind(function_id)
+        .bind(application_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let number: i64 = row.try_get::<i64, _>("next_version_number")? - 1;
+        let row = sqlx::query(&format!(
+            "INSERT INTO function_versions (application_id, function_id, version_number, handler_script, compiled_code, \
+             source_map, evaluation, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {VERSION_COLUMNS}"
+        ))
+        .bind(application_id)
+        .bind(function_id)
+        .bind(number)
+        .bind(script.source.to_string())
+        .bind(script.code.to_string())
+        .bind(String::from_utf8_lossy(&script.source_map).into_owned())
+        .bind(evaluation_name(script.evaluation))
+        .bind(now_millis())
+        .fetch_one(&mut *tx)
+        .await?;
+        let record = version(&row)?;
+        sqlx::query("UPDATE functions SET current_version_id = $1 WHERE id = $2")
+            .bind(record.id)
+            .bind(function_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(record))
+    }
+
+    pub async fn version(&self, application_id: i64, id: i64) -> StoreResult<Option<VersionRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {VERSION_COLUMNS} FROM function_versions WHERE id = $1 AND application_id = $2"
+        ))
+        .bind(id)
+        .bind(application_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(version).transpose()
+    }
+
+    pub async fn version_by_number(
+        &self,
+        application_id: i64,
+        function_id: i64,
+        number: i64,
+    ) -> StoreResult<Option<VersionRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {VERSION_COLUMNS} FROM function_versions WHERE function_id = $1 AND version_number = $2 AND application_id = $3"
+        ))
+        .bind(function_id)
+        .bind(number)
+        .bind(application_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(version).transpose()
+    }
+
+    pub async fn list_versions(
+        &self,
+        application_id: i64,
+        function_id: i64,
+        page: PageRequest,
+    ) -> StoreResult<(Vec<VersionRecord>, i64)> {
+        let rows = sqlx::query(&format!(
+            "SELECT {VERSION_COLUMNS} FROM function_versions WHERE function_id = $1 AND application_id = $2 {} LIMIT $3 OFFSET $4",
+            order(&page, "version_number")
+        ))
+        .bind(function_id)
+        .bind(application_id)
+        .bind(page.size)
+        .bind(page.page * page.size)
+        .fetch_all(&self.pool)
+        .await?;
+        let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM function_versions WHERE function_id = $1 AND application_id = $2")
+            .bind(function_id)
+            .bind(application_id)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
+        Ok((rows.iter().map(version).collect::<StoreResult<_>>()?, total))
+    }
+
+    /// Makes an existing version current again (rollback or roll forward).
+    pub async fn set_current_version(
+        &self,
+        application_id: i64,
+        function_id: i64,
+        number: i64,
+    ) -> StoreResult<Option<VersionRecord>> {
+        let Some(record) = self.version_by_number(application_id, function_id, number).await? else {
+            return Ok(None);
+        };
+        sqlx::query("UPDATE functions SET current_version_id = $1 WHERE id = $2 AND application_id = $3")
+            .bind(record.id)
+            .bind(function_id)
+            .bind(application_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(Some(record))
+    }
+
+    pub async fn list_invocations(
+        &self,
+        application_id: i64,
+        function_id: i64,
+        filter: &InvocationFilter,
+        page: PageRequest,
+    ) -> StoreResult<(Vec<InvocationRecord>, i64)> {
+        let mut clauses = vec!["function_id = $1".to_string(), "application_id = $2".to_string()];
+        let mut n = 2;
+        let mut next = || {
+            n += 1;
+            format!("${n}")
+        };
+        if filter.status.is_some() {
+            clauses.push(format!("status = {}", next()));
+        }
+        if filter.version_number.is_some() {
+            clauses.push(format!("version_number = {}", next()));
+        }
+        if filter.start_time.is_some() {
+            clauses.push(format!("created_at >= {}", next()));
+        }
+        if filter.end_time.is_some() {
+            clauses.push(format!("created_at <= {}", next()));
+        }
+        if filter.query.is_some() {
+            let p = next();
+            clauses.push(format!(
+                "(args LIKE {p} OR COALESCE(result, '') LIKE {p} OR COALESCE(logs, '') LIKE {p} OR COALESCE(error, '') LIKE {p})"
+            ));
+        }
+        let where_clause = clauses.join(" AND ");
+        let (limit, offset) = (next(), next());
+        let bind_all = |sql: &'static str| {
+            let mut q = sqlx::query(sql).bind(function_id).bind(application_id);
+            if let Some(s) = &filter.status {
+                q = q.bind(s.clone());
+            }
+            if let Some(v) = filter.version_number {
+                q = q.bind(v);
+            }
+            if let Some(t) = filter.start_time {
+                q = q.bind(t);
+            }
+            if let Some(t) = filter.end_time {
+                q = q.bind(t);
+            }
+            if let Some(text) = &filter.query {
+                let escaped = text.replace('%', "").replace('_', "");
+                q = q.bind(format!("%{escaped}%"));
+            }
+            q
+        };
+        // Filter shapes are few; leaking each distinct statement once keeps
+        // sqlx's statement cache keyed on a stable string.
+        let rows_sql = leak_statement(format!(
+            "SELECT {INVOCATION_COLUMNS} FROM invocations WHERE {where_clause} {} LIMIT {limit} OFFSET {offset}",
+            order(&page, "id"),
+        ));
+        let rows = bind_all(rows_sql).bind(page.size).bind(page.page * page.size).fetch_all(&self.pool).await?;
+        let count_sql = leak_statement(format!("SELECT COUNT(*) AS n FROM invocations WHERE {where_clause}"));
+        let total: i64 = bind_all(count_sql).fetch_one(&self.pool).await?.try_get("n")?;
+        Ok((rows.iter().map(invocation).collect::<StoreResult<_>>()?, total))
+    }
+
+    pub async fn invocation(&self, application_id: i64, id: i64) -> StoreResult<Option<InvocationRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {INVOCATION_COLUMNS} FROM invocations WHERE id = $1 AND application_id = $2"
+        ))
+        .bind(id)
+        .bind(application_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(invocation).transpose()
+    }
+}
