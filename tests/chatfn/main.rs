@@ -1,6 +1,7 @@
 //! chatfn's integration tests: one binary (every test binary links all of
 //! V8), a module per area.
 
+mod api;
 mod cli;
 mod engine;
 mod fixtures;

@@ -54,3 +54,153 @@ pub fn payload(outcome: &InvocationOutcome) -> serde_json::Value {
     let result = outcome.result.as_ref().unwrap_or_else(|| panic!("no result: {outcome:?}"));
     serde_json::from_str(result.payload.as_ref().expect("a payload").get()).unwrap()
 }
+
+// ---------------------------------------------------------------------------
+// A real server on loopback, over a real store.
+// ---------------------------------------------------------------------------
+
+use chatfn::server::{create_application, Server, ServerConfig};
+use chatfn::store::Store;
+use reqwest::StatusCode;
+use serde_json::Value;
+
+#[derive(Clone)]
+pub struct TestApp {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub database_url: String,
+    pub application_id: i64,
+    pub client_id: String,
+    pub client_secret: String,
+    pub token: String,
+    _keep: Arc<dyn std::any::Any + Send + Sync>,
+}
+
+impl TestApp {
+    pub async fn spawn(database_url: String, keep: Arc<dyn std::any::Any + Send + Sync>) -> TestApp {
+        let server = Server::build(ServerConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            database_url: database_url.clone(),
+            public_url: None,
+            token_ttl_secs: 3600,
+            default_client: Some(("test-client".into(), "test-secret".into())),
+        })
+        .await
+        .expect("server builds");
+        let application_id = server.created_default.as_ref().expect("fresh store").application_id;
+        let base = format!("http://{}", server.local_addr());
+        tokio::spawn(server.run(std::future::pending()));
+        let mut app = TestApp {
+            http: reqwest::Client::new(),
+            base,
+            database_url,
+            application_id,
+            client_id: "test-client".into(),
+            client_secret: "test-secret".into(),
+            token: String::new(),
+            _keep: keep,
+        };
+        app.token = app.fetch_token().await;
+        app
+    }
+
+    pub async fn fetch_token(&self) -> String {
+        let res = self
+            .http
+            .post(self.url("/oauth/token"))
+            .basic_auth(&self.client_id, Some(&self.client_secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        res.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// Another tenant on the same server.
+    pub async fn second_application(&self, name: &str) -> TestApp {
+        let store = Store::connect(&self.database_url).await.unwrap();
+        let credentials = create_application(&store, name, None).await.unwrap();
+        store.close().await;
+        let mut other = self.clone();
+        other.application_id = credentials.application_id;
+        other.client_id = credentials.client_id;
+        other.client_secret = credentials.client_secret;
+        other.token = other.fetch_token().await;
+        other
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> (StatusCode, Value) {
+        let res = req.bearer_auth(&self.token).send().await.unwrap();
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.send(self.http.get(self.url(path))).await
+    }
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.send(self.http.delete(self.url(path))).await
+    }
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(self.http.post(self.url(path)).header("Content-Type", "application/vnd.chatkitty+json").body(body.to_string())).await
+    }
+    pub async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(self.http.put(self.url(path)).header("Content-Type", "application/json").body(body.to_string())).await
+    }
+    pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(self.http.patch(self.url(path)).header("Content-Type", "application/json+merge-patch").body(body.to_string()))
+            .await
+    }
+}
+
+/// A PostgreSQL database made for one test and dropped after it.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let (admin_url, name) = (self.admin_url.clone(), self.name.clone());
+        // A fresh thread: Drop may run inside a runtime that is shutting down.
+        let _ = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async move {
+                use sqlx::Connection;
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
+                    let _ = sqlx::Executor::execute(&mut conn, format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+                }
+            })
+        })
+        .join();
+    }
+}
+
+/// Runs `test` against a server on a fresh SQLite file, and again on a
+/// fresh PostgreSQL database when `CHATFN_TEST_DATABASE_URL` is set.
+pub async fn each_store<F, Fut>(test: F)
+where
+    F: Fn(TestApp) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let url = format!("sqlite://{}", dir.path().join("chatfn.db").display());
+    test(TestApp::spawn(url, dir).await).await;
+
+    if let Ok(admin_url) = std::env::var("CHATFN_TEST_DATABASE_URL") {
+        use sqlx::Connection;
+        let name = format!("chatfn_test_{}", chatfn::api::auth::random_token(8).to_lowercase().replace(['-', '_'], "x"));
+        let mut conn = sqlx::PgConnection::connect(&admin_url).await.expect("CHATFN_TEST_DATABASE_URL connects");
+        sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str()).await.unwrap();
+        conn.close().await.unwrap();
+        let mut url = url::Url::parse(&admin_url).unwrap();
+        url.set_path(&name);
+        let db = Arc::new(PgDatabase { admin_url, name });
+        test(TestApp::spawn(url.to_string(), db).await).await;
+    }
+}

@@ -1,0 +1,314 @@
+//! The HTTP API over real HTTP on loopback, on a real SQLite file, and on
+//! PostgreSQL when `CHATFN_TEST_DATABASE_URL` is set.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use super::support::{each_store, TestApp};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn token_endpoint_takes_form_and_multipart_and_rejects_bad_credentials() {
+    each_store(|app| async move {
+        let form = app
+            .http
+            .post(app.url("/oauth/token"))
+            .basic_auth(&app.client_id, Some(&app.client_secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(form.status(), StatusCode::OK);
+        let body: Value = form.json().await.unwrap();
+        assert_eq!(body["token_type"], "bearer");
+        assert!(body["expires_in"].as_i64().unwrap() > 0);
+
+        let multipart = reqwest::multipart::Form::new()
+            .text("grant_type", "client_credentials")
+            .text("username", app.client_id.clone())
+            .text("password", app.client_secret.clone());
+        let res = app
+            .http
+            .post(app.url("/oauth/token"))
+            .basic_auth(&app.client_id, Some(&app.client_secret))
+            .multipart(multipart)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+
+        let res = app
+            .http
+            .post(app.url("/oauth/token"))
+            .basic_auth(&app.client_id, Some("wrong"))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(res.json::<Value>().await.unwrap()["error"], "UnauthorizedError");
+
+        for auth in [None, Some("Bearer not-a-token")] {
+            let mut req = app.http.get(app.url("/v1/runtimes/nodejs"));
+            if let Some(auth) = auth {
+                req = req.header("Authorization", auth);
+            }
+            assert_eq!(req.send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn functions_and_versions_lifecycle() {
+    each_store(|app| async move {
+        let (status, function) = app
+            .post("/v1/runtimes/nodejs/functions", json!({"type": "user.attempted.start_session", "name": "Login", "initializeAsynchronously": false}))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{function}");
+        let id = function["id"].as_i64().unwrap();
+        assert_eq!(function["enabled"], true);
+        assert_eq!(function["currentVersionNumber"], Value::Null);
+        assert_eq!(function["runtime"]["type"], "NODEJS");
+
+        // A syntax error: 400 with the TS position, and nothing stored.
+        let (status, error) = app
+            .post(&format!("/v1/functions/{id}/versions"), json!({"handlerScript": "async function handleEvent(e: any) {\n  return e +;\n}"}))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!((error["line"].as_i64(), error["column"].as_i64()), (Some(2), Some(13)), "{error}");
+        let (_, versions) = app.get(&format!("/v1/functions/{id}/versions")).await;
+        assert_eq!(versions["page"]["totalElements"], 0);
+
+        for n in 1..=3 {
+            let (status, version) = app
+                .post(&format!("/v1/functions/{id}/versions"), json!({"handler_script": format!("async function handleEvent() {{ return {n} }}")}))
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{version}");
+            assert_eq!(version["versionNumber"], n);
+        }
+        let (_, current) = app.get(&format!("/v1/functions/{id}/current-version")).await;
+        assert_eq!(current["versionNumber"], 3);
+        assert!(current["createdTime"].as_str().unwrap().ends_with('Z'));
+        let (_, fetched) = app.get(&format!("/v1/function-versions/{}", current["id"])).await;
+        assert_eq!(fetched["handlerScript"], "async function handleEvent() { return 3 }");
+
+        // Rollback.
+        let (status, rolled) = app.put(&format!("/v1/functions/{id}/current-version"), json!({"versionNumber": 1})).await;
+        assert_eq!(status, StatusCode::OK, "{rolled}");
+        let (_, function) = app.get(&format!("/v1/functions/{id}")).await;
+        assert_eq!(function["currentVersionNumber"], 1);
+
+        // Paging and sorting.
+        let (_, page) = app.get(&format!("/v1/functions/{id}/versions?page=1&size=2&sort=versionNumber,desc")).await;
+        assert_eq!(page["page"], json!({"size": 2, "totalElements": 3, "totalPages": 2, "number": 1}));
+        assert_eq!(page["_embedded"]["versions"][0]["versionNumber"], 1);
+        assert!(page["_links"]["prev"]["href"].as_str().unwrap().contains("page=0"));
+        assert!(page["_links"].get("next").is_none());
+
+        // Merge patch.
+        let (status, patched) = app
+            .patch(&format!("/v1/functions/{id}"), json!({"enabled": false, "description": "auth", "timeoutMs": 2000}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{patched}");
+        assert_eq!((patched["enabled"].clone(), patched["description"].clone(), patched["timeoutMs"].clone()), (json!(false), json!("auth"), json!(2000)));
+        let (status, _) = app.patch(&format!("/v1/functions/{id}"), json!({"type": "user.sent.message"})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+
+        // One function per trigger type.
+        let (status, conflict) = app.post("/v1/runtimes/nodejs/functions", json!({"type": "user.attempted.start_session", "name": "Again"})).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{conflict}");
+
+        let (_, list) = app.get("/v1/runtimes/nodejs/functions").await;
+        assert_eq!(list["_embedded"]["functions"].as_array().unwrap().len(), 1);
+
+        let (status, _) = app.delete(&format!("/v1/functions/{id}")).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (status, _) = app.get(&format!("/v1/functions/{id}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_uploads_get_consecutive_version_numbers() {
+    each_store(|app| async move {
+        let (_, function) = app.post("/v1/runtimes/nodejs/functions", json!({"type": "user.sent.message", "name": "Log"})).await;
+        let id = function["id"].as_i64().unwrap();
+        let uploads: Vec<_> = (0..12)
+            .map(|n| {
+                let app = app.clone();
+                tokio::spawn(async move {
+                    app.post(&format!("/v1/functions/{id}/versions"), json!({"handlerScript": format!("async function handleEvent() {{ return {n} }}")}))
+                        .await
+                })
+            })
+            .collect();
+        let mut numbers = Vec::new();
+        for upload in uploads {
+            let (status, version) = upload.await.unwrap();
+            assert_eq!(status, StatusCode::CREATED, "{version}");
+            numbers.push(version["versionNumber"].as_i64().unwrap());
+        }
+        numbers.sort();
+        assert_eq!(numbers, (1..=12).collect::<Vec<_>>());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runtime_updates_validate_and_bump_the_version() {
+    each_store(|app| async move {
+        let (_, runtime) = app.get("/v1/runtimes/nodejs").await;
+        assert_eq!(runtime["version"], "1.0.0");
+        assert_eq!(runtime["type"], "NODEJS");
+
+        let (status, runtime) = app
+            .put("/v1/runtimes/nodejs/dependencies", json!([{"name": "lodash", "version": "^4.17.0", "defaultDependency": false}, {"name": "@scope/pkg", "version": ">=1 <3 || 4", "default_dependency": true}, {"name": "dayjs", "version": "latest"}]))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{runtime}");
+        assert_eq!(runtime["version"], "1.0.1");
+        assert_eq!(runtime["dependencies"][1]["defaultDependency"], true);
+
+        for (body, field) in [
+            (json!([{"name": "lodash", "version": "^^4"}]), "[0].version"),
+            (json!([{"name": "Bad Name", "version": "1.0.0"}]), "[0].name"),
+            (json!([{"name": "lodash"}]), "[0]"),
+        ] {
+            let (status, error) = app.put("/v1/runtimes/nodejs/dependencies", body).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST);
+            assert!(error["message"].as_str().unwrap().contains(field), "{error}");
+        }
+
+        let (status, runtime) = app.put("/v1/runtimes/nodejs/environment-variables", json!({"AWS_REGION": "us-east-1"})).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(runtime["environmentVariables"], json!({"AWS_REGION": "us-east-1"}));
+        assert_eq!(runtime["version"], "1.0.2");
+        let (status, error) = app.put("/v1/runtimes/nodejs/environment-variables", json!({"1BAD": "x"})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(error["message"].as_str().unwrap().contains("1BAD"));
+        let (status, _) = app.put("/v1/runtimes/nodejs/environment-variables", json!({"NUM": 5})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+
+        let (status, error) = app.put("/v1/runtimes/nodejs/initialization-script", json!({"script": "const x = ;"})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(error["line"], 1);
+        let (status, runtime) = app.put("/v1/runtimes/nodejs/initialization-script", json!({"script": "const x: number = 1;"})).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(runtime["initializationScript"]["script"], "const x: number = 1;");
+        // The failed attempts changed nothing.
+        assert_eq!(runtime["version"], "1.0.3");
+        assert_eq!(runtime["environmentVariables"], json!({"AWS_REGION": "us-east-1"}));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_are_named() {
+    each_store(|app| async move {
+        let (status, error) = app.post("/v1/runtimes/nodejs/functions", json!({"type": "user.flew.away", "name": "x"})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let message = error["message"].as_str().unwrap();
+        assert!(message.contains("user.flew.away") && message.contains("user.received.notification"), "{message}");
+        assert_eq!(error["error"], "BadRequestError");
+        assert!(error["timestamp"].is_string());
+
+        let (status, error) = app.post("/v1/runtimes/nodejs/functions", json!({"type": "user.sent.message", "name": 5})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(error["message"].as_str().unwrap().contains("`name`"), "{error}");
+
+        let res = app
+            .http
+            .post(app.url("/v1/runtimes/nodejs/functions"))
+            .bearer_auth(&app.token)
+            .header("Content-Type", "application/json")
+            .body("{not json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+
+        let res = app.http.post(app.url("/v1/runtimes/nodejs/functions")).bearer_auth(&app.token).header("Content-Type", "text/plain").body("hi").send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
+        let (_, function) = app.post("/v1/runtimes/nodejs/functions", json!({"type": "user.sent.message", "name": "Big"})).await;
+        let huge = "x".repeat(3 * 1024 * 1024);
+        // Its own client: the server answers 413 before reading the whole
+        // body and closes that connection.
+        let res = reqwest::Client::new()
+            .post(app.url(&format!("/v1/functions/{}/versions", function["id"])))
+            .bearer_auth(&app.token)
+            .header("Content-Type", "application/json")
+            .body(json!({"handlerScript": huge}).to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(res.json::<Value>().await.unwrap()["error"], "PayloadTooLargeError");
+
+        let res = app.http.delete(app.url("/v1/runtimes/nodejs")).bearer_auth(&app.token).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+        let (status, _) = app.get("/v1/functions/not-a-number").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, error) = app.get("/v1/runtimes/nodejs/functions?size=0").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn applications_cannot_see_each_other() {
+    each_store(|app| async move {
+        let other = app.second_application("other").await;
+        let (_, function) = app.post("/v1/runtimes/nodejs/functions", json!({"type": "user.sent.message", "name": "Mine"})).await;
+        let id = function["id"].as_i64().unwrap();
+        let (_, version) = app.post(&format!("/v1/functions/{id}/versions"), json!({"handlerScript": "async function handleEvent() {}"})).await;
+        app.put("/v1/runtimes/nodejs/environment-variables", json!({"SECRET": "mine"})).await;
+
+        for path in [
+            format!("/v1/functions/{id}"),
+            format!("/v1/functions/{id}/versions"),
+            format!("/v1/functions/{id}/invocations"),
+            format!("/v1/functions/{id}/current-version"),
+            format!("/v1/function-versions/{}", version["id"]),
+        ] {
+            let (status, body) = other.get(&path).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
+        }
+        let (status, _) = other.patch(&format!("/v1/functions/{id}"), json!({"enabled": false})).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _) = other.post(&format!("/v1/functions/{id}/versions"), json!({"handlerScript": "async function handleEvent() {}"})).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _) = other.delete(&format!("/v1/functions/{id}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (_, runtime) = other.get("/v1/runtimes/nodejs").await;
+        assert_eq!(runtime["environmentVariables"], json!({}));
+        let (_, list) = other.get("/v1/runtimes/nodejs/functions").await;
+        assert_eq!(list["page"]["totalElements"], 0);
+        // Still there for its owner.
+        let (_, mine) = app.get(&format!("/v1/functions/{id}")).await;
+        assert_eq!(mine["enabled"], true);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn application_and_settings() {
+    each_store(|app| async move {
+        let (status, application) = app.get("/v1/application").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(application["id"], app.application_id);
+        let (_, settings) = app.get("/v1/application/settings").await;
+        assert_eq!(settings["guestUsers"], "ENABLED");
+        let (status, settings) = app
+            .put("/v1/application/settings", json!({"guest_users": "DISABLED", "user_created_channels": "ENABLED"}))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{settings}");
+        assert_eq!((settings["guestUsers"].clone(), settings["userCreatedChannels"].clone()), (json!("DISABLED"), json!("ENABLED")));
+        let (status, _) = app.put("/v1/application/settings", json!({"guestUsers": "MAYBE", "userCreatedChannels": "ENABLED"})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+    })
+    .await;
+}
+
+#[allow(dead_code)]
+fn _types(_: TestApp) {}
