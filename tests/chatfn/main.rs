@@ -5,4 +5,5 @@ mod api;
 mod cli;
 mod engine;
 mod fixtures;
+mod sdk;
 mod support;

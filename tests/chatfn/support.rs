@@ -78,6 +78,7 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(database_url: String, keep: Arc<dyn std::any::Any + Send + Sync>) -> TestApp {
+        chatfn::cli::init_tracing();
         let server = Server::build(ServerConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             database_url: database_url.clone(),
@@ -190,7 +191,9 @@ where
 {
     let dir = Arc::new(tempfile::tempdir().unwrap());
     let url = format!("sqlite://{}", dir.path().join("chatfn.db").display());
-    test(TestApp::spawn(url, dir).await).await;
+    // each_store owns the directory until the test is over.
+    test(TestApp::spawn(url, dir.clone()).await).await;
+    drop(dir);
 
     if let Ok(admin_url) = std::env::var("CHATFN_TEST_DATABASE_URL") {
         use sqlx::Connection;
@@ -201,6 +204,7 @@ where
         let mut url = url::Url::parse(&admin_url).unwrap();
         url.set_path(&name);
         let db = Arc::new(PgDatabase { admin_url, name });
-        test(TestApp::spawn(url.to_string(), db).await).await;
+        test(TestApp::spawn(url.to_string(), db.clone()).await).await;
+        drop(db);
     }
 }
