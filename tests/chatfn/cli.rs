@@ -75,3 +75,113 @@ fn run_exits_two_on_bad_usage() {
     let out = chatfn().args(["run", "fixtures/hello/handler.ts", "--env", "1BAD=x"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// A `chatfn serve` child process on a free port.
+struct ServeProcess {
+    child: std::process::Child,
+    base: String,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl ServeProcess {
+    fn start(database_url: &str) -> ServeProcess {
+        use std::io::BufRead;
+        let mut child = chatfn()
+            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", database_url])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut base = None;
+        let mut line = String::new();
+        while base.is_none() {
+            line.clear();
+            assert!(stderr.read_line(&mut line).unwrap() > 0, "serve exited before listening");
+            base = line.trim().strip_prefix("chatfn: listening on ").map(str::to_string);
+        }
+        // Keep draining stderr so the child never blocks on a full pipe.
+        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+        let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+        ServeProcess { child, base: base.unwrap(), stdout }
+    }
+
+    fn stop(mut self) -> std::process::ExitStatus {
+        // SAFETY: signalling our own child process.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        self.child.wait().unwrap()
+    }
+}
+
+fn token(base: &str, client_id: &str, secret: &str) -> reqwest::blocking::Response {
+    reqwest::blocking::Client::new()
+        .post(format!("{base}/oauth/token"))
+        .basic_auth(client_id, Some(secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .unwrap()
+}
+
+#[test]
+fn serve_creates_a_default_application_once_and_keeps_data_across_restarts() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("chatfn.db").display());
+
+    let mut server = ServeProcess::start(&url);
+    let mut line = String::new();
+    server.stdout.read_line(&mut line).unwrap();
+    let credentials: serde_json::Value = serde_json::from_str(&line).expect("credentials printed as JSON");
+    let (id, secret) = (credentials["clientId"].as_str().unwrap(), credentials["clientSecret"].as_str().unwrap());
+    let res = token(&server.base, id, secret);
+    assert_eq!(res.status(), 200);
+    let access: serde_json::Value = res.json().unwrap();
+    let res = reqwest::blocking::Client::new()
+        .put(format!("{}/v1/runtimes/nodejs/environment-variables", server.base))
+        .bearer_auth(access["access_token"].as_str().unwrap())
+        .json(&serde_json::json!({"KEPT": "yes"}))
+        .send()
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(server.stop().success(), "graceful shutdown exits 0");
+
+    // Restarted on the same file: no new credentials, the data is there.
+    let server = ServeProcess::start(&url);
+    let res = token(&server.base, id, secret);
+    let access: serde_json::Value = res.json().unwrap();
+    let runtime: serde_json::Value = reqwest::blocking::Client::new()
+        .get(format!("{}/v1/runtimes/nodejs", server.base))
+        .bearer_auth(access["access_token"].as_str().unwrap())
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(runtime["environmentVariables"]["KEPT"], "yes");
+    let base = server.base.clone();
+    assert!(server.stop().success());
+    assert!(reqwest::blocking::get(format!("{base}/v1/application")).is_err(), "stopped server still answers");
+}
+
+#[test]
+fn apps_create_prints_credentials_that_serve_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("chatfn.db").display());
+    let out = chatfn().args(["apps", "create", "acme", "--database-url", &url]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(created["applicationId"].as_i64().is_some());
+    let server = ServeProcess::start(&url);
+    assert_eq!(token(&server.base, created["clientId"].as_str().unwrap(), created["clientSecret"].as_str().unwrap()).status(), 200);
+    assert_eq!(token(&server.base, created["clientId"].as_str().unwrap(), "wrong").status(), 401);
+    assert!(server.stop().success());
+}
+
+#[test]
+fn serve_refuses_a_bad_configuration_clearly() {
+    let out = chatfn().args(["serve", "--database-url", "mysql://nope"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("use sqlite://FILE or postgres://"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = chatfn().args(["serve", "--listen", "not-an-address"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--listen"));
+}
