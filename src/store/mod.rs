@@ -18,7 +18,9 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use applications::{Application, Toggle};
-pub use functions::{FunctionPatch, FunctionRecord, InvocationFilter, InvocationRecord, NewFunction, VersionRecord};
+pub use functions::{
+    FunctionPatch, FunctionRecord, InvocationEnd, InvocationFilter, InvocationRecord, NewFunction, NewInvocation, VersionRecord,
+};
 pub use runtimes::{Dependency, RuntimeChange, RuntimeRecord};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

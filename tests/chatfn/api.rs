@@ -312,3 +312,80 @@ async fn application_and_settings() {
 
 #[allow(dead_code)]
 fn _types(_: TestApp) {}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invocation_log_lists_filters_and_details() {
+    use chatfn::store::{InvocationEnd, NewInvocation, Store};
+    each_store(|app| async move {
+        let (_, function) = app.post("/v1/runtimes/nodejs/functions", json!({"type": "user.received.notification", "name": "Notify"})).await;
+        let id = function["id"].as_i64().unwrap();
+        let mut versions = Vec::new();
+        for n in 1..=2 {
+            let (_, v) = app.post(&format!("/v1/functions/{id}/versions"), json!({"handlerScript": format!("async function handleEvent() {{ return {n} }}")})).await;
+            versions.push(v);
+        }
+        let store = Store::connect(&app.database_url).await.unwrap();
+        let record = |version: &Value, user: &'static str, status: &'static str| {
+            let store = store.clone();
+            let args = json!({"user": {"name": user}}).to_string();
+            let (version_id, version_number) = (version["id"].as_i64().unwrap(), version["versionNumber"].as_i64().unwrap());
+            let application_id = app.application_id;
+            async move {
+                let invocation = store
+                    .start_invocation(&NewInvocation { application_id, function_id: id, version_id, version_number, trigger_type: "user.received.notification", args: &args, attempt: 1 })
+                    .await
+                    .unwrap();
+                let logs = json!([{"level": "info", "message": format!("notified {user}"), "time": "2026-01-01T00:00:00Z"}]).to_string();
+                let (result, error) = if status == "SUCCEEDED" {
+                    (Some(r#"{"payload":true}"#), None)
+                } else {
+                    (None, Some(r#"{"name":"Error","message":"mail server down","stack":"Error: mail server down\n    at handleEvent (file:///v1.ts:3:9)"}"#))
+                };
+                store.finish_invocation(application_id, invocation, &InvocationEnd { status, result, error, logs: &logs, duration_ms: 1.5 }).await.unwrap();
+                invocation
+            }
+        };
+        record(&versions[0], "ann", "SUCCEEDED").await;
+        let failed = record(&versions[0], "bob", "FAILED").await;
+        record(&versions[1], "cid", "SUCCEEDED").await;
+
+        let (_, all) = app.get(&format!("/v1/functions/{id}/invocations")).await;
+        assert_eq!(all["page"]["totalElements"], 3);
+        // Newest first.
+        assert_eq!(all["_embedded"]["invocations"][0]["args"]["user"]["name"], "cid");
+
+        let count = |query: &'static str| {
+            let app = app.clone();
+            async move {
+                let (status, page) = app.get(&format!("/v1/functions/{id}/invocations?{query}")).await;
+                assert_eq!(status, StatusCode::OK, "{query}: {page}");
+                page["page"]["totalElements"].as_i64().unwrap()
+            }
+        };
+        assert_eq!(count("status=FAILED").await, 1);
+        assert_eq!(count("versionNumber=1").await, 2);
+        assert_eq!(count("versionNumber=2&status=SUCCEEDED").await, 1);
+        assert_eq!(count("query=notified%20bob").await, 1);
+        assert_eq!(count("query=mail%20server").await, 1);
+        assert_eq!(count("startTime=2000-01-01T00:00:00Z&endTime=2100-01-01T00:00:00Z").await, 3);
+        assert_eq!(count("endTime=2000-01-01T00:00:00Z").await, 0);
+        let (status, _) = app.get(&format!("/v1/functions/{id}/invocations?status=DONE")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+
+        let (status, detail) = app.get(&format!("/v1/function-invocations/{failed}")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(detail["status"], "FAILED");
+        assert_eq!(detail["error"]["message"], "mail server down");
+        assert!(detail["error"]["stack"].as_str().unwrap().contains("v1.ts:3:9"));
+        assert_eq!(detail["logs"][0]["message"], "notified bob");
+        assert_eq!(detail["durationMs"], 1.5);
+        assert_eq!(detail["attempt"], 1);
+        assert!(detail["finishedTime"].as_str().unwrap().ends_with('Z'));
+
+        let other = app.second_application("other").await;
+        let (status, _) = other.get(&format!("/v1/function-invocations/{failed}")).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        store.close().await;
+    })
+    .await;
+}
