@@ -21,4 +21,5 @@ COPY --from=build /chatfn /usr/local/bin/chatfn
 USER chatfn
 WORKDIR /data
 ENTRYPOINT ["chatfn"]
-CMD ["--help"]
+EXPOSE 8080
+CMD ["serve", "--listen", "0.0.0.0:8080", "--database-url", "sqlite:///data/chatfn.db"]
