@@ -16,6 +16,7 @@ async fn load(state: &AppState, tenant: Tenant) -> ApiResult<Application> {
     state.store.application(tenant.application_id).await?.ok_or_else(|| ApiError::not_found("application", tenant.application_id))
 }
 
+#[utoipa::path(get, path = "/v1/application", tag = "Application", responses((status = 200, description = "The application"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
 /// Retrieve the authenticated application.
 pub async fn get_application(State(state): State<AppState>, tenant: Tenant) -> ApiResult<Json<Value>> {
     let app = load(&state, tenant).await?;
@@ -38,13 +39,14 @@ fn settings(state: &AppState, app: &Application) -> Value {
     })
 }
 
+#[utoipa::path(get, path = "/v1/application/settings", tag = "Application", responses((status = 200, description = "The settings"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
 /// Retrieve the authenticated application's settings.
 pub async fn get_settings(State(state): State<AppState>, tenant: Tenant) -> ApiResult<Json<Value>> {
     let app = load(&state, tenant).await?;
     Ok(Json(settings(&state, &app)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct SettingsBody {
     #[serde(alias = "guest_users")]
@@ -53,6 +55,7 @@ pub struct SettingsBody {
     user_created_channels: Toggle,
 }
 
+#[utoipa::path(put, path = "/v1/application/settings", tag = "Application", request_body(content = SettingsBody, content_type = "application/json"), responses((status = 200, description = "The settings"), (status = 400, description = "Invalid body"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
 /// Update the authenticated application's settings.
 pub async fn update_settings(
     State(state): State<AppState>,

@@ -18,6 +18,19 @@ use crate::engine::script::{compile, ScriptRole};
 use crate::store::{FunctionPatch, FunctionRecord, InvocationFilter, InvocationRecord, NewFunction, VersionRecord};
 use crate::triggers;
 
+/// The fields `PATCH /v1/functions/{id}` may change (JSON merge patch).
+#[allow(dead_code)]
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FunctionMergePatch {
+    name: Option<String>,
+    /// `null` clears it.
+    description: Option<String>,
+    enabled: Option<bool>,
+    /// Per-function time limit in ms (1..=300000); `null` falls back to the server's.
+    timeout_ms: Option<i64>,
+}
+
 /// Longest per-function time limit that may be set.
 pub const MAX_FUNCTION_TIMEOUT_MS: i64 = 300_000;
 
@@ -91,6 +104,7 @@ fn invocation_json(state: &AppState, i: &InvocationRecord) -> Value {
     })
 }
 
+#[utoipa::path(get, path = "/v1/runtimes/nodejs/functions", tag = "Chat Runtime", params(("page" = Option<i64>, Query, description = "Zero-based page index"), ("size" = Option<i64>, Query, description = "Page size (default 25, at most 100)"), ("sort" = Option<String>, Query, description = "property,(asc|desc)")), responses((status = 200, description = "HAL page of functions"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
 /// List the runtime's functions.
 pub async fn list_functions(
     State(state): State<AppState>,
@@ -104,7 +118,7 @@ pub async fn list_functions(
     Ok(Json(page("functions", items, total, request, &state.href("/v1/runtimes/nodejs/functions"))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateFunctionBody {
     #[serde(rename = "type")]
@@ -116,6 +130,7 @@ pub struct CreateFunctionBody {
     initialize_asynchronously: bool,
 }
 
+#[utoipa::path(post, path = "/v1/runtimes/nodejs/functions", tag = "Chat Runtime", request_body(content = CreateFunctionBody, content_type = "application/json"), responses((status = 201, description = "ChatFunctionResource"), (status = 400, description = "Unknown trigger type or invalid field"), (status = 409, description = "A function for this trigger type exists")), security(("bearer" = [])))]
 /// Create a function for a trigger type (one per type per application).
 pub async fn create_function(
     State(state): State<AppState>,
@@ -152,12 +167,14 @@ fn validate_name(name: &str) -> ApiResult<()> {
     Ok(())
 }
 
+#[utoipa::path(get, path = "/v1/functions/{id}", tag = "Chat Functions", params(("id" = i64, Path, description = "Resource ID")), responses((status = 200, description = "ChatFunctionResource"), (status = 404, description = "No such function")), security(("bearer" = [])))]
 /// Retrieve a function.
 pub async fn get_function(State(state): State<AppState>, tenant: Tenant, Id(id): Id) -> ApiResult<Json<Value>> {
     let f = function_or_404(&state, tenant, id).await?;
     Ok(Json(function_json(&state, &f).await?))
 }
 
+#[utoipa::path(patch, path = "/v1/functions/{id}", tag = "Chat Functions", params(("id" = i64, Path, description = "Resource ID")), request_body(content = FunctionMergePatch, content_type = "application/json+merge-patch"), responses((status = 200, description = "ChatFunctionResource"), (status = 400, description = "Invalid field"), (status = 404, description = "No such function")), security(("bearer" = [])))]
 /// Update a function with a JSON merge patch: `name`, `description`,
 /// `enabled`, `timeoutMs` (`null` clears the last two).
 pub async fn update_function(
@@ -203,6 +220,7 @@ pub async fn update_function(
     Ok(Json(function_json(&state, &f).await?))
 }
 
+#[utoipa::path(delete, path = "/v1/functions/{id}", tag = "Chat Functions", params(("id" = i64, Path, description = "Resource ID")), responses((status = 204, description = "Deleted with its versions and invocations"), (status = 404, description = "No such function")), security(("bearer" = [])))]
 /// Delete a function with its versions and invocation log.
 pub async fn delete_function(State(state): State<AppState>, tenant: Tenant, Id(id): Id) -> ApiResult<StatusCode> {
     if state.store.delete_function(tenant.application_id, id).await? {
@@ -212,6 +230,7 @@ pub async fn delete_function(State(state): State<AppState>, tenant: Tenant, Id(i
     }
 }
 
+#[utoipa::path(get, path = "/v1/functions/{id}/current-version", tag = "Chat Functions", params(("id" = i64, Path, description = "Resource ID")), responses((status = 200, description = "ChatFunctionVersionResource"), (status = 404, description = "No such function or no version")), security(("bearer" = [])))]
 /// Retrieve the version currently deployed.
 pub async fn get_current_version(State(state): State<AppState>, tenant: Tenant, Id(id): Id) -> ApiResult<Json<Value>> {
     let f = function_or_404(&state, tenant, id).await?;
@@ -224,13 +243,14 @@ pub async fn get_current_version(State(state): State<AppState>, tenant: Tenant, 
     Ok(Json(version_json(&state, &v)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CurrentVersionBody {
     #[serde(alias = "version_number")]
     version_number: i64,
 }
 
+#[utoipa::path(put, path = "/v1/functions/{id}/current-version", tag = "Chat Functions", params(("id" = i64, Path, description = "Resource ID")), request_body(content = CurrentVersionBody, content_type = "application/json"), responses((status = 200, description = "ChatFunctionVersionResource"), (status = 404, description = "No such function or version")), security(("bearer" = [])))]
 /// Make an earlier (or later) version current again: rollback.
 pub async fn set_current_version(
     State(state): State<AppState>,
@@ -247,6 +267,7 @@ pub async fn set_current_version(
     Ok(Json(version_json(&state, &v)))
 }
 
+#[utoipa::path(get, path = "/v1/functions/{id}/versions", tag = "Chat Functions", params(("id" = i64, Path, description = "Resource ID"), ("page" = Option<i64>, Query, description = "Zero-based page index"), ("size" = Option<i64>, Query, description = "Page size (default 25, at most 100)"), ("sort" = Option<String>, Query, description = "property,(asc|desc)")), responses((status = 200, description = "HAL page of versions"), (status = 404, description = "No such function")), security(("bearer" = [])))]
 /// List a function's versions.
 pub async fn list_versions(
     State(state): State<AppState>,
@@ -261,13 +282,14 @@ pub async fn list_versions(
     Ok(Json(page("versions", items, total, request, &state.href(&format!("/v1/functions/{id}/versions")))))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateVersionBody {
     #[serde(alias = "handler_script")]
     handler_script: String,
 }
 
+#[utoipa::path(post, path = "/v1/functions/{id}/versions", tag = "Chat Functions", params(("id" = i64, Path, description = "Resource ID")), request_body(content = CreateVersionBody, content_type = "application/json"), responses((status = 201, description = "ChatFunctionVersionResource, deployed as current"), (status = 400, description = "The script does not compile (line, column); nothing stored"), (status = 404, description = "No such function")), security(("bearer" = [])))]
 /// Create a version: transpiled and checked, then stored and deployed as
 /// current. A script that does not compile is a 400 and nothing is stored.
 pub async fn create_version(
@@ -291,6 +313,7 @@ pub async fn create_version(
     Ok((StatusCode::CREATED, Json(version_json(&state, &v))))
 }
 
+#[utoipa::path(get, path = "/v1/function-versions/{id}", tag = "Chat Function Versions", params(("id" = i64, Path, description = "Resource ID")), responses((status = 200, description = "ChatFunctionVersionResource"), (status = 404, description = "No such version")), security(("bearer" = [])))]
 /// Retrieve a function version.
 pub async fn get_version(State(state): State<AppState>, tenant: Tenant, Id(id): Id) -> ApiResult<Json<Value>> {
     let v = state.store.version(tenant.application_id, id).await?.ok_or_else(|| ApiError::not_found("function version", id))?;
@@ -308,6 +331,7 @@ fn parse_time(query: &HashMap<String, String>, name: &str) -> ApiResult<Option<i
         .transpose()
 }
 
+#[utoipa::path(get, path = "/v1/functions/{id}/invocations", tag = "Chat Functions", params(("id" = i64, Path, description = "Resource ID"), ("page" = Option<i64>, Query, description = "Zero-based page index"), ("size" = Option<i64>, Query, description = "Page size (default 25, at most 100)"), ("sort" = Option<String>, Query, description = "property,(asc|desc)"), ("status" = Option<String>, Query, description = "RUNNING, SUCCEEDED, FAILED or QUEUED"), ("versionNumber" = Option<i64>, Query), ("startTime" = Option<String>, Query, description = "RFC 3339"), ("endTime" = Option<String>, Query, description = "RFC 3339"), ("query" = Option<String>, Query, description = "Text in args, result, error or logs")), responses((status = 200, description = "HAL page of invocations"), (status = 400, description = "Invalid filter"), (status = 404, description = "No such function")), security(("bearer" = [])))]
 /// List a function's invocations, newest first unless sorted otherwise;
 /// filters: `status`, `versionNumber`, `startTime`, `endTime`, `query`.
 pub async fn list_invocations(
@@ -346,6 +370,7 @@ pub async fn list_invocations(
     Ok(Json(page("invocations", items, total, request, &state.href(&format!("/v1/functions/{id}/invocations")))))
 }
 
+#[utoipa::path(get, path = "/v1/function-invocations/{id}", tag = "Chat Function Invocations", params(("id" = i64, Path, description = "Resource ID")), responses((status = 200, description = "Invocation with logs, error and timings"), (status = 404, description = "No such invocation")), security(("bearer" = [])))]
 /// Retrieve one invocation with its console output, error and timings.
 pub async fn get_invocation(State(state): State<AppState>, tenant: Tenant, Id(id): Id) -> ApiResult<Json<Value>> {
     let i = state.store.invocation(tenant.application_id, id).await?.ok_or_else(|| ApiError::not_found("invocation", id))?;

@@ -7,6 +7,7 @@ pub mod error;
 mod extract;
 mod functions;
 mod hal;
+mod openapi;
 mod runtime;
 
 use std::collections::HashMap;
@@ -50,6 +51,7 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/oauth/token", post(auth::issue_token))
+        .route("/openapi.json", get(openapi::openapi_json))
         .route("/v1/application", get(application::get_application))
         .route("/v1/application/settings", get(application::get_settings).put(application::update_settings))
         .route("/v1/runtimes/nodejs", get(runtime::get_runtime))

@@ -15,6 +15,7 @@ use super::AppState;
 use crate::engine::script::{compile, ScriptRole};
 use crate::store::{Dependency, RuntimeChange, RuntimeRecord};
 
+
 pub const MAX_ENV_VARS: usize = 200;
 pub const MAX_ENV_VALUE_BYTES: usize = 32 * 1024;
 pub const MAX_DEPENDENCIES: usize = 100;
@@ -39,6 +40,7 @@ async fn respond(state: &AppState, tenant: Tenant, runtime: Option<RuntimeRecord
     Ok(Json(runtime_json(state, &runtime)))
 }
 
+#[utoipa::path(get, path = "/v1/runtimes/nodejs", tag = "Chat Runtime", responses((status = 200, description = "ChatRuntimeResource"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
 /// Retrieve the NodeJS chat runtime.
 pub async fn get_runtime(State(state): State<AppState>, tenant: Tenant) -> ApiResult<Json<Value>> {
     let runtime = state.store.runtime(tenant.application_id).await?;
@@ -73,6 +75,7 @@ fn validate_package_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+#[utoipa::path(put, path = "/v1/runtimes/nodejs/dependencies", tag = "Chat Runtime", request_body(content = Vec<Dependency>, content_type = "application/json"), responses((status = 200, description = "ChatRuntimeResource"), (status = 400, description = "A name or npm range is invalid"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
 /// Update the runtime's NPM dependencies (validated here as npm ranges;
 /// installing them is the runtime's business).
 pub async fn update_dependencies(
@@ -101,6 +104,7 @@ pub async fn update_dependencies(
     respond(&state, tenant, runtime).await
 }
 
+#[utoipa::path(put, path = "/v1/runtimes/nodejs/environment-variables", tag = "Chat Runtime", request_body(content = std::collections::BTreeMap<String, String>, content_type = "application/json"), responses((status = 200, description = "ChatRuntimeResource"), (status = 400, description = "A name or value is invalid"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
 /// Update the runtime's environment variables.
 pub async fn update_environment_variables(
     State(state): State<AppState>,
@@ -130,12 +134,13 @@ pub async fn update_environment_variables(
     respond(&state, tenant, runtime).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScriptBody {
     script: String,
 }
 
+#[utoipa::path(put, path = "/v1/runtimes/nodejs/initialization-script", tag = "Chat Runtime", request_body(content = ScriptBody, content_type = "application/json"), responses((status = 200, description = "ChatRuntimeResource"), (status = 400, description = "The script does not compile (line, column)"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
 /// Update the runtime's initialization script: transpiled and checked now;
 /// a script that does not compile is refused and nothing changes.
 pub async fn update_initialization_script(

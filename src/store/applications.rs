@@ -5,7 +5,7 @@ use sqlx::Row;
 
 use super::{now_millis, Store, StoreError, StoreResult};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Toggle {
     Enabled,

@@ -11,7 +11,7 @@ use sqlx::Row;
 use super::{now_millis, Store, StoreResult};
 use crate::engine::script::{CompiledScript, Evaluation};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Dependency {
     pub name: String,

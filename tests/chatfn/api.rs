@@ -310,8 +310,6 @@ async fn application_and_settings() {
     .await;
 }
 
-#[allow(dead_code)]
-fn _types(_: TestApp) {}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invocation_log_lists_filters_and_details() {
@@ -388,4 +386,41 @@ async fn invocation_log_lists_filters_and_details() {
         store.close().await;
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_document_covers_every_route() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let app = TestApp::spawn(format!("sqlite://{}", dir.path().join("c.db").display()), dir.clone()).await;
+    let doc: Value = app.http.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let expected = [
+        ("/v1/application", "get"),
+        ("/v1/application/settings", "get"),
+        ("/v1/application/settings", "put"),
+        ("/v1/runtimes/nodejs", "get"),
+        ("/v1/runtimes/nodejs/dependencies", "put"),
+        ("/v1/runtimes/nodejs/environment-variables", "put"),
+        ("/v1/runtimes/nodejs/initialization-script", "put"),
+        ("/v1/runtimes/nodejs/functions", "get"),
+        ("/v1/runtimes/nodejs/functions", "post"),
+        ("/v1/functions/{id}", "get"),
+        ("/v1/functions/{id}", "patch"),
+        ("/v1/functions/{id}", "delete"),
+        ("/v1/functions/{id}/current-version", "get"),
+        ("/v1/functions/{id}/current-version", "put"),
+        ("/v1/functions/{id}/versions", "get"),
+        ("/v1/functions/{id}/versions", "post"),
+        ("/v1/functions/{id}/invocations", "get"),
+        ("/v1/function-versions/{id}", "get"),
+        ("/v1/function-invocations/{id}", "get"),
+    ];
+    for (path, method) in expected {
+        let op = &doc["paths"][path][method];
+        assert!(op.is_object(), "{method} {path} missing from /openapi.json");
+        assert_eq!(op["security"][0]["bearer"], json!([]), "{method} {path}");
+    }
+    let documented: usize = doc["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
+    assert_eq!(documented, expected.len());
+    assert!(doc["components"]["schemas"]["CreateVersionBody"]["properties"]["handlerScript"].is_object());
 }

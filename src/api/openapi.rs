@@ -1,0 +1,49 @@
+//! `GET /openapi.json`: the OpenAPI 3 document, generated from the handlers'
+//! annotations.
+
+use axum::Json;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{application, functions, runtime};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "chatfn", description = "ChatKitty-compatible chat functions API"),
+    paths(
+        application::get_application,
+        application::get_settings,
+        application::update_settings,
+        runtime::get_runtime,
+        runtime::update_dependencies,
+        runtime::update_environment_variables,
+        runtime::update_initialization_script,
+        functions::list_functions,
+        functions::create_function,
+        functions::get_function,
+        functions::update_function,
+        functions::delete_function,
+        functions::get_current_version,
+        functions::set_current_version,
+        functions::list_versions,
+        functions::create_version,
+        functions::list_invocations,
+        functions::get_version,
+        functions::get_invocation,
+    ),
+    modifiers(&BearerAuth)
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}
