@@ -424,3 +424,28 @@ async fn openapi_document_covers_every_route() {
     assert_eq!(documented, expected.len());
     assert!(doc["components"]["schemas"]["CreateVersionBody"]["properties"]["handlerScript"].is_object());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_runtime_changes_each_get_their_own_version() {
+    each_store(|app| async move {
+        let writes: Vec<_> = (0..10)
+            .map(|n| {
+                let app = app.clone();
+                tokio::spawn(async move {
+                    app.put("/v1/runtimes/nodejs/environment-variables", json!({ "N": n.to_string() })).await
+                })
+            })
+            .collect();
+        let mut versions = Vec::new();
+        for write in writes {
+            let (status, runtime) = write.await.unwrap();
+            assert_eq!(status, StatusCode::OK, "{runtime}");
+            versions.push(runtime["version"].as_str().unwrap().to_string());
+        }
+        versions.sort_by_key(|v| v.rsplit('.').next().unwrap().parse::<u32>().unwrap());
+        assert_eq!(versions, (1..=10).map(|n| format!("1.0.{n}")).collect::<Vec<_>>());
+        let (_, runtime) = app.get("/v1/runtimes/nodejs").await;
+        assert_eq!(runtime["version"], "1.0.10");
+    })
+    .await;
+}
