@@ -22,3 +22,4 @@ pub mod store;
 pub mod api;
 pub mod triggers;
 pub mod server;
+pub mod dispatch;

@@ -7,6 +7,8 @@ use anyhow::Context;
 use serde_json::json;
 
 use crate::api::{self, auth, ApiConfig, AppState};
+use crate::dispatch::{DispatchConfig, Dispatcher};
+use crate::engine::{Engine, EngineConfig};
 use crate::store::Store;
 
 #[derive(Debug, Clone)]
@@ -18,6 +20,7 @@ pub struct ServerConfig {
     pub token_ttl_secs: i64,
     /// Credentials for the default application created on first start.
     pub default_client: Option<(String, String)>,
+    pub dispatch: DispatchConfig,
 }
 
 /// Credentials of a newly created application.
@@ -64,7 +67,9 @@ impl Server {
             None
         };
         let base_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
-        let state = AppState::new(store, ApiConfig { base_url, token_ttl_secs: config.token_ttl_secs });
+        let engine = Engine::new(EngineConfig::default());
+        let dispatcher = Dispatcher::new(store.clone(), engine, config.dispatch.clone());
+        let state = AppState::new(store, ApiConfig { base_url, token_ttl_secs: config.token_ttl_secs }, dispatcher);
         Ok(Server { listener, state, created_default })
     }
 
@@ -79,8 +84,11 @@ impl Server {
     /// Serves until `shutdown` resolves, then finishes in-flight requests.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let store = self.state.store.clone();
+        let dispatcher = self.state.dispatcher.clone();
         let app = api::router(self.state);
         axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
+        // Invocation records still queued are written before the store closes.
+        dispatcher.recorder().flush().await;
         store.close().await;
         Ok(())
     }

@@ -10,7 +10,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::JsonBody;
 use super::hal::{link, time};
 use super::AppState;
-use crate::store::{Application, Toggle};
+use crate::store::{Application, TimeoutPolicy, Toggle};
 
 async fn load(state: &AppState, tenant: Tenant) -> ApiResult<Application> {
     state.store.application(tenant.application_id).await?.ok_or_else(|| ApiError::not_found("application", tenant.application_id))
@@ -34,6 +34,7 @@ fn settings(state: &AppState, app: &Application) -> Value {
     json!({
         "guestUsers": app.guest_users,
         "userCreatedChannels": app.user_created_channels,
+        "blockingTimeoutPolicy": app.blocking_timeout_policy,
         "features": { "guestUsers": app.guest_users, "userCreatedChannels": app.user_created_channels },
         "_links": { "self": link(state.href("/v1/application/settings")) },
     })
@@ -53,6 +54,9 @@ pub struct SettingsBody {
     guest_users: Toggle,
     #[serde(alias = "user_created_channels")]
     user_created_channels: Toggle,
+    /// What a blocking trigger answers when its function times out (chatfn's own setting).
+    #[serde(default, alias = "blocking_timeout_policy")]
+    blocking_timeout_policy: Option<TimeoutPolicy>,
 }
 
 #[utoipa::path(put, path = "/v1/application/settings", tag = "Application", request_body(content = SettingsBody, content_type = "application/json"), responses((status = 200, description = "The settings"), (status = 400, description = "Invalid body"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
@@ -64,8 +68,9 @@ pub async fn update_settings(
 ) -> ApiResult<Json<Value>> {
     let app = state
         .store
-        .update_settings(tenant.application_id, body.guest_users, body.user_created_channels)
+        .update_settings(tenant.application_id, body.guest_users, body.user_created_channels, body.blocking_timeout_policy)
         .await?
         .ok_or_else(|| ApiError::not_found("application", tenant.application_id))?;
+    state.changed(tenant.application_id);
     Ok(Json(settings(&state, &app)))
 }

@@ -157,6 +157,7 @@ pub async fn create_function(
             },
         )
         .await?;
+    state.changed(tenant.application_id);
     Ok((StatusCode::CREATED, Json(function_json(&state, &f).await?)))
 }
 
@@ -217,6 +218,7 @@ pub async fn update_function(
         .update_function(tenant.application_id, id, patch)
         .await?
         .ok_or_else(|| ApiError::not_found("function", id))?;
+    state.changed(tenant.application_id);
     Ok(Json(function_json(&state, &f).await?))
 }
 
@@ -224,6 +226,7 @@ pub async fn update_function(
 /// Delete a function with its versions and invocation log.
 pub async fn delete_function(State(state): State<AppState>, tenant: Tenant, Id(id): Id) -> ApiResult<StatusCode> {
     if state.store.delete_function(tenant.application_id, id).await? {
+        state.changed(tenant.application_id);
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found("function", id))
@@ -264,6 +267,7 @@ pub async fn set_current_version(
         .set_current_version(tenant.application_id, id, body.version_number)
         .await?
         .ok_or_else(|| ApiError::not_found(&format!("version of function {id}"), body.version_number))?;
+    state.changed(tenant.application_id);
     Ok(Json(version_json(&state, &v)))
 }
 
@@ -310,6 +314,7 @@ pub async fn create_version(
         .create_version(tenant.application_id, id, &script)
         .await?
         .ok_or_else(|| ApiError::not_found("function", id))?;
+    state.changed(tenant.application_id);
     Ok((StatusCode::CREATED, Json(version_json(&state, &v))))
 }
 

@@ -9,6 +9,7 @@ mod functions;
 mod hal;
 mod openapi;
 mod runtime;
+mod triggers;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use axum::routing::{get, post, put};
 use axum::Router;
 use parking_lot::RwLock;
 
+use crate::dispatch::Dispatcher;
 use crate::store::Store;
 
 /// Largest request body accepted (a handler script is at most 1 MiB of it).
@@ -36,11 +38,17 @@ pub struct AppState {
     pub config: Arc<ApiConfig>,
     /// token hash → (application id, expiry ms): saves a store read per request.
     pub tokens: Arc<RwLock<HashMap<String, (i64, i64)>>>,
+    pub dispatcher: Dispatcher,
 }
 
 impl AppState {
-    pub fn new(store: Store, config: ApiConfig) -> AppState {
-        AppState { store, config: Arc::new(config), tokens: Arc::default() }
+    pub fn new(store: Store, config: ApiConfig, dispatcher: Dispatcher) -> AppState {
+        AppState { store, config: Arc::new(config), tokens: Arc::default(), dispatcher }
+    }
+
+    /// An application's functions, runtime or settings changed.
+    pub fn changed(&self, application_id: i64) {
+        self.dispatcher.invalidate(application_id);
     }
 
     pub fn href(&self, path: &str) -> String {
@@ -71,6 +79,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/functions/{id}/invocations", get(functions::list_invocations))
         .route("/v1/function-versions/{id}", get(functions::get_version))
         .route("/v1/function-invocations/{id}", get(functions::get_invocation))
+        .route("/v1/triggers/{type}", post(triggers::trigger))
         .fallback(|| async { error::ApiError::not_found("path", "") })
         .method_not_allowed_fallback(|| async {
             error::ApiError {

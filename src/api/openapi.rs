@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{application, functions, runtime};
+use super::{application, functions, runtime, triggers};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -30,6 +30,7 @@ use super::{application, functions, runtime};
         functions::list_invocations,
         functions::get_version,
         functions::get_invocation,
+        triggers::trigger,
     ),
     modifiers(&BearerAuth)
 )]

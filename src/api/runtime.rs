@@ -36,6 +36,7 @@ pub fn runtime_json(state: &AppState, runtime: &RuntimeRecord) -> Value {
 }
 
 async fn respond(state: &AppState, tenant: Tenant, runtime: Option<RuntimeRecord>) -> ApiResult<Json<Value>> {
+    state.changed(tenant.application_id);
     let runtime = runtime.ok_or_else(|| ApiError::not_found("runtime of application", tenant.application_id))?;
     Ok(Json(runtime_json(state, &runtime)))
 }

@@ -3,7 +3,12 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
+use std::time::Duration;
+
 use clap::{Args, Subcommand};
+
+use crate::dispatch::DispatchConfig;
+use crate::engine::Limits;
 
 use crate::server::{create_application, credentials_json, shutdown_signal, Server, ServerConfig};
 use crate::store::Store;
@@ -24,6 +29,15 @@ pub struct ServeArgs {
     /// Lifetime of access tokens, in seconds.
     #[arg(long, env = "CHATFN_TOKEN_TTL_SECS", default_value_t = 43_200, value_parser = clap::value_parser!(i64).range(60..=31_536_000))]
     token_ttl_secs: i64,
+    /// Wall-clock limit of a blocking function (e.g. session authentication), unless the function sets its own.
+    #[arg(long, env = "CHATFN_BLOCKING_TIMEOUT_MS", default_value_t = 7_000, value_parser = clap::value_parser!(u64).range(1..=300_000))]
+    blocking_timeout_ms: u64,
+    /// Wall-clock limit of a non-blocking function, unless the function sets its own.
+    #[arg(long, env = "CHATFN_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=300_000))]
+    timeout_ms: u64,
+    /// V8 heap limit of each application's runtime, in MiB.
+    #[arg(long, env = "CHATFN_HEAP_MB", default_value_t = 128, value_parser = clap::value_parser!(u64).range(16..=4096))]
+    heap_mb: u64,
     /// Client id of the default application created on first start.
     #[arg(long, env = "CHATFN_CLIENT_ID", requires = "client_secret")]
     client_id: Option<String>,
@@ -40,6 +54,12 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
         public_url: args.public_url,
         token_ttl_secs: args.token_ttl_secs,
         default_client: given.clone(),
+        dispatch: DispatchConfig {
+            blocking_timeout: Duration::from_millis(args.blocking_timeout_ms),
+            timeout: Duration::from_millis(args.timeout_ms),
+            limits: Limits { heap_bytes: (args.heap_mb as usize) << 20, ..Limits::default() },
+            ..DispatchConfig::default()
+        },
     };
     let server = match Server::build(config).await {
         Ok(server) => server,

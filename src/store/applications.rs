@@ -36,10 +36,29 @@ pub struct Application {
     pub client_secret_hash: String,
     pub guest_users: Toggle,
     pub user_created_channels: Toggle,
+    /// FAIL_CLOSED (deny) or FAIL_OPEN (allow) when a blocking function times out.
+    pub blocking_timeout_policy: TimeoutPolicy,
     pub created_at: i64,
 }
 
-const COLUMNS: &str = "id, name, client_id, client_secret_hash, guest_users, user_created_channels, created_at";
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum TimeoutPolicy {
+    FailClosed,
+    FailOpen,
+}
+
+impl TimeoutPolicy {
+    fn as_str(self) -> &'static str {
+        match self {
+            TimeoutPolicy::FailClosed => "FAIL_CLOSED",
+            TimeoutPolicy::FailOpen => "FAIL_OPEN",
+        }
+    }
+}
+
+const COLUMNS: &str =
+    "id, name, client_id, client_secret_hash, guest_users, user_created_channels, blocking_timeout_policy, created_at";
 
 fn application(row: &sqlx::any::AnyRow) -> StoreResult<Application> {
     Ok(Application {
@@ -49,6 +68,11 @@ fn application(row: &sqlx::any::AnyRow) -> StoreResult<Application> {
         client_secret_hash: row.try_get("client_secret_hash")?,
         guest_users: Toggle::parse(&row.try_get::<String, _>("guest_users")?),
         user_created_channels: Toggle::parse(&row.try_get::<String, _>("user_created_channels")?),
+        blocking_timeout_policy: if row.try_get::<String, _>("blocking_timeout_policy")? == "FAIL_OPEN" {
+            TimeoutPolicy::FailOpen
+        } else {
+            TimeoutPolicy::FailClosed
+        },
         created_at: row.try_get("created_at")?,
     })
 }
@@ -111,12 +135,15 @@ impl Store {
         id: i64,
         guest_users: Toggle,
         user_created_channels: Toggle,
+        policy: Option<TimeoutPolicy>,
     ) -> StoreResult<Option<Application>> {
         let row = sqlx::query(&format!(
-            "UPDATE applications SET guest_users = $1, user_created_channels = $2 WHERE id = $3 RETURNING {COLUMNS}"
+            "UPDATE applications SET guest_users = $1, user_created_channels = $2, \
+             blocking_timeout_policy = COALESCE($3, blocking_timeout_policy) WHERE id = $4 RETURNING {COLUMNS}"
         ))
         .bind(guest_users.as_str())
         .bind(user_created_channels.as_str())
+        .bind(policy.map(|p| p.as_str()))
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;

@@ -17,7 +17,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
-pub use applications::{Application, Toggle};
+pub use applications::{Application, TimeoutPolicy, Toggle};
 pub use functions::{
     FunctionPatch, FunctionRecord, InvocationEnd, InvocationFilter, InvocationRecord, NewFunction, NewInvocation, VersionRecord,
 };

@@ -414,6 +414,7 @@ async fn openapi_document_covers_every_route() {
         ("/v1/functions/{id}/invocations", "get"),
         ("/v1/function-versions/{id}", "get"),
         ("/v1/function-invocations/{id}", "get"),
+        ("/v1/triggers/{type}", "post"),
     ];
     for (path, method) in expected {
         let op = &doc["paths"][path][method];

@@ -3,6 +3,7 @@
 
 mod api;
 mod cli;
+mod dispatch;
 mod engine;
 mod fixtures;
 mod sdk;

@@ -85,6 +85,10 @@ impl TestApp {
             public_url: None,
             token_ttl_secs: 3600,
             default_client: Some(("test-client".into(), "test-secret".into())),
+            dispatch: chatfn::dispatch::DispatchConfig {
+                blocking_timeout: std::time::Duration::from_millis(1_500),
+                ..Default::default()
+            },
         })
         .await
         .expect("server builds");

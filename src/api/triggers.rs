@@ -1,0 +1,97 @@
+//! `POST /v1/triggers/{type}`: the chat platform reports an event.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::value::RawValue;
+use serde_json::json;
+
+use super::auth::Tenant;
+use super::error::{ApiError, ApiResult};
+use super::extract::JsonBody;
+use super::AppState;
+use crate::engine::InvocationStatus;
+use crate::store::{TimeoutPolicy, Toggle};
+use crate::triggers;
+
+fn access_denied(message: impl Into<String>, invocation_id: Option<i64>) -> Response {
+    let mut body = json!({
+        "error": "AccessDeniedError",
+        "message": message.into(),
+        "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    });
+    if let Some(id) = invocation_id {
+        body["invocationId"] = json!(id);
+    }
+    (StatusCode::FORBIDDEN, Json(body)).into_response()
+}
+
+/// Report an event. A blocking trigger (`user.attempted.start_session`)
+/// runs the function now: 200 when it returns, 403 `AccessDeniedError` when
+/// it throws. Non-blocking triggers are accepted for later execution.
+#[utoipa::path(post, path = "/v1/triggers/{type}", tag = "Triggers",
+    params(("type" = String, Path, description = "Trigger type, e.g. user.attempted.start_session")),
+    request_body(content = Object, description = "The event", content_type = "application/json"),
+    responses(
+        (status = 200, description = "Blocking: the function returned (or guest access, or fail-open time-out)"),
+        (status = 202, description = "Non-blocking: accepted"),
+        (status = 400, description = "Unknown trigger type or invalid event"),
+        (status = 403, description = "Blocking: the function threw, timed out (fail closed), or guests are disabled"),
+    ),
+    security(("bearer" = [])))]
+pub async fn trigger(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path(trigger_type): Path<String>,
+    JsonBody(event): JsonBody<Box<RawValue>>,
+) -> ApiResult<Response> {
+    let Some(trigger) = triggers::trigger_type(&trigger_type) else {
+        return Err(ApiError::bad_request(format!(
+            "unknown trigger type {trigger_type:?}; known types are {}",
+            triggers::known_names()
+        )));
+    };
+    if !trigger.blocking {
+        return Err(ApiError {
+            status: StatusCode::NOT_IMPLEMENTED,
+            error: "NotImplementedError",
+            message: format!("non-blocking trigger {:?} is not accepted yet by this server", trigger.name),
+            details: None,
+        });
+    }
+    let resolved = state.dispatcher.resolve(tenant.application_id, trigger.name).await?;
+    let Some(function) = resolved.function else {
+        // No enabled function: ChatKitty's guest behaviour.
+        return Ok(match resolved.guest_users {
+            Toggle::Enabled => (StatusCode::OK, Json(json!({ "status": "ALLOWED", "guest": true }))).into_response(),
+            Toggle::Disabled => access_denied("guest users are disabled and no function authenticates this session", None),
+        });
+    };
+    let event: Arc<str> = Arc::from(event.get());
+    let ran = state.dispatcher.run(tenant.application_id, &function, event, 1, true).await;
+    let id = ran.invocation_id;
+    Ok(match ran.outcome.status {
+        InvocationStatus::Succeeded => {
+            (StatusCode::OK, Json(json!({ "invocationId": id, "status": "SUCCEEDED", "result": ran.outcome.result })))
+                .into_response()
+        }
+        InvocationStatus::Failed => {
+            let error = ran.outcome.error.unwrap_or_else(|| crate::engine::InvocationError {
+                name: "Error".into(),
+                message: "the function failed".into(),
+                stack: None,
+            });
+            match (error.name.as_str(), resolved.timeout_policy) {
+                ("TimeoutError", TimeoutPolicy::FailOpen) => (
+                    StatusCode::OK,
+                    Json(json!({ "invocationId": id, "status": "TIMED_OUT_ALLOWED", "message": error.message })),
+                )
+                    .into_response(),
+                _ => access_denied(error.message, Some(id)),
+            }
+        }
+    })
+}

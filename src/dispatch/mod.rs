@@ -1,0 +1,228 @@
+//! Dispatch: run an application's function for a trigger, at its current
+//! version, and record the invocation.
+//!
+//! What a trigger resolves to (function, version, runtime, settings) is
+//! cached per application for a short time and dropped at once when this
+//! host changes it through the API; hosts sharing a PostgreSQL store see
+//! each other's changes within that time.
+
+pub mod recorder;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::Mutex;
+
+use crate::engine::{
+    Engine, FunctionSpec, InvocationOutcome, InvocationRequest, InvocationStatus, Limits, RuntimeSpec,
+};
+use crate::store::{now_millis, Store, StoreResult, TimeoutPolicy, Toggle};
+use recorder::{Finished, Recorder, Started};
+
+#[derive(Debug, Clone)]
+pub struct DispatchConfig {
+    /// Wall-clock limit of a blocking invocation unless its function sets one.
+    pub blocking_timeout: Duration,
+    /// Wall-clock limit of a non-blocking invocation unless its function sets one.
+    pub timeout: Duration,
+    /// Limits of every runtime (heap, CPU, console).
+    pub limits: Limits,
+    /// How long a resolved trigger may be reused without asking the store.
+    pub cache_ttl: Duration,
+}
+
+impl Default for DispatchConfig {
+    fn default() -> Self {
+        DispatchConfig {
+            blocking_timeout: Duration::from_secs(7),
+            timeout: Duration::from_secs(10),
+            limits: Limits::default(),
+            cache_ttl: Duration::from_secs(1),
+        }
+    }
+}
+
+/// The function a trigger runs, ready to invoke.
+#[derive(Clone)]
+pub struct ReadyFunction {
+    pub function_id: i64,
+    pub version_id: i64,
+    pub version_number: i64,
+    pub timeout_ms: Option<i64>,
+    pub spec: Arc<FunctionSpec>,
+    pub runtime: Arc<RuntimeSpec>,
+}
+
+/// What a trigger resolves to for an application.
+#[derive(Clone)]
+pub struct Resolved {
+    pub function: Option<ReadyFunction>,
+    pub guest_users: Toggle,
+    pub timeout_policy: TimeoutPolicy,
+}
+
+struct Cached {
+    at: Instant,
+    resolved: Resolved,
+}
+
+#[derive(Clone)]
+pub struct Dispatcher {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    engine: Engine,
+    recorder: Recorder,
+    config: DispatchConfig,
+    resolved: Mutex<HashMap<(i64, String), Cached>>,
+    /// Compiled versions are immutable: one spec per version id.
+    functions: Mutex<HashMap<i64, Arc<FunctionSpec>>>,
+}
+
+/// One finished invocation.
+pub struct Ran {
+    pub invocation_id: i64,
+    pub outcome: InvocationOutcome,
+}
+
+impl Dispatcher {
+    pub fn new(store: Store, engine: Engine, config: DispatchConfig) -> Dispatcher {
+        let recorder = Recorder::start(store.clone());
+        Dispatcher {
+            inner: Arc::new(Inner {
+                store,
+                engine,
+                recorder,
+                config,
+                resolved: Mutex::default(),
+                functions: Mutex::default(),
+            }),
+        }
+    }
+
+    pub fn config(&self) -> &DispatchConfig {
+        &self.inner.config
+    }
+
+    pub fn recorder(&self) -> &Recorder {
+        &self.inner.recorder
+    }
+
+    /// Forgets what was resolved for an application (after a change to it).
+    pub fn invalidate(&self, application_id: i64) {
+        self.inner.resolved.lock().retain(|(app, _), _| *app != application_id);
+    }
+
+    pub async fn resolve(&self, application_id: i64, trigger_type: &str) -> StoreResult<Resolved> {
+        let key = (application_id, trigger_type.to_string());
+        if let Some(cached) = self.inner.resolved.lock().get(&key) {
+            if cached.at.elapsed() < self.inner.config.cache_ttl {
+                return Ok(cached.resolved.clone());
+            }
+        }
+        let resolved = self.load(application_id, trigger_type).await?;
+        self.inner.resolved.lock().insert(key, Cached { at: Instant::now(), resolved: resolved.clone() });
+        Ok(resolved)
+    }
+
+    async fn load(&self, application_id: i64, trigger_type: &str) -> StoreResult<Resolved> {
+        let store = &self.inner.store;
+        let app = store.application(application_id).await?;
+        let (guest_users, timeout_policy) =
+            app.map_or((Toggle::Disabled, TimeoutPolicy::FailClosed), |a| (a.guest_users, a.blocking_timeout_policy));
+        let mut resolved = Resolved { function: None, guest_users, timeout_policy };
+        let Some(function) = store.function_for_trigger(application_id, trigger_type).await? else {
+            return Ok(resolved);
+        };
+        let (true, Some(version_id)) = (function.enabled, function.current_version_id) else {
+            return Ok(resolved);
+        };
+        let Some(runtime) = store.runtime(application_id).await? else { return Ok(resolved) };
+        let cached = self.inner.functions.lock().get(&version_id).cloned();
+        let spec = match cached {
+            Some(spec) => spec,
+            None => {
+                let Some(version) = store.version(application_id, version_id).await? else { return Ok(resolved) };
+                let spec = Arc::new(FunctionSpec {
+                    function_id: function.id.to_string().into(),
+                    name: function.name.clone().into(),
+                    trigger_type: function.trigger_type.clone().into(),
+                    version_number: version.version_number,
+                    script: version.script,
+                });
+                self.inner.functions.lock().insert(version_id, spec.clone());
+                spec
+            }
+        };
+        resolved.function = Some(ReadyFunction {
+            function_id: function.id,
+            version_id,
+            version_number: spec.version_number,
+            timeout_ms: function.timeout_ms,
+            spec,
+            runtime: Arc::new(RuntimeSpec {
+                application_id: application_id.to_string().into(),
+                revision: runtime.revision.to_string().into(),
+                initialization_script: runtime.initialization,
+                environment: runtime.environment_variables,
+                limits: self.inner.config.limits,
+            }),
+        });
+        Ok(resolved)
+    }
+
+    /// Runs a function now and records the invocation (RUNNING, then its end)
+    /// through the batching recorder.
+    pub async fn run(
+        &self,
+        application_id: i64,
+        function: &ReadyFunction,
+        event: Arc<str>,
+        attempt: i64,
+        blocking: bool,
+    ) -> Ran {
+        let recorder = &self.inner.recorder;
+        let invocation_id = recorder.next_id();
+        recorder.started(Started {
+            id: invocation_id,
+            application_id,
+            function_id: function.function_id,
+            version_id: function.version_id,
+            version_number: function.version_number,
+            trigger_type: function.spec.trigger_type.clone(),
+            args: event.clone(),
+            attempt,
+            created_at: now_millis(),
+        });
+        let default_timeout = if blocking { self.inner.config.blocking_timeout } else { self.inner.config.timeout };
+        let timeout = function.timeout_ms.map(|ms| Duration::from_millis(ms as u64)).unwrap_or(default_timeout);
+        let outcome = self
+            .inner
+            .engine
+            .invoke(InvocationRequest {
+                invocation_id: invocation_id.to_string(),
+                runtime: function.runtime.clone(),
+                function: function.spec.clone(),
+                event,
+                timeout: Some(timeout),
+            })
+            .await;
+        recorder.finished(Finished {
+            id: invocation_id,
+            application_id,
+            status: match outcome.status {
+                InvocationStatus::Succeeded => "SUCCEEDED",
+                InvocationStatus::Failed => "FAILED",
+            },
+            result: outcome.result.as_ref().map(|r| serde_json::to_string(r).expect("result serialises")),
+            error: outcome.error.as_ref().map(|e| serde_json::to_string(e).expect("error serialises")),
+            logs: serde_json::to_string(&outcome.logs).expect("logs serialise"),
+            duration_ms: outcome.duration_ms,
+            finished_at: now_millis(),
+        });
+        Ran { invocation_id, outcome }
+    }
+}
