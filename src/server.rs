@@ -7,6 +7,7 @@ use anyhow::Context;
 use serde_json::json;
 
 use crate::api::{self, auth, ApiConfig, AppState};
+use crate::dispatch::queue::{Queue, QueueConfig};
 use crate::dispatch::{DispatchConfig, Dispatcher};
 use crate::engine::{Engine, EngineConfig};
 use crate::store::Store;
@@ -21,6 +22,7 @@ pub struct ServerConfig {
     /// Credentials for the default application created on first start.
     pub default_client: Option<(String, String)>,
     pub dispatch: DispatchConfig,
+    pub queue: QueueConfig,
 }
 
 /// Credentials of a newly created application.
@@ -69,7 +71,9 @@ impl Server {
         let base_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
         let engine = Engine::new(EngineConfig::default());
         let dispatcher = Dispatcher::new(store.clone(), engine, config.dispatch.clone());
-        let state = AppState::new(store, ApiConfig { base_url, token_ttl_secs: config.token_ttl_secs }, dispatcher);
+        let queue = Queue::start(store.clone(), dispatcher.clone(), config.queue.clone());
+        let state =
+            AppState::new(store, ApiConfig { base_url, token_ttl_secs: config.token_ttl_secs }, dispatcher, queue);
         Ok(Server { listener, state, created_default })
     }
 

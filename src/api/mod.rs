@@ -19,6 +19,7 @@ use axum::routing::{get, post, put};
 use axum::Router;
 use parking_lot::RwLock;
 
+use crate::dispatch::queue::Queue;
 use crate::dispatch::Dispatcher;
 use crate::store::Store;
 
@@ -39,11 +40,12 @@ pub struct AppState {
     /// token hash → (application id, expiry ms): saves a store read per request.
     pub tokens: Arc<RwLock<HashMap<String, (i64, i64)>>>,
     pub dispatcher: Dispatcher,
+    pub queue: Queue,
 }
 
 impl AppState {
-    pub fn new(store: Store, config: ApiConfig, dispatcher: Dispatcher) -> AppState {
-        AppState { store, config: Arc::new(config), tokens: Arc::default(), dispatcher }
+    pub fn new(store: Store, config: ApiConfig, dispatcher: Dispatcher, queue: Queue) -> AppState {
+        AppState { store, config: Arc::new(config), tokens: Arc::default(), dispatcher, queue }
     }
 
     /// An application's functions, runtime or settings changed.
@@ -80,6 +82,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/function-versions/{id}", get(functions::get_version))
         .route("/v1/function-invocations/{id}", get(functions::get_invocation))
         .route("/v1/triggers/{type}", post(triggers::trigger))
+        .route("/v1/function-invocations/{id}/retry", post(triggers::retry_invocation))
         .fallback(|| async { error::ApiError::not_found("path", "") })
         .method_not_allowed_fallback(|| async {
             error::ApiError {

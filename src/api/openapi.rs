@@ -31,6 +31,7 @@ use super::{application, functions, runtime, triggers};
         functions::get_version,
         functions::get_invocation,
         triggers::trigger,
+        triggers::retry_invocation,
     ),
     modifiers(&BearerAuth)
 )]

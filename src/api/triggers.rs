@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::value::RawValue;
@@ -13,6 +13,8 @@ use super::auth::Tenant;
 use super::error::{ApiError, ApiResult};
 use super::extract::JsonBody;
 use super::AppState;
+use super::extract::Id;
+use crate::dispatch::queue::Accepted;
 use crate::engine::InvocationStatus;
 use crate::store::{TimeoutPolicy, Toggle};
 use crate::triggers;
@@ -46,6 +48,7 @@ pub async fn trigger(
     State(state): State<AppState>,
     tenant: Tenant,
     Path(trigger_type): Path<String>,
+    headers: HeaderMap,
     JsonBody(event): JsonBody<Box<RawValue>>,
 ) -> ApiResult<Response> {
     let Some(trigger) = triggers::trigger_type(&trigger_type) else {
@@ -54,15 +57,35 @@ pub async fn trigger(
             triggers::known_names()
         )));
     };
+    let resolved = state.dispatcher.resolve(tenant.application_id, trigger.name).await?;
     if !trigger.blocking {
-        return Err(ApiError {
-            status: StatusCode::NOT_IMPLEMENTED,
-            error: "NotImplementedError",
-            message: format!("non-blocking trigger {:?} is not accepted yet by this server", trigger.name),
-            details: None,
+        let Some(function) = resolved.function else {
+            // Nothing would run it: nothing is recorded.
+            return Ok((StatusCode::ACCEPTED, Json(json!({ "invocationIds": [] }))).into_response());
+        };
+        let key = headers
+            .get("idempotency-key")
+            .map(|v| v.to_str().map(str::to_string))
+            .transpose()
+            .map_err(|_| ApiError::bad_request("the Idempotency-Key header must be text"))?;
+        if key.as_ref().is_some_and(|k| k.is_empty() || k.len() > 200) {
+            return Err(ApiError::bad_request("the Idempotency-Key header must be 1 to 200 characters"));
+        }
+        return Ok(match state.queue.accept(tenant.application_id, &function, Arc::from(event.get()), key).await? {
+            Accepted::Ids(ids) => (StatusCode::ACCEPTED, Json(json!({ "invocationIds": ids }))).into_response(),
+            Accepted::Full { retry_after_secs } => {
+                let mut response = ApiError {
+                    status: StatusCode::TOO_MANY_REQUESTS,
+                    error: "TooManyRequestsError",
+                    message: "this application's queue of non-blocking events is full; retry later".into(),
+                    details: None,
+                }
+                .into_response();
+                response.headers_mut().insert("retry-after", retry_after_secs.into());
+                response
+            }
         });
     }
-    let resolved = state.dispatcher.resolve(tenant.application_id, trigger.name).await?;
     let Some(function) = resolved.function else {
         // No enabled function: ChatKitty's guest behaviour.
         return Ok(match resolved.guest_users {
@@ -71,7 +94,7 @@ pub async fn trigger(
         });
     };
     let event: Arc<str> = Arc::from(event.get());
-    let ran = state.dispatcher.run(tenant.application_id, &function, event, 1, true).await;
+    let ran = state.dispatcher.run(tenant.application_id, &function, event, crate::dispatch::Attempt::FIRST, true).await;
     let id = ran.invocation_id;
     Ok(match ran.outcome.status {
         InvocationStatus::Succeeded => {
@@ -94,4 +117,21 @@ pub async fn trigger(
             }
         }
     })
+}
+
+/// Re-drive a non-blocking invocation that failed its last attempt: one
+/// more attempt, now.
+#[utoipa::path(post, path = "/v1/function-invocations/{id}/retry", tag = "Chat Function Invocations",
+    params(("id" = i64, Path, description = "Any attempt's invocation ID")),
+    responses(
+        (status = 202, description = "Queued again"),
+        (status = 404, description = "No such queued invocation"),
+        (status = 409, description = "Its job has not failed"),
+    ),
+    security(("bearer" = [])))]
+pub async fn retry_invocation(State(state): State<AppState>, tenant: Tenant, Id(id): Id) -> ApiResult<Response> {
+    match state.queue.retry(tenant.application_id, id).await? {
+        Some(job_id) => Ok((StatusCode::ACCEPTED, Json(json!({ "jobId": job_id, "status": "QUEUED" }))).into_response()),
+        None => Err(ApiError::not_found("non-blocking invocation", id)),
+    }
 }

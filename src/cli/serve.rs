@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
+use crate::dispatch::queue::QueueConfig;
 use crate::dispatch::DispatchConfig;
 use crate::engine::Limits;
 
@@ -35,6 +36,12 @@ pub struct ServeArgs {
     /// Wall-clock limit of a non-blocking function, unless the function sets its own.
     #[arg(long, env = "CHATFN_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=300_000))]
     timeout_ms: u64,
+    /// Attempts of a non-blocking invocation before it stays FAILED (retried with exponential backoff).
+    #[arg(long, env = "CHATFN_MAX_ATTEMPTS", default_value_t = 3, value_parser = clap::value_parser!(i64).range(1..=100))]
+    max_attempts: i64,
+    /// Non-blocking events of one application accepted but not finished; more are refused with 429.
+    #[arg(long, env = "CHATFN_MAX_PENDING", default_value_t = 10_000, value_parser = clap::value_parser!(i64).range(1..))]
+    max_pending: i64,
     /// V8 heap limit of each application's runtime, in MiB.
     #[arg(long, env = "CHATFN_HEAP_MB", default_value_t = 128, value_parser = clap::value_parser!(u64).range(16..=4096))]
     heap_mb: u64,
@@ -58,8 +65,10 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
             blocking_timeout: Duration::from_millis(args.blocking_timeout_ms),
             timeout: Duration::from_millis(args.timeout_ms),
             limits: Limits { heap_bytes: (args.heap_mb as usize) << 20, ..Limits::default() },
+            max_attempts: args.max_attempts,
             ..DispatchConfig::default()
         },
+        queue: QueueConfig { max_pending_per_application: args.max_pending, ..QueueConfig::default() },
     };
     let server = match Server::build(config).await {
         Ok(server) => server,

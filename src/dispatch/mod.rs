@@ -6,6 +6,7 @@
 //! host changes it through the API; hosts sharing a PostgreSQL store see
 //! each other's changes within that time.
 
+pub mod queue;
 pub mod recorder;
 
 use std::collections::HashMap;
@@ -30,6 +31,8 @@ pub struct DispatchConfig {
     pub limits: Limits,
     /// How long a resolved trigger may be reused without asking the store.
     pub cache_ttl: Duration,
+    /// Attempts of a non-blocking invocation before it stays FAILED.
+    pub max_attempts: i64,
 }
 
 impl Default for DispatchConfig {
@@ -39,6 +42,7 @@ impl Default for DispatchConfig {
             timeout: Duration::from_secs(10),
             limits: Limits::default(),
             cache_ttl: Duration::from_secs(1),
+            max_attempts: 3,
         }
     }
 }
@@ -80,6 +84,19 @@ struct Inner {
     resolved: Mutex<HashMap<(i64, String), Cached>>,
     /// Compiled versions are immutable: one spec per version id.
     functions: Mutex<HashMap<i64, Arc<FunctionSpec>>>,
+}
+
+/// Which attempt a run is.
+#[derive(Debug, Clone, Copy)]
+pub struct Attempt {
+    pub number: i64,
+    /// An id made in advance (a queued job's first attempt), or a new one.
+    pub invocation_id: Option<i64>,
+    pub job_id: Option<i64>,
+}
+
+impl Attempt {
+    pub const FIRST: Attempt = Attempt { number: 1, invocation_id: None, job_id: None };
 }
 
 /// One finished invocation.
@@ -181,11 +198,11 @@ impl Dispatcher {
         application_id: i64,
         function: &ReadyFunction,
         event: Arc<str>,
-        attempt: i64,
+        attempt: Attempt,
         blocking: bool,
     ) -> Ran {
         let recorder = &self.inner.recorder;
-        let invocation_id = recorder.next_id();
+        let invocation_id = attempt.invocation_id.unwrap_or_else(|| recorder.next_id());
         recorder.started(Started {
             id: invocation_id,
             application_id,
@@ -194,8 +211,9 @@ impl Dispatcher {
             version_number: function.version_number,
             trigger_type: function.spec.trigger_type.clone(),
             args: event.clone(),
-            attempt,
+            attempt: attempt.number,
             created_at: now_millis(),
+            job_id: attempt.job_id,
         });
         let default_timeout = if blocking { self.inner.config.blocking_timeout } else { self.inner.config.timeout };
         let timeout = function.timeout_ms.map(|ms| Duration::from_millis(ms as u64)).unwrap_or(default_timeout);

@@ -28,6 +28,8 @@ pub struct Started {
     pub args: Arc<str>,
     pub attempt: i64,
     pub created_at: i64,
+    /// The queued job this attempt belongs to (non-blocking triggers).
+    pub job_id: Option<i64>,
 }
 
 #[derive(Debug, Clone)]
@@ -142,29 +144,59 @@ async fn commit(store: &Store, started: &[Started], finished: &mut HashMap<i64, 
     }
     let mut tx = store.pool().begin().await?;
     for s in started {
-        let end = finished.remove(&s.id);
-        sqlx::query(
-            "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, trigger_type, args, \
-             status, result, error, logs, attempt, duration_ms, created_at, finished_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-        )
-        .bind(s.id)
-        .bind(s.application_id)
-        .bind(s.function_id)
-        .bind(s.version_id)
-        .bind(s.version_number)
-        .bind(&*s.trigger_type)
-        .bind(&*s.args)
-        .bind(end.as_ref().map_or("RUNNING", |e| e.status))
-        .bind(end.as_ref().and_then(|e| e.result.clone()))
-        .bind(end.as_ref().and_then(|e| e.error.clone()))
-        .bind(end.as_ref().map(|e| e.logs.clone()))
-        .bind(s.attempt)
-        .bind(end.as_ref().map(|e| e.duration_ms))
-        .bind(s.created_at)
-        .bind(end.as_ref().map(|e| e.finished_at))
-        .execute(&mut *tx)
-        .await?;
+        match finished.remove(&s.id) {
+            Some(end) => {
+                // A queued job's first attempt was written (QUEUED) when the
+                // event was accepted: the attempt takes that row over.
+                sqlx::query(
+                    "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, trigger_type, args, \
+                     status, result, error, logs, attempt, duration_ms, created_at, finished_at, job_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+                     ON CONFLICT (id) DO UPDATE SET version_id = excluded.version_id, version_number = excluded.version_number, \
+                     status = excluded.status, result = excluded.result, error = excluded.error, logs = excluded.logs, \
+                     attempt = excluded.attempt, duration_ms = excluded.duration_ms, created_at = excluded.created_at, \
+                     finished_at = excluded.finished_at",
+                )
+                .bind(s.id)
+                .bind(s.application_id)
+                .bind(s.function_id)
+                .bind(s.version_id)
+                .bind(s.version_number)
+                .bind(&*s.trigger_type)
+                .bind(&*s.args)
+                .bind(end.status)
+                .bind(end.result)
+                .bind(end.error)
+                .bind(end.logs)
+                .bind(s.attempt)
+                .bind(end.duration_ms)
+                .bind(s.created_at)
+                .bind(end.finished_at)
+                .bind(s.job_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            None => {
+                sqlx::query(
+                    "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, trigger_type, args, \
+                     status, attempt, created_at, job_id) VALUES ($1, $2, $3, $4, $5, $6, $7, 'RUNNING', $8, $9, $10) \
+                     ON CONFLICT (id) DO UPDATE SET version_id = excluded.version_id, version_number = excluded.version_number, \
+                     status = excluded.status, attempt = excluded.attempt, created_at = excluded.created_at",
+                )
+                .bind(s.id)
+                .bind(s.application_id)
+                .bind(s.function_id)
+                .bind(s.version_id)
+                .bind(s.version_number)
+                .bind(&*s.trigger_type)
+                .bind(&*s.args)
+                .bind(s.attempt)
+                .bind(s.created_at)
+                .bind(s.job_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
     }
     for f in finished.values() {
         sqlx::query(

@@ -415,6 +415,7 @@ async fn openapi_document_covers_every_route() {
         ("/v1/function-versions/{id}", "get"),
         ("/v1/function-invocations/{id}", "get"),
         ("/v1/triggers/{type}", "post"),
+        ("/v1/function-invocations/{id}/retry", "post"),
     ];
     for (path, method) in expected {
         let op = &doc["paths"][path][method];

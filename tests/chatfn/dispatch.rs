@@ -164,3 +164,140 @@ async fn one_application_cannot_trigger_anothers_function() {
     })
     .await;
 }
+
+const NOTIFY: &str = "user.received.notification";
+
+fn notification(user: &str) -> Value {
+    json!({"user": {"id": 1, "name": user, "displayName": user, "properties": {}}, "notification": {"id": 1, "title": "t", "body": "b", "data": {"type": "x"}, "createdTime": "2026-01-01T00:00:00Z"}, "userHasActiveSession": false})
+}
+
+/// All invocations of a function, oldest first, once `done` says so.
+async fn invocations_when(app: &TestApp, function_id: i64, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let mut last = Vec::new();
+    for _ in 0..300 {
+        let (_, page) = app.get(&format!("/v1/functions/{function_id}/invocations?size=100&sort=id,asc")).await;
+        last = page["_embedded"]["invocations"].as_array().cloned().unwrap_or_default();
+        if done(&last) {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("invocations never reached the expected state: {last:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn non_blocking_events_are_accepted_then_run_and_recorded() {
+    each_store(|app| async move {
+        let (status, none) = app.post(&format!("/v1/triggers/{NOTIFY}"), notification("ann")).await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        assert_eq!(none["invocationIds"], json!([]));
+
+        let id = deploy(&app, NOTIFY, "async function handleEvent(e: any) { console.log('notify', e.user.name); return { sent: e.user.name } }").await;
+        let (status, accepted) = app.post(&format!("/v1/triggers/{NOTIFY}"), notification("bob")).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+        let invocation_id = accepted["invocationIds"][0].as_i64().unwrap();
+        let done = invocations_when(&app, id, |all| all.iter().any(|i| i["status"] == "SUCCEEDED")).await;
+        assert_eq!(done.len(), 1);
+        assert_eq!(done[0]["id"], invocation_id);
+        assert_eq!(done[0]["result"]["payload"], json!({"sent": "bob"}));
+        assert_eq!(done[0]["logs"][0]["message"], "notify bob");
+        assert_eq!(done[0]["attempt"], 1);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_are_retried_with_backoff_then_stay_failed_until_redriven() {
+    each_store(|app| async move {
+        let id = deploy(&app, NOTIFY, "let n = 0; async function handleEvent() { n++; throw new Error(`down ${n}`) }").await;
+        let (_, accepted) = app.post(&format!("/v1/triggers/{NOTIFY}"), notification("ann")).await;
+        let first = accepted["invocationIds"][0].as_i64().unwrap();
+        let attempts = invocations_when(&app, id, |all| all.len() == 3 && all.iter().all(|i| i["status"] == "FAILED")).await;
+        assert_eq!(attempts.iter().map(|i| i["attempt"].as_i64().unwrap()).collect::<Vec<_>>(), vec![1, 2, 3]);
+        assert_eq!(attempts[0]["id"], first);
+        // Backoff: each retry waited longer than the one before (50 ms base, doubling, ±20%).
+        let created: Vec<chrono::DateTime<chrono::Utc>> =
+            attempts.iter().map(|i| i["createdTime"].as_str().unwrap().parse().unwrap()).collect();
+        let finished: Vec<chrono::DateTime<chrono::Utc>> =
+            attempts.iter().map(|i| i["finishedTime"].as_str().unwrap().parse().unwrap()).collect();
+        assert!((created[1] - finished[0]).num_milliseconds() >= 35, "{attempts:#?}");
+        assert!((created[2] - finished[1]).num_milliseconds() >= 75, "{attempts:#?}");
+        // Nothing more happens on its own.
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let (_, page) = app.get(&format!("/v1/functions/{id}/invocations")).await;
+        assert_eq!(page["page"]["totalElements"], 3);
+
+        let (status, redriven) = app.post(&format!("/v1/function-invocations/{first}/retry"), json!({})).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{redriven}");
+        let attempts = invocations_when(&app, id, |all| all.len() == 4 && all.iter().all(|i| i["status"] == "FAILED")).await;
+        assert_eq!(attempts[3]["attempt"], 4);
+
+        let (status, _) = app.post("/v1/function-invocations/12345/retry", json!({})).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_idempotency_key_is_a_no_op() {
+    each_store(|app| async move {
+        let id = deploy(&app, NOTIFY, "async function handleEvent() { return 1 }").await;
+        let send = || {
+            app.http
+                .post(app.url(&format!("/v1/triggers/{NOTIFY}")))
+                .bearer_auth(&app.token)
+                .header("Idempotency-Key", "event-42")
+                .json(&notification("ann"))
+                .send()
+        };
+        let first: Value = send().await.unwrap().json().await.unwrap();
+        let second: Value = send().await.unwrap().json().await.unwrap();
+        assert_eq!(first["invocationIds"], second["invocationIds"]);
+        invocations_when(&app, id, |all| all.len() == 1 && all[0]["status"] == "SUCCEEDED").await;
+        let third: Value = send().await.unwrap().json().await.unwrap();
+        assert_eq!(first["invocationIds"], third["invocationIds"]);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let (_, page) = app.get(&format!("/v1/functions/{id}/invocations")).await;
+        assert_eq!(page["page"]["totalElements"], 1);
+        // A succeeded job has nothing to re-drive.
+        let (status, _) = app.post(&format!("/v1/function-invocations/{}/retry", first["invocationIds"][0]), json!({})).await;
+        assert_eq!(status, StatusCode::CONFLICT);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_concurrent_events_are_all_recorded() {
+    each_store(|app| async move {
+        let id = deploy(&app, NOTIFY, "async function handleEvent(e: any) { return e.user.name }").await;
+        let semaphore = std::sync::Arc::new(tokio::sync::Semaphore::new(64));
+        let sends: Vec<_> = (0..1000)
+            .map(|n| {
+                let app = app.clone();
+                let semaphore = semaphore.clone();
+                tokio::spawn(async move {
+                    let _permit = semaphore.acquire().await.unwrap();
+                    let (status, body) = app.post(&format!("/v1/triggers/{NOTIFY}"), notification(&format!("u{n}"))).await;
+                    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+                    body["invocationIds"][0].as_i64().unwrap()
+                })
+            })
+            .collect();
+        let mut ids = std::collections::HashSet::new();
+        for send in sends {
+            ids.insert(send.await.unwrap());
+        }
+        assert_eq!(ids.len(), 1000);
+        for _ in 0..500 {
+            let (_, page) = app.get(&format!("/v1/functions/{id}/invocations?status=SUCCEEDED&size=1")).await;
+            if page["page"]["totalElements"] == 1000 {
+                let (_, all) = app.get(&format!("/v1/functions/{id}/invocations?size=1")).await;
+                assert_eq!(all["page"]["totalElements"], 1000, "no attempt beyond the first");
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("not every accepted event was run and recorded");
+    })
+    .await;
+}

@@ -89,6 +89,12 @@ impl TestApp {
                 blocking_timeout: std::time::Duration::from_millis(1_500),
                 ..Default::default()
             },
+            queue: chatfn::dispatch::queue::QueueConfig {
+                backoff_base: std::time::Duration::from_millis(50),
+                poll: std::time::Duration::from_millis(50),
+                max_pending_per_application: 2_000,
+                ..Default::default()
+            },
         })
         .await
         .expect("server builds");
