@@ -71,7 +71,7 @@ impl Server {
         let base_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
         let engine = Engine::new(EngineConfig::default());
         let dispatcher = Dispatcher::new(store.clone(), engine, config.dispatch.clone());
-        let queue = Queue::start(store.clone(), dispatcher.clone(), config.queue.clone());
+        let queue = Queue::start(store.clone(), dispatcher.clone(), config.queue.clone()).await?;
         let state =
             AppState::new(store, ApiConfig { base_url, token_ttl_secs: config.token_ttl_secs }, dispatcher, queue);
         Ok(Server { listener, state, created_default })

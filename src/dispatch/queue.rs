@@ -44,7 +44,7 @@ impl Default for QueueConfig {
             max_pending_per_application: 10_000,
             concurrency: 16,
             claim_per_application: 4,
-            lease: Duration::from_secs(60),
+            lease: Duration::from_secs(30),
             poll: Duration::from_millis(250),
         }
     }
@@ -84,14 +84,25 @@ struct Inner {
 }
 
 impl Queue {
-    pub fn start(store: Store, dispatcher: Dispatcher, config: QueueConfig) -> Queue {
+    /// Starts the workers. On an SQLite store (one host by definition) jobs
+    /// a previous process left RUNNING are queued again at once.
+    pub async fn start(store: Store, dispatcher: Dispatcher, config: QueueConfig) -> StoreResult<Queue> {
+        if store.backend() == crate::store::Backend::Sqlite {
+            let recovered = sqlx::query("UPDATE jobs SET status = 'QUEUED', locked_until = NULL WHERE status = 'RUNNING'")
+                .execute(store.pool())
+                .await?
+                .rows_affected();
+            if recovered > 0 {
+                tracing::warn!(recovered, "re-queued jobs interrupted by the previous shutdown");
+            }
+        }
         let (enqueue, inbox) = mpsc::unbounded_channel();
         let queue = Queue {
             inner: Arc::new(Inner { store, dispatcher, config, enqueue, wake: Notify::new(), pending: Mutex::default() }),
         };
         tokio::spawn(commit_accepts(queue.inner.store.clone(), queue.inner.dispatcher.clone(), inbox));
         tokio::spawn(queue.clone().work());
-        queue
+        Ok(queue)
     }
 
     /// Stores the event for the application's function; returns once committed.
@@ -231,6 +242,23 @@ impl Queue {
     }
 
     async fn run(&self, job: Job) {
+        // Keep the lease while the job runs, so a short lease is safe.
+        let heartbeat = {
+            let store = self.inner.store.clone();
+            let lease = self.inner.config.lease;
+            let job_id = job.id;
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(lease / 3).await;
+                    let _ = sqlx::query("UPDATE jobs SET locked_until = $1 WHERE id = $2 AND status = 'RUNNING'")
+                        .bind(now_millis() + lease.as_millis() as i64)
+                        .bind(job_id)
+                        .execute(store.pool())
+                        .await;
+                }
+            })
+        };
+        let _stop_heartbeat = AbortOnDrop(heartbeat);
         let dispatcher = &self.inner.dispatcher;
         let outcome = match dispatcher.resolve(job.application_id, &job.trigger_type).await {
             Ok(resolved) => match resolved.function {
@@ -288,6 +316,14 @@ impl Queue {
         let base = self.inner.config.backoff_base.as_millis() as f64 * 2f64.powi((attempt - 1).clamp(0, 30) as i32);
         let capped = base.min(self.inner.config.backoff_max.as_millis() as f64);
         (capped * (0.8 + rand::random::<f64>() * 0.4)) as i64
+    }
+}
+
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

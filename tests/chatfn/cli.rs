@@ -185,3 +185,77 @@ fn serve_refuses_a_bad_configuration_clearly() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--listen"));
 }
+
+#[test]
+fn accepted_events_survive_a_kill_9() {
+    use serde_json::json;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("chatfn.db").display());
+    let out = chatfn().args(["apps", "create", "crash", "--database-url", &url]).output().unwrap();
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (id, secret) = (created["clientId"].as_str().unwrap().to_string(), created["clientSecret"].as_str().unwrap().to_string());
+    let http = reqwest::blocking::Client::new();
+    let bearer = |base: &str| -> String {
+        token(base, &id, &secret).json::<serde_json::Value>().unwrap()["access_token"].as_str().unwrap().to_string()
+    };
+
+    let mut server = ServeProcess::start(&url);
+    let auth = bearer(&server.base);
+    let function: serde_json::Value = http
+        .post(format!("{}/v1/runtimes/nodejs/functions", server.base))
+        .bearer_auth(&auth)
+        .json(&json!({"type": "user.sent.message", "name": "slow"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let function_id = function["id"].as_i64().unwrap();
+    let res = http
+        .post(format!("{}/v1/functions/{function_id}/versions", server.base))
+        .bearer_auth(&auth)
+        .json(&json!({"handlerScript": "async function handleEvent(e: any) { await new Promise(r => setTimeout(r, 200)); return e.n }"}))
+        .send()
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let mut accepted = Vec::new();
+    for n in 0..40 {
+        let res = http
+            .post(format!("{}/v1/triggers/user.sent.message", server.base))
+            .bearer_auth(&auth)
+            .json(&json!({"n": n, "user": {}, "channel": {}, "message": {}}))
+            .send()
+            .unwrap();
+        assert_eq!(res.status(), 202);
+        accepted.push(res.json::<serde_json::Value>().unwrap()["invocationIds"][0].as_i64().unwrap());
+    }
+    // Killed with work queued and running.
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+
+    let server = ServeProcess::start(&url);
+    let auth = bearer(&server.base);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let page: serde_json::Value = http
+            .get(format!("{}/v1/functions/{function_id}/invocations?status=SUCCEEDED&size=100", server.base))
+            .bearer_auth(&auth)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let mut done: Vec<i64> = page["_embedded"]["invocations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["args"]["n"].as_i64().unwrap())
+            .collect();
+        done.sort();
+        done.dedup();
+        if done.len() == 40 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "after a restart only {} of 40 accepted events finished", done.len());
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(server.stop().success());
+}
