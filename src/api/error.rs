@@ -54,6 +54,10 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
         match e {
             StoreError::Conflict(message) => ApiError::conflict(message),
+            StoreError::Unavailable(message) => {
+                tracing::error!(%message, "store unavailable");
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailableError", "the event could not be stored; retry later")
+            }
             other => {
                 tracing::error!(error = %other, "store failure");
                 ApiError::internal()

@@ -1,6 +1,7 @@
 //! The `chatfn` command line.
 
 mod bench;
+mod bench_http;
 mod run;
 mod serve;
 
@@ -21,6 +22,8 @@ enum Command {
     Run(run::RunArgs),
     /// Measure the engine: warm invocations, cold starts, transpiling.
     Bench(bench::BenchArgs),
+    /// Measure the platform's path over loopback HTTP: blocking and non-blocking triggers.
+    BenchHttp(bench_http::BenchHttpArgs),
     /// Serve the HTTP API (and, with it, the chat functions).
     Serve(serve::ServeArgs),
     /// Manage applications (tenants).
@@ -34,6 +37,7 @@ pub async fn execute(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Run(args) => run::run(args).await,
         Command::Bench(args) => bench::bench(args).await,
+        Command::BenchHttp(args) => bench_http::bench_http(args).await,
         Command::Serve(args) => serve::serve(args).await,
         Command::Apps(args) => serve::apps(args).await,
     }

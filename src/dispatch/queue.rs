@@ -14,8 +14,9 @@ use std::time::Duration;
 
 use parking_lot::Mutex;
 use sqlx::Row;
-use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
+use tokio::sync::{oneshot, Notify, Semaphore};
 
+use super::recorder::{Enqueue, JobDone};
 use super::{Attempt, Dispatcher};
 use crate::engine::InvocationStatus;
 use crate::store::{now_millis, Store, StoreError, StoreResult};
@@ -42,8 +43,8 @@ impl Default for QueueConfig {
             backoff_base: Duration::from_secs(1),
             backoff_max: Duration::from_secs(300),
             max_pending_per_application: 10_000,
-            concurrency: 16,
-            claim_per_application: 4,
+            concurrency: 32,
+            claim_per_application: 16,
             lease: Duration::from_secs(30),
             poll: Duration::from_millis(250),
         }
@@ -57,17 +58,6 @@ pub enum Accepted {
     Full { retry_after_secs: u64 },
 }
 
-struct EnqueueRequest {
-    application_id: i64,
-    function_id: i64,
-    version_id: i64,
-    version_number: i64,
-    trigger_type: String,
-    event: Arc<str>,
-    idempotency_key: Option<String>,
-    reply: oneshot::Sender<StoreResult<(i64, bool)>>,
-}
-
 #[derive(Clone)]
 pub struct Queue {
     inner: Arc<Inner>,
@@ -77,7 +67,6 @@ struct Inner {
     store: Store,
     dispatcher: Dispatcher,
     config: QueueConfig,
-    enqueue: mpsc::UnboundedSender<EnqueueRequest>,
     wake: Notify,
     /// application → jobs accepted and not finished (this host's view).
     pending: Mutex<HashMap<i64, i64>>,
@@ -96,11 +85,7 @@ impl Queue {
                 tracing::warn!(recovered, "re-queued jobs interrupted by the previous shutdown");
             }
         }
-        let (enqueue, inbox) = mpsc::unbounded_channel();
-        let queue = Queue {
-            inner: Arc::new(Inner { store, dispatcher, config, enqueue, wake: Notify::new(), pending: Mutex::default() }),
-        };
-        tokio::spawn(commit_accepts(queue.inner.store.clone(), queue.inner.dispatcher.clone(), inbox));
+        let queue = Queue { inner: Arc::new(Inner { store, dispatcher, config, wake: Notify::new(), pending: Mutex::default() }) };
         tokio::spawn(queue.clone().work());
         Ok(queue)
     }
@@ -118,7 +103,7 @@ impl Queue {
             return Ok(Accepted::Full { retry_after_secs: 1 });
         }
         let (reply, done) = oneshot::channel();
-        let _ = self.inner.enqueue.send(EnqueueRequest {
+        self.inner.dispatcher.recorder().enqueue(Enqueue {
             application_id,
             function_id: function.function_id,
             version_id: function.version_id,
@@ -126,10 +111,13 @@ impl Queue {
             trigger_type: function.spec.trigger_type.to_string(),
             event,
             idempotency_key,
+            max_attempts: self.inner.dispatcher.config().max_attempts,
             reply,
         });
-        let (invocation_id, duplicate) =
-            done.await.map_err(|_| StoreError::Conflict("the queue is shutting down".into()))??;
+        let (invocation_id, duplicate) = done
+            .await
+            .map_err(|_| StoreError::Unavailable("the server is shutting down".into()))?
+            .map_err(StoreError::Unavailable)?;
         if !duplicate {
             *self.inner.pending.lock().entry(application_id).or_insert(0) += 1;
             self.inner.wake.notify_one();
@@ -208,24 +196,13 @@ impl Queue {
     }
 
     async fn claim(&self, limit: i64) -> StoreResult<Vec<Job>> {
-        let now = now_millis();
-        let lease_until = now + self.inner.config.lease.as_millis() as i64;
-        // Due jobs, at most a few per application per round; the outer WHERE
-        // re-checks under the row lock, so two hosts never both win a job.
-        let rows = sqlx::query(
-            "UPDATE jobs SET status = 'RUNNING', attempts = attempts + 1, locked_until = $1 \
-             WHERE id IN (SELECT id FROM (SELECT id, run_at, ROW_NUMBER() OVER (PARTITION BY application_id ORDER BY run_at, id) AS rn \
-                                          FROM jobs WHERE (status = 'QUEUED' AND run_at <= $2) OR (status = 'RUNNING' AND locked_until < $2)) due \
-                          WHERE rn <= $3 ORDER BY run_at LIMIT $4) \
-             AND ((status = 'QUEUED' AND run_at <= $2) OR (status = 'RUNNING' AND locked_until < $2)) \
-             RETURNING id, application_id, function_id, trigger_type, event, attempts, max_attempts, invocation_id",
-        )
-        .bind(lease_until)
-        .bind(now)
-        .bind(self.inner.config.claim_per_application)
-        .bind(limit)
-        .fetch_all(self.inner.store.pool())
-        .await?;
+        let lease_until = now_millis() + self.inner.config.lease.as_millis() as i64;
+        let rows = self
+            .inner
+            .dispatcher
+            .recorder()
+            .claim(limit, self.inner.config.claim_per_application, lease_until)
+            .await?;
         rows.iter()
             .map(|r| {
                 Ok(Job {
@@ -244,17 +221,13 @@ impl Queue {
     async fn run(&self, job: Job) {
         // Keep the lease while the job runs, so a short lease is safe.
         let heartbeat = {
-            let store = self.inner.store.clone();
+            let recorder = self.inner.dispatcher.recorder().clone();
             let lease = self.inner.config.lease;
             let job_id = job.id;
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(lease / 3).await;
-                    let _ = sqlx::query("UPDATE jobs SET locked_until = $1 WHERE id = $2 AND status = 'RUNNING'")
-                        .bind(now_millis() + lease.as_millis() as i64)
-                        .bind(job_id)
-                        .execute(store.pool())
-                        .await;
+                    recorder.extend_lease(job_id, now_millis() + lease.as_millis() as i64);
                 }
             })
         };
@@ -291,19 +264,9 @@ impl Queue {
             Err(e) if job.attempts < job.max_attempts => ("QUEUED", now + self.backoff(job.attempts), Some(e)),
             Err(e) => ("FAILED", now, Some(e)),
         };
-        let result = sqlx::query(
-            "UPDATE jobs SET status = $1, run_at = $2, locked_until = NULL, last_error = $3 WHERE id = $4",
-        )
-        .bind(status)
-        .bind(run_at)
-        .bind(error)
-        .bind(job.id)
-        .execute(self.inner.store.pool())
-        .await;
-        if let Err(e) = result {
-            // The lease runs out and another claim runs the job again.
-            tracing::error!(error = %e, job = job.id, "recording a job's state failed");
-        }
+        // Written with the attempt's record, in the writer's next batch; if
+        // the host dies first, the lease runs out and the job runs again.
+        self.inner.dispatcher.recorder().job_done(JobDone { job_id: job.id, status, run_at, last_error: error });
         if status != "QUEUED" {
             if let Some(n) = self.inner.pending.lock().get_mut(&job.application_id) {
                 *n = (*n - 1).max(0);
@@ -335,84 +298,4 @@ struct Job {
     attempts: i64,
     max_attempts: i64,
     first_invocation_id: i64,
-}
-
-/// Group commit of accepted events.
-async fn commit_accepts(store: Store, dispatcher: Dispatcher, mut inbox: mpsc::UnboundedReceiver<EnqueueRequest>) {
-    let mut batch = Vec::with_capacity(256);
-    while inbox.recv_many(&mut batch, 256).await > 0 {
-        let requests: Vec<EnqueueRequest> = batch.drain(..).collect();
-        let max_attempts = dispatcher.config().max_attempts;
-        match commit_batch(&store, &dispatcher, &requests, max_attempts).await {
-            Ok(results) => {
-                for (request, result) in requests.into_iter().zip(results) {
-                    let _ = request.reply.send(Ok(result));
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "accepting events failed");
-                for request in requests {
-                    let _ = request.reply.send(Err(StoreError::Conflict(format!("the event could not be stored: {e}"))));
-                }
-            }
-        }
-    }
-}
-
-async fn commit_batch(
-    store: &Store,
-    dispatcher: &Dispatcher,
-    requests: &[EnqueueRequest],
-    max_attempts: i64,
-) -> Result<Vec<(i64, bool)>, sqlx::Error> {
-    let mut tx = store.pool().begin().await?;
-    let mut results = Vec::with_capacity(requests.len());
-    let now = now_millis();
-    for r in requests {
-        if let Some(key) = &r.idempotency_key {
-            let existing = sqlx::query("SELECT invocation_id FROM jobs WHERE application_id = $1 AND idempotency_key = $2")
-                .bind(r.application_id)
-                .bind(key)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if let Some(row) = existing {
-                results.push((row.try_get("invocation_id")?, true));
-                continue;
-            }
-        }
-        let invocation_id = dispatcher.recorder().next_id();
-        let job = sqlx::query(
-            "INSERT INTO jobs (application_id, function_id, trigger_type, event, status, max_attempts, run_at, invocation_id, \
-             idempotency_key, created_at) VALUES ($1, $2, $3, $4, 'QUEUED', $5, $6, $7, $8, $6) RETURNING id",
-        )
-        .bind(r.application_id)
-        .bind(r.function_id)
-        .bind(&r.trigger_type)
-        .bind(&*r.event)
-        .bind(max_attempts)
-        .bind(now)
-        .bind(invocation_id)
-        .bind(r.idempotency_key.clone())
-        .fetch_one(&mut *tx)
-        .await?;
-        let job_id: i64 = job.try_get("id")?;
-        sqlx::query(
-            "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, trigger_type, args, status, \
-             attempt, created_at, job_id) VALUES ($1, $2, $3, $4, $5, $6, $7, 'QUEUED', 1, $8, $9)",
-        )
-        .bind(invocation_id)
-        .bind(r.application_id)
-        .bind(r.function_id)
-        .bind(r.version_id)
-        .bind(r.version_number)
-        .bind(&r.trigger_type)
-        .bind(&*r.event)
-        .bind(now)
-        .bind(job_id)
-        .execute(&mut *tx)
-        .await?;
-        results.push((invocation_id, false));
-    }
-    tx.commit().await?;
-    Ok(results)
 }

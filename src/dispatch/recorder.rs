@@ -44,9 +44,47 @@ pub struct Finished {
     pub finished_at: i64,
 }
 
+/// A job's state after an attempt.
+#[derive(Debug, Clone)]
+pub struct JobDone {
+    pub job_id: i64,
+    /// SUCCEEDED, QUEUED (to retry at `run_at`) or FAILED.
+    pub status: &'static str,
+    pub run_at: i64,
+    pub last_error: Option<String>,
+}
+
+/// A non-blocking event to store as a job with its first (QUEUED) attempt.
+pub struct Enqueue {
+    pub application_id: i64,
+    pub function_id: i64,
+    pub version_id: i64,
+    pub version_number: i64,
+    pub trigger_type: String,
+    pub event: Arc<str>,
+    pub idempotency_key: Option<String>,
+    pub max_attempts: i64,
+    /// The first attempt's invocation id, and whether the key was seen before;
+    /// sent once committed.
+    pub reply: oneshot::Sender<Result<(i64, bool), String>>,
+}
+
+/// Claim due jobs (a write: it goes through the writer like every other).
+pub struct Claim {
+    pub limit: i64,
+    pub per_application: i64,
+    pub lease_until: i64,
+    pub reply: oneshot::Sender<Result<Vec<sqlx::any::AnyRow>, sqlx::Error>>,
+}
+
 enum Write {
+    Claim(Claim),
+    /// Extend a running job's lease.
+    Extend { job_id: i64, until: i64 },
     Started(Started),
     Finished(Finished),
+    JobDone(JobDone),
+    Enqueue(Enqueue),
     Flush(oneshot::Sender<()>),
 }
 
@@ -80,8 +118,9 @@ impl IdSource {
 impl Recorder {
     pub fn start(store: Store) -> Recorder {
         let (writes, inbox) = mpsc::unbounded_channel();
-        tokio::spawn(write_batches(store, inbox));
-        Recorder { writes, ids: Arc::new(IdSource { tag: rand::random::<u64>() & 0xFF, last: AtomicU64::new(0) }) }
+        let ids = Arc::new(IdSource { tag: rand::random::<u64>() & 0xFF, last: AtomicU64::new(0) });
+        tokio::spawn(write_batches(store, inbox, ids.clone()));
+        Recorder { writes, ids }
     }
 
     pub fn next_id(&self) -> i64 {
@@ -96,6 +135,29 @@ impl Recorder {
         let _ = self.writes.send(Write::Finished(finished));
     }
 
+    pub async fn claim(&self, limit: i64, per_application: i64, lease_until: i64) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
+        let (reply, rows) = oneshot::channel();
+        if self.writes.send(Write::Claim(Claim { limit, per_application, lease_until, reply })).is_err() {
+            return Ok(Vec::new());
+        }
+        rows.await.unwrap_or_else(|_| Ok(Vec::new()))
+    }
+
+    pub fn extend_lease(&self, job_id: i64, until: i64) {
+        let _ = self.writes.send(Write::Extend { job_id, until });
+    }
+
+    pub fn job_done(&self, done: JobDone) {
+        let _ = self.writes.send(Write::JobDone(done));
+    }
+
+    /// Hands over an event to store; its `reply` answers after the commit.
+    pub fn enqueue(&self, enqueue: Enqueue) {
+        if let Err(mpsc::error::SendError(Write::Enqueue(e))) = self.writes.send(Write::Enqueue(enqueue)) {
+            let _ = e.reply.send(Err("the server is shutting down".into()));
+        }
+    }
+
     /// Waits until everything handed over so far is committed.
     pub async fn flush(&self) {
         let (done, wait) = oneshot::channel();
@@ -105,25 +167,63 @@ impl Recorder {
     }
 }
 
-async fn write_batches(store: Store, mut inbox: mpsc::UnboundedReceiver<Write>) {
+/// The one task that writes invocations and jobs: on SQLite, a single
+/// writer never waits on another for the write lock.
+async fn write_batches(store: Store, mut inbox: mpsc::UnboundedReceiver<Write>, ids: Arc<IdSource>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while inbox.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let mut flushes = Vec::new();
         let mut started: Vec<Started> = Vec::new();
         let mut finished: HashMap<i64, Finished> = HashMap::new();
+        let mut jobs: Vec<JobDone> = Vec::new();
+        let mut enqueues: Vec<Enqueue> = Vec::new();
+        let mut claims: Vec<Claim> = Vec::new();
+        let mut extends: Vec<(i64, i64)> = Vec::new();
         for write in batch.drain(..) {
             match write {
+                Write::Claim(c) => claims.push(c),
+                Write::Extend { job_id, until } => extends.push((job_id, until)),
                 Write::Started(s) => started.push(s),
                 Write::Finished(f) => {
                     finished.insert(f.id, f);
                 }
+                Write::JobDone(j) => jobs.push(j),
+                Write::Enqueue(e) => enqueues.push(e),
                 Write::Flush(done) => flushes.push(done),
             }
         }
-        // Committing may fail (store down): retry, keeping the order.
+        // Accepted events are answered only once committed; if that fails
+        // they are refused (the platform retries), not held.
+        if !enqueues.is_empty() {
+            match commit_enqueues(&store, &enqueues, &ids).await {
+                Ok(results) => {
+                    for (e, result) in enqueues.into_iter().zip(results) {
+                        let _ = e.reply.send(Ok(result));
+                    }
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, "storing accepted events failed");
+                    for e in enqueues {
+                        let _ = e.reply.send(Err(format!("the event could not be stored: {err}")));
+                    }
+                }
+            }
+        }
+        for (job_id, until) in extends {
+            let _ = sqlx::query("UPDATE jobs SET locked_until = $1 WHERE id = $2 AND status = 'RUNNING'")
+                .bind(until)
+                .bind(job_id)
+                .execute(store.pool())
+                .await;
+        }
+        for c in claims {
+            let rows = claim(&store, &c).await;
+            let _ = c.reply.send(rows);
+        }
+        // Records may not be lost: retry (store down), keeping the order.
         let mut delay = std::time::Duration::from_millis(50);
         loop {
-            match commit(&store, &started, &mut finished.clone()).await {
+            match commit(&store, &started, &mut finished.clone(), &jobs).await {
                 Ok(()) => break,
                 Err(e) => {
                     tracing::error!(error = %e, "recording invocations failed; retrying");
@@ -138,8 +238,87 @@ async fn write_batches(store: Store, mut inbox: mpsc::UnboundedReceiver<Write>) 
     }
 }
 
-async fn commit(store: &Store, started: &[Started], finished: &mut HashMap<i64, Finished>) -> Result<(), sqlx::Error> {
-    if started.is_empty() && finished.is_empty() {
+async fn claim(store: &Store, c: &Claim) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
+    let now = now_millis();
+    // Due jobs, at most a few per application per round; the outer WHERE
+    // re-checks under the row lock, so two hosts never both win a job.
+    sqlx::query(
+        "UPDATE jobs SET status = 'RUNNING', attempts = attempts + 1, locked_until = $1 \
+         WHERE id IN (SELECT id FROM (SELECT id, run_at, ROW_NUMBER() OVER (PARTITION BY application_id ORDER BY run_at, id) AS rn \
+                                      FROM jobs WHERE (status = 'QUEUED' AND run_at <= $2) OR (status = 'RUNNING' AND locked_until < $2)) due \
+                      WHERE rn <= $3 ORDER BY run_at LIMIT $4) \
+         AND ((status = 'QUEUED' AND run_at <= $2) OR (status = 'RUNNING' AND locked_until < $2)) \
+         RETURNING id, application_id, function_id, trigger_type, event, attempts, max_attempts, invocation_id",
+    )
+    .bind(c.lease_until)
+    .bind(now)
+    .bind(c.per_application)
+    .bind(c.limit)
+    .fetch_all(store.pool())
+    .await
+}
+
+async fn commit_enqueues(store: &Store, requests: &[Enqueue], ids: &IdSource) -> Result<Vec<(i64, bool)>, sqlx::Error> {
+    use sqlx::Row;
+    let mut tx = store.pool().begin().await?;
+    let mut results = Vec::with_capacity(requests.len());
+    let now = now_millis();
+    for r in requests {
+        if let Some(key) = &r.idempotency_key {
+            let existing = sqlx::query("SELECT invocation_id FROM jobs WHERE application_id = $1 AND idempotency_key = $2")
+                .bind(r.application_id)
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(row) = existing {
+                results.push((row.try_get("invocation_id")?, true));
+                continue;
+            }
+        }
+        let invocation_id = ids.next();
+        let job = sqlx::query(
+            "INSERT INTO jobs (application_id, function_id, trigger_type, event, status, max_attempts, run_at, invocation_id, \
+             idempotency_key, created_at) VALUES ($1, $2, $3, $4, 'QUEUED', $5, $6, $7, $8, $6) RETURNING id",
+        )
+        .bind(r.application_id)
+        .bind(r.function_id)
+        .bind(&r.trigger_type)
+        .bind(&*r.event)
+        .bind(r.max_attempts)
+        .bind(now)
+        .bind(invocation_id)
+        .bind(r.idempotency_key.clone())
+        .fetch_one(&mut *tx)
+        .await?;
+        let job_id: i64 = job.try_get("id")?;
+        sqlx::query(
+            "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, trigger_type, args, status, \
+             attempt, created_at, job_id) VALUES ($1, $2, $3, $4, $5, $6, $7, 'QUEUED', 1, $8, $9)",
+        )
+        .bind(invocation_id)
+        .bind(r.application_id)
+        .bind(r.function_id)
+        .bind(r.version_id)
+        .bind(r.version_number)
+        .bind(&r.trigger_type)
+        .bind(&*r.event)
+        .bind(now)
+        .bind(job_id)
+        .execute(&mut *tx)
+        .await?;
+        results.push((invocation_id, false));
+    }
+    tx.commit().await?;
+    Ok(results)
+}
+
+async fn commit(
+    store: &Store,
+    started: &[Started],
+    finished: &mut HashMap<i64, Finished>,
+    jobs: &[JobDone],
+) -> Result<(), sqlx::Error> {
+    if started.is_empty() && finished.is_empty() && jobs.is_empty() {
         return Ok(());
     }
     let mut tx = store.pool().begin().await?;
@@ -213,6 +392,15 @@ async fn commit(store: &Store, started: &[Started], finished: &mut HashMap<i64, 
         .bind(f.application_id)
         .execute(&mut *tx)
         .await?;
+    }
+    for j in jobs {
+        sqlx::query("UPDATE jobs SET status = $1, run_at = $2, locked_until = NULL, last_error = $3 WHERE id = $4")
+            .bind(j.status)
+            .bind(j.run_at)
+            .bind(j.last_error.clone())
+            .bind(j.job_id)
+            .execute(&mut *tx)
+            .await?;
     }
     tx.commit().await
 }

@@ -33,6 +33,9 @@ pub enum Backend {
 pub enum StoreError {
     #[error("{0}")]
     Conflict(String),
+    /// The store cannot take the write now (shutting down, or failing).
+    #[error("{0}")]
+    Unavailable(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration failed: {0}")]

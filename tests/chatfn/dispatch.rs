@@ -75,6 +75,8 @@ async fn blocking_trigger_allows_and_records() {
         app.post(&format!("/v1/functions/{id}/versions"), json!({"handlerScript": "export default async () => 'v2'"})).await;
         let (_, v2) = app.post(&format!("/v1/triggers/{LOGIN}"), json!({"username": "jane", "authParams": {}})).await;
         assert_eq!(v2["result"]["payload"], "v2");
+        // Records are written asynchronously (batched): wait for this one.
+        recorded(&app, id, v2["invocationId"].as_i64().unwrap()).await;
 
         let (_, page) = app.get(&format!("/v1/functions/{id}/invocations?status=SUCCEEDED")).await;
         assert_eq!(page["page"]["totalElements"], 2);
