@@ -1,7 +1,7 @@
 //! chatfn: a self-hosted, serverless chat-function runtime host.
 
-pub mod engine;
 pub mod cli;
+pub mod engine;
 
 /// Environment variable names: letters, digits and underscores, not
 /// starting with a digit (what `process.env.NAME` can reach as written).
@@ -18,8 +18,8 @@ pub fn validate_env_name(name: &str) -> Result<(), String> {
         ))
     }
 }
-pub mod store;
 pub mod api;
-pub mod triggers;
-pub mod server;
 pub mod dispatch;
+pub mod server;
+pub mod store;
+pub mod triggers;

@@ -13,7 +13,11 @@ use super::AppState;
 use crate::store::{Application, TimeoutPolicy, Toggle};
 
 async fn load(state: &AppState, tenant: Tenant) -> ApiResult<Application> {
-    state.store.application(tenant.application_id).await?.ok_or_else(|| ApiError::not_found("application", tenant.application_id))
+    state
+        .store
+        .application(tenant.application_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("application", tenant.application_id))
 }
 
 #[utoipa::path(get, path = "/v1/application", tag = "Application", responses((status = 200, description = "The application"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
@@ -68,7 +72,12 @@ pub async fn update_settings(
 ) -> ApiResult<Json<Value>> {
     let app = state
         .store
-        .update_settings(tenant.application_id, body.guest_users, body.user_created_channels, body.blocking_timeout_policy)
+        .update_settings(
+            tenant.application_id,
+            body.guest_users,
+            body.user_created_channels,
+            body.blocking_timeout_policy,
+        )
         .await?
         .ok_or_else(|| ApiError::not_found("application", tenant.application_id))?;
     state.changed(tenant.application_id);

@@ -55,12 +55,8 @@ fn basic_credentials(parts: &axum::http::HeaderMap) -> Option<(String, String)> 
 /// multipart body.
 pub async fn issue_token(State(state): State<AppState>, request: Request) -> ApiResult<Json<Value>> {
     let basic = basic_credentials(request.headers());
-    let content_type = request
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let content_type =
+        request.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
     let fields: HashMap<String, String> = if content_type.starts_with("multipart/form-data") {
         let mut multipart = Multipart::from_request(request, &state)
             .await
@@ -73,9 +69,8 @@ pub async fn issue_token(State(state): State<AppState>, request: Request) -> Api
         }
         fields
     } else if content_type.starts_with("application/x-www-form-urlencoded") || content_type.is_empty() {
-        let bytes = axum::body::Bytes::from_request(request, &state)
-            .await
-            .map_err(|e| ApiError::bad_request(e.to_string()))?;
+        let bytes =
+            axum::body::Bytes::from_request(request, &state).await.map_err(|e| ApiError::bad_request(e.to_string()))?;
         url::form_urlencoded::parse(&bytes).into_owned().collect()
     } else {
         return Err(ApiError::unsupported_media_type(format!(
@@ -84,7 +79,9 @@ pub async fn issue_token(State(state): State<AppState>, request: Request) -> Api
     };
     match fields.get("grant_type").map(String::as_str) {
         Some("client_credentials") => {}
-        Some(other) => return Err(ApiError::bad_request(format!("unsupported grant_type {other:?}: use client_credentials"))),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!("unsupported grant_type {other:?}: use client_credentials")))
+        }
         None => return Err(ApiError::bad_request("missing grant_type: use grant_type=client_credentials")),
     }
     let (client_id, secret) = basic
@@ -99,10 +96,7 @@ pub async fn issue_token(State(state): State<AppState>, request: Request) -> Api
     };
     let token = random_token(32);
     let ttl = state.config.token_ttl_secs;
-    state
-        .store
-        .insert_token(&token_hash(&token), application.id, crate::store::now_millis() + ttl * 1000)
-        .await?;
+    state.store.insert_token(&token_hash(&token), application.id, crate::store::now_millis() + ttl * 1000).await?;
     Ok(Json(json!({
         "access_token": token,
         "token_type": "bearer",

@@ -42,7 +42,11 @@ impl ApiError {
         ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLargeError", message)
     }
     pub fn internal() -> ApiError {
-        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", "the server failed to handle the request")
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            "the server failed to handle the request",
+        )
     }
     pub fn with_details(mut self, details: serde_json::Value) -> ApiError {
         self.details = Some(details);
@@ -56,7 +60,11 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(message) => ApiError::conflict(message),
             StoreError::Unavailable(message) => {
                 tracing::error!(%message, "store unavailable");
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailableError", "the event could not be stored; retry later")
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "ServiceUnavailableError",
+                    "the event could not be stored; retry later",
+                )
             }
             other => {
                 tracing::error!(error = %other, "store failure");

@@ -32,7 +32,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         }
         let bytes = axum::body::Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::payload_too_large(format!("the request body is larger than the limit of {} bytes", super::MAX_BODY_BYTES))
+                ApiError::payload_too_large(format!(
+                    "the request body is larger than the limit of {} bytes",
+                    super::MAX_BODY_BYTES
+                ))
             } else {
                 ApiError::bad_request(format!("could not read the request body: {e}"))
             }

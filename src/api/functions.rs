@@ -321,7 +321,11 @@ pub async fn create_version(
 #[utoipa::path(get, path = "/v1/function-versions/{id}", tag = "Chat Function Versions", params(("id" = i64, Path, description = "Resource ID")), responses((status = 200, description = "ChatFunctionVersionResource"), (status = 404, description = "No such version")), security(("bearer" = [])))]
 /// Retrieve a function version.
 pub async fn get_version(State(state): State<AppState>, tenant: Tenant, Id(id): Id) -> ApiResult<Json<Value>> {
-    let v = state.store.version(tenant.application_id, id).await?.ok_or_else(|| ApiError::not_found("function version", id))?;
+    let v = state
+        .store
+        .version(tenant.application_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("function version", id))?;
     Ok(Json(version_json(&state, &v)))
 }
 
@@ -361,7 +365,11 @@ pub async fn list_invocations(
     };
     let version_number = query
         .get("versionNumber")
-        .map(|raw| raw.parse::<i64>().map_err(|_| ApiError::bad_request(format!("query parameter `versionNumber` must be an integer, got {raw:?}"))))
+        .map(|raw| {
+            raw.parse::<i64>().map_err(|_| {
+                ApiError::bad_request(format!("query parameter `versionNumber` must be an integer, got {raw:?}"))
+            })
+        })
         .transpose()?;
     let filter = InvocationFilter {
         status,
@@ -378,6 +386,10 @@ pub async fn list_invocations(
 #[utoipa::path(get, path = "/v1/function-invocations/{id}", tag = "Chat Function Invocations", params(("id" = i64, Path, description = "Resource ID")), responses((status = 200, description = "Invocation with logs, error and timings"), (status = 404, description = "No such invocation")), security(("bearer" = [])))]
 /// Retrieve one invocation with its console output, error and timings.
 pub async fn get_invocation(State(state): State<AppState>, tenant: Tenant, Id(id): Id) -> ApiResult<Json<Value>> {
-    let i = state.store.invocation(tenant.application_id, id).await?.ok_or_else(|| ApiError::not_found("invocation", id))?;
+    let i = state
+        .store
+        .invocation(tenant.application_id, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("invocation", id))?;
     Ok(Json(invocation_json(&state, &i)))
 }

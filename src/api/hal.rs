@@ -17,7 +17,9 @@ pub fn page_request(query: &HashMap<String, String>, sortable: &[&str]) -> Resul
             None => Ok(default),
             Some(raw) => match raw.parse::<i64>() {
                 Ok(n) if n >= min => Ok(n),
-                _ => Err(ApiError::bad_request(format!("query parameter `{name}` must be an integer >= {min}, got {raw:?}"))),
+                _ => Err(ApiError::bad_request(format!(
+                    "query parameter `{name}` must be an integer >= {min}, got {raw:?}"
+                ))),
             },
         }
     };

@@ -15,7 +15,6 @@ use super::AppState;
 use crate::engine::script::{compile, ScriptRole};
 use crate::store::{Dependency, RuntimeChange, RuntimeRecord};
 
-
 pub const MAX_ENV_VARS: usize = 200;
 pub const MAX_ENV_VALUE_BYTES: usize = 32 * 1024;
 pub const MAX_DEPENDENCIES: usize = 100;
@@ -89,8 +88,9 @@ pub async fn update_dependencies(
     }
     let mut seen = std::collections::HashSet::new();
     for (i, dep) in deps.iter().enumerate() {
-        validate_package_name(&dep.name)
-            .map_err(|e| ApiError::bad_request(format!("invalid field `[{i}].name`: {:?} is not an npm package name: {e}", dep.name)))?;
+        validate_package_name(&dep.name).map_err(|e| {
+            ApiError::bad_request(format!("invalid field `[{i}].name`: {:?} is not an npm package name: {e}", dep.name))
+        })?;
         deno_semver::VersionReq::parse_from_npm(&dep.version).map_err(|e| {
             ApiError::bad_request(format!(
                 "invalid field `[{i}].version`: {:?} is not an npm version, range or tag: {e}",
@@ -127,7 +127,9 @@ pub async fn update_environment_variables(
             }
         };
         if value.len() > MAX_ENV_VALUE_BYTES {
-            return Err(ApiError::bad_request(format!("invalid field `{name}`: longer than {MAX_ENV_VALUE_BYTES} bytes")));
+            return Err(ApiError::bad_request(format!(
+                "invalid field `{name}`: longer than {MAX_ENV_VALUE_BYTES} bytes"
+            )));
         }
         env.insert(name, value);
     }

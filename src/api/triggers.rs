@@ -6,14 +6,14 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::value::RawValue;
 use serde_json::json;
+use serde_json::value::RawValue;
 
 use super::auth::Tenant;
 use super::error::{ApiError, ApiResult};
+use super::extract::Id;
 use super::extract::JsonBody;
 use super::AppState;
-use super::extract::Id;
 use crate::dispatch::queue::Accepted;
 use crate::engine::InvocationStatus;
 use crate::store::{TimeoutPolicy, Toggle};
@@ -90,11 +90,14 @@ pub async fn trigger(
         // No enabled function: ChatKitty's guest behaviour.
         return Ok(match resolved.guest_users {
             Toggle::Enabled => (StatusCode::OK, Json(json!({ "status": "ALLOWED", "guest": true }))).into_response(),
-            Toggle::Disabled => access_denied("guest users are disabled and no function authenticates this session", None),
+            Toggle::Disabled => {
+                access_denied("guest users are disabled and no function authenticates this session", None)
+            }
         });
     };
     let event: Arc<str> = Arc::from(event.get());
-    let ran = state.dispatcher.run(tenant.application_id, &function, event, crate::dispatch::Attempt::FIRST, true).await;
+    let ran =
+        state.dispatcher.run(tenant.application_id, &function, event, crate::dispatch::Attempt::FIRST, true).await;
     let id = ran.invocation_id;
     Ok(match ran.outcome.status {
         InvocationStatus::Succeeded => {
@@ -131,7 +134,9 @@ pub async fn trigger(
     security(("bearer" = [])))]
 pub async fn retry_invocation(State(state): State<AppState>, tenant: Tenant, Id(id): Id) -> ApiResult<Response> {
     match state.queue.retry(tenant.application_id, id).await? {
-        Some(job_id) => Ok((StatusCode::ACCEPTED, Json(json!({ "jobId": job_id, "status": "QUEUED" }))).into_response()),
+        Some(job_id) => {
+            Ok((StatusCode::ACCEPTED, Json(json!({ "jobId": job_id, "status": "QUEUED" }))).into_response())
+        }
         None => Err(ApiError::not_found("non-blocking invocation", id)),
     }
 }

@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 
 use crate::engine::{
-    compile, Engine, EngineConfig, FunctionSpec, InvocationRequest, InvocationStatus, Limits, RuntimeSpec,
-    ScriptRole,
+    compile, Engine, EngineConfig, FunctionSpec, InvocationRequest, InvocationStatus, Limits, RuntimeSpec, ScriptRole,
 };
 
 #[derive(Debug, Args)]
@@ -26,7 +25,8 @@ pub struct BenchArgs {
     transpile: usize,
 }
 
-const TRIVIAL_HANDLER: &str = "async function handleEvent(event: { n: number }, context: any) {\n  return { ok: true, n: event.n };\n}\n";
+const TRIVIAL_HANDLER: &str =
+    "async function handleEvent(event: { n: number }, context: any) {\n  return { ok: true, n: event.n };\n}\n";
 const INIT_SCRIPT: &str = "const greeting: string = 'hello';\n";
 
 struct Summary {

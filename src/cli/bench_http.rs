@@ -30,7 +30,8 @@ struct Client {
 
 impl Client {
     async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let res = self.http.post(format!("{}{path}", self.base)).bearer_auth(&self.token).json(&body).send().await.unwrap();
+        let res =
+            self.http.post(format!("{}{path}", self.base)).bearer_auth(&self.token).json(&body).send().await.unwrap();
         (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
     }
     async fn total(&self, function_id: i64, status: &str) -> i64 {
@@ -53,7 +54,14 @@ impl Client {
 
 /// Runs `connections` loops posting `body` to `path` for `seconds`; returns
 /// the latencies of the answers with `expect` status.
-async fn load(client: &Arc<Client>, path: &str, body: Value, expect: u16, seconds: u64, connections: usize) -> (Vec<Duration>, Duration) {
+async fn load(
+    client: &Arc<Client>,
+    path: &str,
+    body: Value,
+    expect: u16,
+    seconds: u64,
+    connections: usize,
+) -> (Vec<Duration>, Duration) {
     let until = Instant::now() + Duration::from_secs(seconds);
     let began = Instant::now();
     let tasks: Vec<_> = (0..connections)
@@ -123,8 +131,18 @@ pub async fn bench_http(args: BenchHttpArgs) -> ExitCode {
         .unwrap();
     let client = Arc::new(Client { http, base, token: token["access_token"].as_str().unwrap().to_string() });
 
-    let login = client.deploy("user.attempted.start_session", "async function handleEvent(event: any) { return { ok: true, user: event.username } }").await;
-    let notify = client.deploy("user.received.notification", "async function handleEvent(event: any) { return event.userHasActiveSession }").await;
+    let login = client
+        .deploy(
+            "user.attempted.start_session",
+            "async function handleEvent(event: any) { return { ok: true, user: event.username } }",
+        )
+        .await;
+    let notify = client
+        .deploy(
+            "user.received.notification",
+            "async function handleEvent(event: any) { return event.userHasActiveSession }",
+        )
+        .await;
     let event = json!({"username": "jane", "authParams": {"password": "x"}});
     load(&client, "/v1/triggers/user.attempted.start_session", event.clone(), 200, 1, args.connections).await;
 
@@ -154,7 +172,8 @@ pub async fn bench_http(args: BenchHttpArgs) -> ExitCode {
 
     let notification = json!({"user": {"id": 1, "name": "jane"}, "notification": {"id": 1, "title": "t", "body": "b"}, "userHasActiveSession": true});
     let (mut samples, took) =
-        load(&client, "/v1/triggers/user.received.notification", notification, 202, args.seconds, args.connections).await;
+        load(&client, "/v1/triggers/user.received.notification", notification, 202, args.seconds, args.connections)
+            .await;
     samples.sort();
     let accepted = samples.len() as i64;
     let accept_rate = accepted as f64 / took.as_secs_f64();

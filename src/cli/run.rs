@@ -11,8 +11,8 @@ use serde_json::json;
 
 use super::EXIT_USAGE;
 use crate::engine::{
-    compile, Engine, EngineConfig, FunctionSpec, InvocationRequest, InvocationStatus, Limits, RuntimeSpec,
-    ScriptError, ScriptRole,
+    compile, Engine, EngineConfig, FunctionSpec, InvocationRequest, InvocationStatus, Limits, RuntimeSpec, ScriptError,
+    ScriptRole,
 };
 
 #[derive(Debug, Args)]

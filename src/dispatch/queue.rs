@@ -77,15 +77,18 @@ impl Queue {
     /// a previous process left RUNNING are queued again at once.
     pub async fn start(store: Store, dispatcher: Dispatcher, config: QueueConfig) -> StoreResult<Queue> {
         if store.backend() == crate::store::Backend::Sqlite {
-            let recovered = sqlx::query("UPDATE jobs SET status = 'QUEUED', locked_until = NULL WHERE status = 'RUNNING'")
-                .execute(store.pool())
-                .await?
-                .rows_affected();
+            let recovered =
+                sqlx::query("UPDATE jobs SET status = 'QUEUED', locked_until = NULL WHERE status = 'RUNNING'")
+                    .execute(store.pool())
+                    .await?
+                    .rows_affected();
             if recovered > 0 {
                 tracing::warn!(recovered, "re-queued jobs interrupted by the previous shutdown");
             }
         }
-        let queue = Queue { inner: Arc::new(Inner { store, dispatcher, config, wake: Notify::new(), pending: Mutex::default() }) };
+        let queue = Queue {
+            inner: Arc::new(Inner { store, dispatcher, config, wake: Notify::new(), pending: Mutex::default() }),
+        };
         tokio::spawn(queue.clone().work());
         Ok(queue)
     }
@@ -129,11 +132,12 @@ impl Queue {
         if let Some(n) = self.inner.pending.lock().get(&application_id) {
             return Ok(*n);
         }
-        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM jobs WHERE application_id = $1 AND status IN ('QUEUED', 'RUNNING')")
-            .bind(application_id)
-            .fetch_one(self.inner.store.pool())
-            .await?
-            .try_get("n")?;
+        let n: i64 =
+            sqlx::query("SELECT COUNT(*) AS n FROM jobs WHERE application_id = $1 AND status IN ('QUEUED', 'RUNNING')")
+                .bind(application_id)
+                .fetch_one(self.inner.store.pool())
+                .await?
+                .try_get("n")?;
         Ok(*self.inner.pending.lock().entry(application_id).or_insert(n))
     }
 
@@ -161,7 +165,9 @@ impl Queue {
         .await?;
         if updated.rows_affected() == 0 {
             let status: String = row.try_get("status")?;
-            return Err(StoreError::Conflict(format!("the invocation's job is {status}, not FAILED: nothing to retry")));
+            return Err(StoreError::Conflict(format!(
+                "the invocation's job is {status}, not FAILED: nothing to retry"
+            )));
         }
         *self.inner.pending.lock().entry(application_id).or_insert(0) += 1;
         self.inner.wake.notify_one();
@@ -172,10 +178,14 @@ impl Queue {
         let slots = Arc::new(Semaphore::new(self.inner.config.concurrency));
         loop {
             let free = slots.available_permits();
-            let claimed = if free == 0 { Vec::new() } else { self.claim(free as i64).await.unwrap_or_else(|e| {
-                tracing::error!(error = %e, "claiming jobs failed");
+            let claimed = if free == 0 {
                 Vec::new()
-            }) };
+            } else {
+                self.claim(free as i64).await.unwrap_or_else(|e| {
+                    tracing::error!(error = %e, "claiming jobs failed");
+                    Vec::new()
+                })
+            };
             if claimed.is_empty() {
                 tokio::select! {
                     _ = self.inner.wake.notified() => {}
@@ -197,12 +207,8 @@ impl Queue {
 
     async fn claim(&self, limit: i64) -> StoreResult<Vec<Job>> {
         let lease_until = now_millis() + self.inner.config.lease.as_millis() as i64;
-        let rows = self
-            .inner
-            .dispatcher
-            .recorder()
-            .claim(limit, self.inner.config.claim_per_application, lease_until)
-            .await?;
+        let rows =
+            self.inner.dispatcher.recorder().claim(limit, self.inner.config.claim_per_application, lease_until).await?;
         rows.iter()
             .map(|r| {
                 Ok(Job {

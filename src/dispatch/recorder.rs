@@ -80,7 +80,10 @@ pub struct Claim {
 enum Write {
     Claim(Claim),
     /// Extend a running job's lease.
-    Extend { job_id: i64, until: i64 },
+    Extend {
+        job_id: i64,
+        until: i64,
+    },
     Started(Started),
     Finished(Finished),
     JobDone(JobDone),
@@ -135,7 +138,12 @@ impl Recorder {
         let _ = self.writes.send(Write::Finished(finished));
     }
 
-    pub async fn claim(&self, limit: i64, per_application: i64, lease_until: i64) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
+    pub async fn claim(
+        &self,
+        limit: i64,
+        per_application: i64,
+        lease_until: i64,
+    ) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
         let (reply, rows) = oneshot::channel();
         if self.writes.send(Write::Claim(Claim { limit, per_application, lease_until, reply })).is_err() {
             return Ok(Vec::new());
@@ -265,11 +273,12 @@ async fn commit_enqueues(store: &Store, requests: &[Enqueue], ids: &IdSource) ->
     let now = now_millis();
     for r in requests {
         if let Some(key) = &r.idempotency_key {
-            let existing = sqlx::query("SELECT invocation_id FROM jobs WHERE application_id = $1 AND idempotency_key = $2")
-                .bind(r.application_id)
-                .bind(key)
-                .fetch_optional(&mut *tx)
-                .await?;
+            let existing =
+                sqlx::query("SELECT invocation_id FROM jobs WHERE application_id = $1 AND idempotency_key = $2")
+                    .bind(r.application_id)
+                    .bind(key)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             if let Some(row) = existing {
                 results.push((row.try_get("invocation_id")?, true));
                 continue;
@@ -355,6 +364,8 @@ async fn commit(
                 .execute(&mut *tx)
                 .await?;
             }
+            // Still running: bind none of the end columns (sqlx's Any driver
+            // cannot bind a NULL DOUBLE for PostgreSQL).
             None => {
                 sqlx::query(
                     "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, trigger_type, args, \

@@ -44,9 +44,7 @@ fn spawner() -> &'static Spawner {
             .name("chatfn-spawner".into())
             .spawn(move || {
                 for (name, job) in rx {
-                    if let Err(e) =
-                        std::thread::Builder::new().name(name).stack_size(ISOLATE_THREAD_STACK).spawn(job)
-                    {
+                    if let Err(e) = std::thread::Builder::new().name(name).stack_size(ISOLATE_THREAD_STACK).spawn(job) {
                         tracing::error!("could not start an isolate thread: {e}");
                     }
                 }

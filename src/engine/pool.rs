@@ -106,11 +106,17 @@ impl Pool {
         let (reply, outcome) = oneshot::channel();
         if worker.jobs.send(Job { request, reply }).is_err() {
             self.lost();
-            return InvocationOutcome::failed(internal("the runtime thread stopped unexpectedly"), vec![], started.elapsed(), false);
+            return InvocationOutcome::failed(
+                internal("the runtime thread stopped unexpectedly"),
+                vec![],
+                started.elapsed(),
+                false,
+            );
         }
         // From here on the worker is out on loan; if this future is dropped
         // (a caller gave up), the lease still brings it back when it is done.
-        let mut lease = Lease { pool: self.clone(), app, worker: Some(worker), outcome: Some(outcome), _permit: Some(permit) };
+        let mut lease =
+            Lease { pool: self.clone(), app, worker: Some(worker), outcome: Some(outcome), _permit: Some(permit) };
         match lease.outcome.as_mut().expect("outcome present").await {
             Ok(outcome) => {
                 lease.outcome = None;
@@ -122,7 +128,12 @@ impl Pool {
                 lease.outcome = None;
                 lease.worker = None;
                 self.lost();
-                InvocationOutcome::failed(internal("the runtime thread stopped unexpectedly"), vec![], started.elapsed(), false)
+                InvocationOutcome::failed(
+                    internal("the runtime thread stopped unexpectedly"),
+                    vec![],
+                    started.elapsed(),
+                    false,
+                )
             }
         }
     }
@@ -293,9 +304,8 @@ async fn run(live: &mut Option<LiveRuntime>, guard: &Arc<Guard>, request: &Invoc
         Ok(payload) => InvocationOutcome {
             status: InvocationStatus::Succeeded,
             result: Some(InvocationResult {
-                payload: payload.map(|json| {
-                    serde_json::value::RawValue::from_string(json).expect("JSON.stringify produced JSON")
-                }),
+                payload: payload
+                    .map(|json| serde_json::value::RawValue::from_string(json).expect("JSON.stringify produced JSON")),
             }),
             error: None,
             logs,

@@ -182,15 +182,14 @@ impl LiveRuntime {
                     Err(failure) => Err(failure),
                 },
             };
-            ran
-                .map_err(|failure| match failure {
-                    Failure::Threw(mut e) => {
-                        e.message = format!("Initialization script failed: {}", e.message);
-                        // A runtime whose init failed is not one to reuse.
-                        Failure::Fatal(e)
-                    }
-                    fatal => fatal,
-                })?;
+            ran.map_err(|failure| match failure {
+                Failure::Threw(mut e) => {
+                    e.message = format!("Initialization script failed: {}", e.message);
+                    // A runtime whose init failed is not one to reuse.
+                    Failure::Fatal(e)
+                }
+                fatal => fatal,
+            })?;
         }
         Ok(())
     }
@@ -361,10 +360,7 @@ pub(crate) fn trip_error(trip: Trip, limits: &Limits) -> InvocationError {
         },
         Trip::Heap => InvocationError {
             name: "OutOfMemoryError".into(),
-            message: format!(
-                "The runtime exceeded its heap limit of {} MB",
-                limits.heap_bytes / (1024 * 1024)
-            ),
+            message: format!("The runtime exceeded its heap limit of {} MB", limits.heap_bytes / (1024 * 1024)),
             stack: None,
         },
     }

@@ -111,11 +111,7 @@ pub fn compile(specifier: &str, source: &str, role: ScriptRole) -> Result<Compil
             &TranspileModuleOptions {
                 module_kind: Some(if evaluation == Evaluation::EsModule { ModuleKind::Esm } else { ModuleKind::Cjs }),
             },
-            &EmitOptions {
-                source_map: SourceMapOption::Separate,
-                inline_sources: true,
-                ..Default::default()
-            },
+            &EmitOptions { source_map: SourceMapOption::Separate, inline_sources: true, ..Default::default() },
         )
         .map_err(|e| match e {
             deno_ast::TranspileError::ParseErrors(errors) => match errors.0.first() {
@@ -184,10 +180,7 @@ fn declares_handler(program: ProgramRef<'_>) -> bool {
 fn decl_names_handler(decl: &Decl) -> bool {
     match decl {
         Decl::Fn(f) => f.ident.sym == *"handleEvent",
-        Decl::Var(var) => var
-            .decls
-            .iter()
-            .any(|d| matches!(&d.name, Pat::Ident(id) if id.id.sym == *"handleEvent")),
+        Decl::Var(var) => var.decls.iter().any(|d| matches!(&d.name, Pat::Ident(id) if id.id.sym == *"handleEvent")),
         _ => false,
     }
 }

@@ -164,11 +164,13 @@ impl Store {
 
     /// The application and expiry of an unexpired token.
     pub async fn token(&self, token_hash: &str) -> StoreResult<Option<(i64, i64)>> {
-        let row = sqlx::query("SELECT application_id, expires_at FROM access_tokens WHERE token_hash = $1 AND expires_at > $2")
-            .bind(token_hash)
-            .bind(now_millis())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT application_id, expires_at FROM access_tokens WHERE token_hash = $1 AND expires_at > $2",
+        )
+        .bind(token_hash)
+        .bind(now_millis())
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(match row {
             Some(row) => Some((row.try_get("application_id")?, row.try_get("expires_at")?)),
             None => None,

@@ -146,7 +146,8 @@ pub fn version_specifier(application_id: i64, function_id: i64, version_number: 
     format!("file:///applications/{application_id}/functions/{function_id}/v{version_number}.ts")
 }
 
-const INVOCATION_COLUMNS: &str = "id, function_id, version_id, version_number, trigger_type, args, status, result, error, \
+const INVOCATION_COLUMNS: &str =
+    "id, function_id, version_id, version_number, trigger_type, args, status, result, error, \
     logs, attempt, duration_ms, created_at, finished_at";
 
 fn invocation(row: &sqlx::any::AnyRow) -> StoreResult<InvocationRecord> {
@@ -219,7 +220,11 @@ impl Store {
         row.as_ref().map(function).transpose()
     }
 
-    pub async fn function_for_trigger(&self, application_id: i64, trigger_type: &str) -> StoreResult<Option<FunctionRecord>> {
+    pub async fn function_for_trigger(
+        &self,
+        application_id: i64,
+        trigger_type: &str,
+    ) -> StoreResult<Option<FunctionRecord>> {
         let row = sqlx::query(&format!(
             "SELECT {FUNCTION_COLUMNS} FROM {FUNCTION_FROM} WHERE f.application_id = $1 AND f.type = $2"
         ))
@@ -230,7 +235,11 @@ impl Store {
         row.as_ref().map(function).transpose()
     }
 
-    pub async fn list_functions(&self, application_id: i64, page: PageRequest) -> StoreResult<(Vec<FunctionRecord>, i64)> {
+    pub async fn list_functions(
+        &self,
+        application_id: i64,
+        page: PageRequest,
+    ) -> StoreResult<(Vec<FunctionRecord>, i64)> {
         let rows = sqlx::query(&format!(
             "SELECT {FUNCTION_COLUMNS} FROM {FUNCTION_FROM} WHERE f.application_id = $1 {} LIMIT $2 OFFSET $3",
             order(&page, "f.id")
@@ -377,12 +386,13 @@ impl Store {
         .bind(page.page * page.size)
         .fetch_all(&self.pool)
         .await?;
-        let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM function_versions WHERE function_id = $1 AND application_id = $2")
-            .bind(function_id)
-            .bind(application_id)
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("n")?;
+        let total: i64 =
+            sqlx::query("SELECT COUNT(*) AS n FROM function_versions WHERE function_id = $1 AND application_id = $2")
+                .bind(function_id)
+                .bind(application_id)
+                .fetch_one(&self.pool)
+                .await?
+                .try_get("n")?;
         Ok((rows.iter().map(version).collect::<StoreResult<_>>()?, total))
     }
 
@@ -509,13 +519,12 @@ impl Store {
     }
 
     pub async fn invocation(&self, application_id: i64, id: i64) -> StoreResult<Option<InvocationRecord>> {
-        let row = sqlx::query(&format!(
-            "SELECT {INVOCATION_COLUMNS} FROM invocations WHERE id = $1 AND application_id = $2"
-        ))
-        .bind(id)
-        .bind(application_id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let row =
+            sqlx::query(&format!("SELECT {INVOCATION_COLUMNS} FROM invocations WHERE id = $1 AND application_id = $2"))
+                .bind(id)
+                .bind(application_id)
+                .fetch_optional(&self.pool)
+                .await?;
         row.as_ref().map(invocation).transpose()
     }
 }

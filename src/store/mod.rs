@@ -19,7 +19,8 @@ use sqlx::{AnyPool, Executor};
 
 pub use applications::{Application, TimeoutPolicy, Toggle};
 pub use functions::{
-    FunctionPatch, FunctionRecord, InvocationEnd, InvocationFilter, InvocationRecord, NewFunction, NewInvocation, VersionRecord,
+    FunctionPatch, FunctionRecord, InvocationEnd, InvocationFilter, InvocationRecord, NewFunction, NewInvocation,
+    VersionRecord,
 };
 pub use runtimes::{Dependency, RuntimeChange, RuntimeRecord};
 

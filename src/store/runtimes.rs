@@ -55,7 +55,13 @@ pub(crate) fn evaluation_from(s: &str) -> Evaluation {
     }
 }
 
-pub(crate) fn compiled(specifier: String, source: String, code: String, map: String, evaluation: &str) -> CompiledScript {
+pub(crate) fn compiled(
+    specifier: String,
+    source: String,
+    code: String,
+    map: String,
+    evaluation: &str,
+) -> CompiledScript {
     CompiledScript {
         specifier: specifier.into(),
         evaluation: evaluation_from(evaluation),
@@ -107,7 +113,11 @@ impl Store {
 
     /// Applies one change atomically; concurrent changes each get their own
     /// revision.
-    pub async fn update_runtime(&self, application_id: i64, change: RuntimeChange) -> StoreResult<Option<RuntimeRecord>> {
+    pub async fn update_runtime(
+        &self,
+        application_id: i64,
+        change: RuntimeChange,
+    ) -> StoreResult<Option<RuntimeRecord>> {
         let now = now_millis();
         // The version follows the revision in the same statement, so two
         // writers can never produce the same version.

@@ -62,7 +62,10 @@ async fn token_endpoint_takes_form_and_multipart_and_rejects_bad_credentials() {
 async fn functions_and_versions_lifecycle() {
     each_store(|app| async move {
         let (status, function) = app
-            .post("/v1/runtimes/nodejs/functions", json!({"type": "user.attempted.start_session", "name": "Login", "initializeAsynchronously": false}))
+            .post(
+                "/v1/runtimes/nodejs/functions",
+                json!({"type": "user.attempted.start_session", "name": "Login", "initializeAsynchronously": false}),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{function}");
         let id = function["id"].as_i64().unwrap();
@@ -72,7 +75,10 @@ async fn functions_and_versions_lifecycle() {
 
         // A syntax error: 400 with the TS position, and nothing stored.
         let (status, error) = app
-            .post(&format!("/v1/functions/{id}/versions"), json!({"handlerScript": "async function handleEvent(e: any) {\n  return e +;\n}"}))
+            .post(
+                &format!("/v1/functions/{id}/versions"),
+                json!({"handlerScript": "async function handleEvent(e: any) {\n  return e +;\n}"}),
+            )
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert_eq!((error["line"].as_i64(), error["column"].as_i64()), (Some(2), Some(13)), "{error}");
@@ -81,7 +87,10 @@ async fn functions_and_versions_lifecycle() {
 
         for n in 1..=3 {
             let (status, version) = app
-                .post(&format!("/v1/functions/{id}/versions"), json!({"handler_script": format!("async function handleEvent() {{ return {n} }}")}))
+                .post(
+                    &format!("/v1/functions/{id}/versions"),
+                    json!({"handler_script": format!("async function handleEvent() {{ return {n} }}")}),
+                )
                 .await;
             assert_eq!(status, StatusCode::CREATED, "{version}");
             assert_eq!(version["versionNumber"], n);
@@ -93,7 +102,8 @@ async fn functions_and_versions_lifecycle() {
         assert_eq!(fetched["handlerScript"], "async function handleEvent() { return 3 }");
 
         // Rollback.
-        let (status, rolled) = app.put(&format!("/v1/functions/{id}/current-version"), json!({"versionNumber": 1})).await;
+        let (status, rolled) =
+            app.put(&format!("/v1/functions/{id}/current-version"), json!({"versionNumber": 1})).await;
         assert_eq!(status, StatusCode::OK, "{rolled}");
         let (_, function) = app.get(&format!("/v1/functions/{id}")).await;
         assert_eq!(function["currentVersionNumber"], 1);
@@ -110,12 +120,17 @@ async fn functions_and_versions_lifecycle() {
             .patch(&format!("/v1/functions/{id}"), json!({"enabled": false, "description": "auth", "timeoutMs": 2000}))
             .await;
         assert_eq!(status, StatusCode::OK, "{patched}");
-        assert_eq!((patched["enabled"].clone(), patched["description"].clone(), patched["timeoutMs"].clone()), (json!(false), json!("auth"), json!(2000)));
+        assert_eq!(
+            (patched["enabled"].clone(), patched["description"].clone(), patched["timeoutMs"].clone()),
+            (json!(false), json!("auth"), json!(2000))
+        );
         let (status, _) = app.patch(&format!("/v1/functions/{id}"), json!({"type": "user.sent.message"})).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
 
         // One function per trigger type.
-        let (status, conflict) = app.post("/v1/runtimes/nodejs/functions", json!({"type": "user.attempted.start_session", "name": "Again"})).await;
+        let (status, conflict) = app
+            .post("/v1/runtimes/nodejs/functions", json!({"type": "user.attempted.start_session", "name": "Again"}))
+            .await;
         assert_eq!(status, StatusCode::CONFLICT, "{conflict}");
 
         let (_, list) = app.get("/v1/runtimes/nodejs/functions").await;
@@ -132,14 +147,18 @@ async fn functions_and_versions_lifecycle() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_uploads_get_consecutive_version_numbers() {
     each_store(|app| async move {
-        let (_, function) = app.post("/v1/runtimes/nodejs/functions", json!({"type": "user.sent.message", "name": "Log"})).await;
+        let (_, function) =
+            app.post("/v1/runtimes/nodejs/functions", json!({"type": "user.sent.message", "name": "Log"})).await;
         let id = function["id"].as_i64().unwrap();
         let uploads: Vec<_> = (0..12)
             .map(|n| {
                 let app = app.clone();
                 tokio::spawn(async move {
-                    app.post(&format!("/v1/functions/{id}/versions"), json!({"handlerScript": format!("async function handleEvent() {{ return {n} }}")}))
-                        .await
+                    app.post(
+                        &format!("/v1/functions/{id}/versions"),
+                        json!({"handlerScript": format!("async function handleEvent() {{ return {n} }}")}),
+                    )
+                    .await
                 })
             })
             .collect();
@@ -205,14 +224,16 @@ async fn runtime_updates_validate_and_bump_the_version() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests_are_named() {
     each_store(|app| async move {
-        let (status, error) = app.post("/v1/runtimes/nodejs/functions", json!({"type": "user.flew.away", "name": "x"})).await;
+        let (status, error) =
+            app.post("/v1/runtimes/nodejs/functions", json!({"type": "user.flew.away", "name": "x"})).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         let message = error["message"].as_str().unwrap();
         assert!(message.contains("user.flew.away") && message.contains("user.received.notification"), "{message}");
         assert_eq!(error["error"], "BadRequestError");
         assert!(error["timestamp"].is_string());
 
-        let (status, error) = app.post("/v1/runtimes/nodejs/functions", json!({"type": "user.sent.message", "name": 5})).await;
+        let (status, error) =
+            app.post("/v1/runtimes/nodejs/functions", json!({"type": "user.sent.message", "name": 5})).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert!(error["message"].as_str().unwrap().contains("`name`"), "{error}");
 
@@ -227,10 +248,19 @@ async fn bad_requests_are_named() {
             .unwrap();
         assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 
-        let res = app.http.post(app.url("/v1/runtimes/nodejs/functions")).bearer_auth(&app.token).header("Content-Type", "text/plain").body("hi").send().await.unwrap();
+        let res = app
+            .http
+            .post(app.url("/v1/runtimes/nodejs/functions"))
+            .bearer_auth(&app.token)
+            .header("Content-Type", "text/plain")
+            .body("hi")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
 
-        let (_, function) = app.post("/v1/runtimes/nodejs/functions", json!({"type": "user.sent.message", "name": "Big"})).await;
+        let (_, function) =
+            app.post("/v1/runtimes/nodejs/functions", json!({"type": "user.sent.message", "name": "Big"})).await;
         let huge = "x".repeat(3 * 1024 * 1024);
         // Its own client: the server answers 413 before reading the whole
         // body and closes that connection.
@@ -259,9 +289,12 @@ async fn bad_requests_are_named() {
 async fn applications_cannot_see_each_other() {
     each_store(|app| async move {
         let other = app.second_application("other").await;
-        let (_, function) = app.post("/v1/runtimes/nodejs/functions", json!({"type": "user.sent.message", "name": "Mine"})).await;
+        let (_, function) =
+            app.post("/v1/runtimes/nodejs/functions", json!({"type": "user.sent.message", "name": "Mine"})).await;
         let id = function["id"].as_i64().unwrap();
-        let (_, version) = app.post(&format!("/v1/functions/{id}/versions"), json!({"handlerScript": "async function handleEvent() {}"})).await;
+        let (_, version) = app
+            .post(&format!("/v1/functions/{id}/versions"), json!({"handlerScript": "async function handleEvent() {}"}))
+            .await;
         app.put("/v1/runtimes/nodejs/environment-variables", json!({"SECRET": "mine"})).await;
 
         for path in [
@@ -276,7 +309,9 @@ async fn applications_cannot_see_each_other() {
         }
         let (status, _) = other.patch(&format!("/v1/functions/{id}"), json!({"enabled": false})).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
-        let (status, _) = other.post(&format!("/v1/functions/{id}/versions"), json!({"handlerScript": "async function handleEvent() {}"})).await;
+        let (status, _) = other
+            .post(&format!("/v1/functions/{id}/versions"), json!({"handlerScript": "async function handleEvent() {}"}))
+            .await;
         assert_eq!(status, StatusCode::NOT_FOUND);
         let (status, _) = other.delete(&format!("/v1/functions/{id}")).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
@@ -303,13 +338,16 @@ async fn application_and_settings() {
             .put("/v1/application/settings", json!({"guest_users": "DISABLED", "user_created_channels": "ENABLED"}))
             .await;
         assert_eq!(status, StatusCode::OK, "{settings}");
-        assert_eq!((settings["guestUsers"].clone(), settings["userCreatedChannels"].clone()), (json!("DISABLED"), json!("ENABLED")));
-        let (status, _) = app.put("/v1/application/settings", json!({"guestUsers": "MAYBE", "userCreatedChannels": "ENABLED"})).await;
+        assert_eq!(
+            (settings["guestUsers"].clone(), settings["userCreatedChannels"].clone()),
+            (json!("DISABLED"), json!("ENABLED"))
+        );
+        let (status, _) =
+            app.put("/v1/application/settings", json!({"guestUsers": "MAYBE", "userCreatedChannels": "ENABLED"})).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
     })
     .await;
 }
-
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invocation_log_lists_filters_and_details() {

@@ -12,10 +12,8 @@ fn chatfn() -> Command {
 
 #[test]
 fn run_prints_the_outcome_and_exits_zero() {
-    let out = chatfn()
-        .args(["run", "fixtures/hello/handler.ts", "--event", "fixtures/hello/event.json"])
-        .output()
-        .unwrap();
+    let out =
+        chatfn().args(["run", "fixtures/hello/handler.ts", "--event", "fixtures/hello/event.json"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let outcome: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(outcome["status"], "SUCCEEDED");
@@ -32,7 +30,16 @@ fn run_with_init_and_env() {
     std::fs::write(&init, "const prefix: string = process.env.PREFIX + ':';").unwrap();
     std::fs::write(&handler, "async function handleEvent(e: { n: number }) { return prefix + e.n }").unwrap();
     let out = chatfn()
-        .args(["run", handler.to_str().unwrap(), "--init", init.to_str().unwrap(), "--env", "PREFIX=id", "--event", "-"])
+        .args([
+            "run",
+            handler.to_str().unwrap(),
+            "--init",
+            init.to_str().unwrap(),
+            "--env",
+            "PREFIX=id",
+            "--event",
+            "-",
+        ])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -49,7 +56,10 @@ fn run_with_init_and_env() {
 
 #[test]
 fn run_exits_one_on_failure_with_ts_positions() {
-    let out = chatfn().args(["run", "fixtures/runtime_error/handler.ts", "--event", "fixtures/runtime_error/event.json"]).output().unwrap();
+    let out = chatfn()
+        .args(["run", "fixtures/runtime_error/handler.ts", "--event", "fixtures/runtime_error/event.json"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let outcome: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(outcome["status"], "FAILED");
@@ -171,7 +181,10 @@ fn apps_create_prints_credentials_that_serve_accepts() {
     let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(created["applicationId"].as_i64().is_some());
     let server = ServeProcess::start(&url);
-    assert_eq!(token(&server.base, created["clientId"].as_str().unwrap(), created["clientSecret"].as_str().unwrap()).status(), 200);
+    assert_eq!(
+        token(&server.base, created["clientId"].as_str().unwrap(), created["clientSecret"].as_str().unwrap()).status(),
+        200
+    );
     assert_eq!(token(&server.base, created["clientId"].as_str().unwrap(), "wrong").status(), 401);
     assert!(server.stop().success());
 }
@@ -180,7 +193,11 @@ fn apps_create_prints_credentials_that_serve_accepts() {
 fn serve_refuses_a_bad_configuration_clearly() {
     let out = chatfn().args(["serve", "--database-url", "mysql://nope"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("use sqlite://FILE or postgres://"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("use sqlite://FILE or postgres://"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = chatfn().args(["serve", "--listen", "not-an-address"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--listen"));
@@ -193,7 +210,8 @@ fn accepted_events_survive_a_kill_9() {
     let url = format!("sqlite://{}", dir.path().join("chatfn.db").display());
     let out = chatfn().args(["apps", "create", "crash", "--database-url", &url]).output().unwrap();
     let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let (id, secret) = (created["clientId"].as_str().unwrap().to_string(), created["clientSecret"].as_str().unwrap().to_string());
+    let (id, secret) =
+        (created["clientId"].as_str().unwrap().to_string(), created["clientSecret"].as_str().unwrap().to_string());
     let http = reqwest::blocking::Client::new();
     let bearer = |base: &str| -> String {
         token(base, &id, &secret).json::<serde_json::Value>().unwrap()["access_token"].as_str().unwrap().to_string()
@@ -254,7 +272,11 @@ fn accepted_events_survive_a_kill_9() {
         if done.len() == 40 {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "after a restart only {} of 40 accepted events finished", done.len());
+        assert!(
+            std::time::Instant::now() < deadline,
+            "after a restart only {} of 40 accepted events finished",
+            done.len()
+        );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     assert!(server.stop().success());

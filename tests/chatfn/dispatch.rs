@@ -25,7 +25,10 @@ async fn recorded(app: &TestApp, function_id: i64, invocation_id: i64) -> Value 
     for _ in 0..100 {
         let (status, invocation) = app.get(&format!("/v1/function-invocations/{invocation_id}")).await;
         if status == StatusCode::OK && invocation["status"] != "RUNNING" {
-            assert_eq!(invocation["_links"]["function"]["href"].as_str().unwrap(), app.url(&format!("/v1/functions/{function_id}")));
+            assert_eq!(
+                invocation["_links"]["function"]["href"].as_str().unwrap(),
+                app.url(&format!("/v1/functions/{function_id}"))
+            );
             return invocation;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -111,21 +114,25 @@ async fn blocking_time_out_fails_closed_or_open_by_policy() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_function_guest_settings_decide() {
     each_store(|app| async move {
-        let (status, guest) = app.post(&format!("/v1/triggers/{LOGIN}"), json!({"username": "jane", "authParams": {}})).await;
+        let (status, guest) =
+            app.post(&format!("/v1/triggers/{LOGIN}"), json!({"username": "jane", "authParams": {}})).await;
         assert_eq!(status, StatusCode::OK, "{guest}");
         assert_eq!(guest["guest"], true);
 
         app.put("/v1/application/settings", json!({"guestUsers": "DISABLED", "userCreatedChannels": "DISABLED"})).await;
-        let (status, denied) = app.post(&format!("/v1/triggers/{LOGIN}"), json!({"username": "jane", "authParams": {}})).await;
+        let (status, denied) =
+            app.post(&format!("/v1/triggers/{LOGIN}"), json!({"username": "jane", "authParams": {}})).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
         assert_eq!(denied["error"], "AccessDeniedError");
 
         // A disabled function counts as none.
         let id = deploy(&app, LOGIN, "async function handleEvent() { return 'ran' }").await;
-        let (status, _) = app.post(&format!("/v1/triggers/{LOGIN}"), json!({"username": "jane", "authParams": {}})).await;
+        let (status, _) =
+            app.post(&format!("/v1/triggers/{LOGIN}"), json!({"username": "jane", "authParams": {}})).await;
         assert_eq!(status, StatusCode::OK);
         app.patch(&format!("/v1/functions/{id}"), json!({"enabled": false})).await;
-        let (status, _) = app.post(&format!("/v1/triggers/{LOGIN}"), json!({"username": "jane", "authParams": {}})).await;
+        let (status, _) =
+            app.post(&format!("/v1/triggers/{LOGIN}"), json!({"username": "jane", "authParams": {}})).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
     })
     .await;
@@ -158,7 +165,8 @@ async fn one_application_cannot_trigger_anothers_function() {
     each_store(|app| async move {
         deploy(&app, LOGIN, "async function handleEvent() { return 'mine' }").await;
         let other = app.second_application("other").await;
-        let (status, body) = other.post(&format!("/v1/triggers/{LOGIN}"), json!({"username": "x", "authParams": {}})).await;
+        let (status, body) =
+            other.post(&format!("/v1/triggers/{LOGIN}"), json!({"username": "x", "authParams": {}})).await;
         // The other application has no function: its own guest behaviour applies.
         assert_eq!(status, StatusCode::OK);
         assert_eq!(body["guest"], true);
@@ -194,7 +202,12 @@ async fn non_blocking_events_are_accepted_then_run_and_recorded() {
         assert_eq!(status, StatusCode::ACCEPTED);
         assert_eq!(none["invocationIds"], json!([]));
 
-        let id = deploy(&app, NOTIFY, "async function handleEvent(e: any) { console.log('notify', e.user.name); return { sent: e.user.name } }").await;
+        let id = deploy(
+            &app,
+            NOTIFY,
+            "async function handleEvent(e: any) { console.log('notify', e.user.name); return { sent: e.user.name } }",
+        )
+        .await;
         let (status, accepted) = app.post(&format!("/v1/triggers/{NOTIFY}"), notification("bob")).await;
         assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
         let invocation_id = accepted["invocationIds"][0].as_i64().unwrap();
@@ -211,10 +224,12 @@ async fn non_blocking_events_are_accepted_then_run_and_recorded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failures_are_retried_with_backoff_then_stay_failed_until_redriven() {
     each_store(|app| async move {
-        let id = deploy(&app, NOTIFY, "let n = 0; async function handleEvent() { n++; throw new Error(`down ${n}`) }").await;
+        let id =
+            deploy(&app, NOTIFY, "let n = 0; async function handleEvent() { n++; throw new Error(`down ${n}`) }").await;
         let (_, accepted) = app.post(&format!("/v1/triggers/{NOTIFY}"), notification("ann")).await;
         let first = accepted["invocationIds"][0].as_i64().unwrap();
-        let attempts = invocations_when(&app, id, |all| all.len() == 3 && all.iter().all(|i| i["status"] == "FAILED")).await;
+        let attempts =
+            invocations_when(&app, id, |all| all.len() == 3 && all.iter().all(|i| i["status"] == "FAILED")).await;
         assert_eq!(attempts.iter().map(|i| i["attempt"].as_i64().unwrap()).collect::<Vec<_>>(), vec![1, 2, 3]);
         assert_eq!(attempts[0]["id"], first);
         // Backoff: each retry waited longer than the one before (50 ms base, doubling, ±20%).
@@ -231,7 +246,8 @@ async fn failures_are_retried_with_backoff_then_stay_failed_until_redriven() {
 
         let (status, redriven) = app.post(&format!("/v1/function-invocations/{first}/retry"), json!({})).await;
         assert_eq!(status, StatusCode::ACCEPTED, "{redriven}");
-        let attempts = invocations_when(&app, id, |all| all.len() == 4 && all.iter().all(|i| i["status"] == "FAILED")).await;
+        let attempts =
+            invocations_when(&app, id, |all| all.len() == 4 && all.iter().all(|i| i["status"] == "FAILED")).await;
         assert_eq!(attempts[3]["attempt"], 4);
 
         let (status, _) = app.post("/v1/function-invocations/12345/retry", json!({})).await;
@@ -262,7 +278,8 @@ async fn a_repeated_idempotency_key_is_a_no_op() {
         let (_, page) = app.get(&format!("/v1/functions/{id}/invocations")).await;
         assert_eq!(page["page"]["totalElements"], 1);
         // A succeeded job has nothing to re-drive.
-        let (status, _) = app.post(&format!("/v1/function-invocations/{}/retry", first["invocationIds"][0]), json!({})).await;
+        let (status, _) =
+            app.post(&format!("/v1/function-invocations/{}/retry", first["invocationIds"][0]), json!({})).await;
         assert_eq!(status, StatusCode::CONFLICT);
     })
     .await;
@@ -279,7 +296,8 @@ async fn a_thousand_concurrent_events_are_all_recorded() {
                 let semaphore = semaphore.clone();
                 tokio::spawn(async move {
                     let _permit = semaphore.acquire().await.unwrap();
-                    let (status, body) = app.post(&format!("/v1/triggers/{NOTIFY}"), notification(&format!("u{n}"))).await;
+                    let (status, body) =
+                        app.post(&format!("/v1/triggers/{NOTIFY}"), notification(&format!("u{n}"))).await;
                     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
                     body["invocationIds"][0].as_i64().unwrap()
                 })

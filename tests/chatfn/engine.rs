@@ -76,7 +76,12 @@ async fn a_new_version_swaps_the_function_without_rerunning_init() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_runtime_change_builds_a_fresh_runtime() {
     let engine = engine();
-    let handler = function("rev", "f", 1, "let calls = 0; async function handleEvent() { return { calls: ++calls, env: process.env.MODE } }");
+    let handler = function(
+        "rev",
+        "f",
+        1,
+        "let calls = 0; async function handleEvent() { return { calls: ++calls, env: process.env.MODE } }",
+    );
     let first = runtime("rev", "1", None, &[("MODE", "a")], Limits::default());
     engine.invoke(request(&first, &handler, "{}")).await;
     let warm = engine.invoke(request(&first, &handler, "{}")).await;
@@ -91,7 +96,8 @@ async fn a_runtime_change_builds_a_fresh_runtime() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn applications_do_not_share_globals() {
     let engine = engine();
-    let writer = function("a", "w", 1, "async function handleEvent() { (globalThis as any).secret = 'a-only'; return 1 }");
+    let writer =
+        function("a", "w", 1, "async function handleEvent() { (globalThis as any).secret = 'a-only'; return 1 }");
     let reader = function("b", "r", 1, "async function handleEvent() { return typeof (globalThis as any).secret }");
     let a = runtime("a", "1", None, &[("TOKEN", "a-token")], Limits::default());
     let b = runtime("b", "1", None, &[], Limits::default());
@@ -210,7 +216,12 @@ async fn an_es_module_init_script_shares_its_exports() {
     let engine = engine();
     let init = "const config = { region: process.env.REGION };\nexport { config };\nexport const double = (n: number) => n * 2;";
     let rt = runtime("esinit", "1", Some(init), &[("REGION", "eu")], Limits::default());
-    let handler = function("esinit", "f", 1, "async function handleEvent() { return { region: config.region, four: double(2) } }");
+    let handler = function(
+        "esinit",
+        "f",
+        1,
+        "async function handleEvent() { return { region: config.region, four: double(2) } }",
+    );
     let outcome = engine.invoke(request(&rt, &handler, "{}")).await;
     assert_eq!(payload(&outcome), serde_json::json!({"region": "eu", "four": 4}));
 }
@@ -225,7 +236,8 @@ async fn a_caller_that_gives_up_does_not_strand_its_runtime() {
         1,
         "let n = 0; async function handleEvent(e: any) { n++; if (e.slow) await new Promise(r => setTimeout(r, 300)); return n }",
     );
-    let abandoned = tokio::time::timeout(Duration::from_millis(50), engine.invoke(request(&rt, &handler, "{\"slow\":true}"))).await;
+    let abandoned =
+        tokio::time::timeout(Duration::from_millis(50), engine.invoke(request(&rt, &handler, "{\"slow\":true}"))).await;
     assert!(abandoned.is_err(), "the slow call should still have been running");
     // The only runtime comes back once the abandoned call finishes, warm.
     let outcome = engine.invoke(request(&rt, &handler, "{}")).await;

@@ -6,9 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chatfn::engine::{
-    compile, Engine, EngineConfig, FunctionSpec, InvocationRequest, Limits, RuntimeSpec, ScriptRole,
-};
+use chatfn::engine::{compile, Engine, EngineConfig, FunctionSpec, InvocationRequest, Limits, RuntimeSpec, ScriptRole};
 use serde_json::Value;
 
 use super::support::repo_path;
@@ -96,9 +94,8 @@ async fn run_fixture(case: &str) {
     if let Some(mb) = expected.get("heapMb").and_then(Value::as_u64) {
         limits.heap_bytes = mb as usize * 1024 * 1024;
     }
-    let initialization_script = read(&dir, "init.ts").map(|src| {
-        compile(&format!("file:///fixtures/{case}/init.ts"), &src, ScriptRole::Initialization).unwrap()
-    });
+    let initialization_script = read(&dir, "init.ts")
+        .map(|src| compile(&format!("file:///fixtures/{case}/init.ts"), &src, ScriptRole::Initialization).unwrap());
     let environment = expected
         .get("env")
         .and_then(Value::as_object)
@@ -148,10 +145,8 @@ async fn run_fixture(case: &str) {
         }
         let logs = got["logs"].as_array().unwrap();
         if let Some(expected_logs) = want.get("logs").and_then(Value::as_array) {
-            let got_logs: Vec<Value> = logs
-                .iter()
-                .map(|l| serde_json::json!({ "level": l["level"], "message": l["message"] }))
-                .collect();
+            let got_logs: Vec<Value> =
+                logs.iter().map(|l| serde_json::json!({ "level": l["level"], "message": l["message"] })).collect();
             assert_eq!(&got_logs, expected_logs, "{at}");
             assert!(logs.iter().all(|l| l["time"].as_str().is_some_and(|t| t.ends_with('Z'))), "{at}");
         }

@@ -5,15 +5,19 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chatfn::engine::{
-    compile, FunctionSpec, InvocationOutcome, InvocationRequest, Limits, RuntimeSpec, ScriptRole,
-};
+use chatfn::engine::{compile, FunctionSpec, InvocationOutcome, InvocationRequest, Limits, RuntimeSpec, ScriptRole};
 
 pub fn repo_path(relative: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(relative)
 }
 
-pub fn runtime(app: &str, revision: &str, init: Option<&str>, env: &[(&str, &str)], limits: Limits) -> Arc<RuntimeSpec> {
+pub fn runtime(
+    app: &str,
+    revision: &str,
+    init: Option<&str>,
+    env: &[(&str, &str)],
+    limits: Limits,
+) -> Arc<RuntimeSpec> {
     Arc::new(RuntimeSpec {
         application_id: app.into(),
         revision: revision.into(),
@@ -159,14 +163,25 @@ impl TestApp {
         self.send(self.http.delete(self.url(path))).await
     }
     pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.send(self.http.post(self.url(path)).header("Content-Type", "application/vnd.chatkitty+json").body(body.to_string())).await
+        self.send(
+            self.http
+                .post(self.url(path))
+                .header("Content-Type", "application/vnd.chatkitty+json")
+                .body(body.to_string()),
+        )
+        .await
     }
     pub async fn put(&self, path: &str, body: Value) -> (StatusCode, Value) {
         self.send(self.http.put(self.url(path)).header("Content-Type", "application/json").body(body.to_string())).await
     }
     pub async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
-        self.send(self.http.patch(self.url(path)).header("Content-Type", "application/json+merge-patch").body(body.to_string()))
-            .await
+        self.send(
+            self.http
+                .patch(self.url(path))
+                .header("Content-Type", "application/json+merge-patch")
+                .body(body.to_string()),
+        )
+        .await
     }
 }
 
@@ -184,7 +199,11 @@ impl Drop for PgDatabase {
             tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async move {
                 use sqlx::Connection;
                 if let Ok(mut conn) = sqlx::PgConnection::connect(&admin_url).await {
-                    let _ = sqlx::Executor::execute(&mut conn, format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+                    let _ = sqlx::Executor::execute(
+                        &mut conn,
+                        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str(),
+                    )
+                    .await;
                 }
             })
         })
@@ -207,7 +226,8 @@ where
 
     if let Ok(admin_url) = std::env::var("CHATFN_TEST_DATABASE_URL") {
         use sqlx::Connection;
-        let name = format!("chatfn_test_{}", chatfn::api::auth::random_token(8).to_lowercase().replace(['-', '_'], "x"));
+        let name =
+            format!("chatfn_test_{}", chatfn::api::auth::random_token(8).to_lowercase().replace(['-', '_'], "x"));
         let mut conn = sqlx::PgConnection::connect(&admin_url).await.expect("CHATFN_TEST_DATABASE_URL connects");
         sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str()).await.unwrap();
         conn.close().await.unwrap();
