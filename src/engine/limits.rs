@@ -29,6 +29,8 @@ pub struct Limits {
     pub cpu_time: Duration,
     /// V8 heap of a runtime (shared by its init script and functions).
     pub heap_bytes: usize,
+    /// ArrayBuffer backing stores of a runtime (outside the V8 heap).
+    pub buffer_bytes: usize,
     pub console: ConsoleLimits,
 }
 
@@ -38,6 +40,7 @@ impl Default for Limits {
             timeout: Duration::from_secs(10),
             cpu_time: Duration::from_secs(10),
             heap_bytes: 128 * 1024 * 1024,
+            buffer_bytes: 256 * 1024 * 1024,
             console: ConsoleLimits::default(),
         }
     }
@@ -62,6 +65,8 @@ pub enum Trip {
     WallClock,
     CpuTime,
     Heap,
+    /// The heap limit was hit while the ArrayBuffer budget refused memory.
+    Buffers,
 }
 
 impl Trip {
@@ -70,6 +75,7 @@ impl Trip {
             Trip::WallClock => 1,
             Trip::CpuTime => 2,
             Trip::Heap => 3,
+            Trip::Buffers => 4,
         }
     }
     fn from_code(code: u8) -> Option<Self> {
@@ -77,6 +83,7 @@ impl Trip {
             1 => Some(Trip::WallClock),
             2 => Some(Trip::CpuTime),
             3 => Some(Trip::Heap),
+            4 => Some(Trip::Buffers),
             _ => None,
         }
     }

@@ -6,6 +6,7 @@
 //! typed [`InvocationOutcome`]; [`Engine::evict`] drops an application's
 //! warm runtimes.
 
+mod buffers;
 pub mod console;
 pub mod limits;
 mod platform;

@@ -295,7 +295,10 @@ async fn run(live: &mut Option<LiveRuntime>, guard: &Arc<Guard>, request: &Invoc
 
     // A runtime the watchdog or the heap limit stopped may still carry a
     // pending termination: never reuse it.
-    let tripped = guard.tripped();
+    let tripped = match guard.tripped() {
+        Some(Trip::Heap) if rt.buffers_refused() => Some(Trip::Buffers),
+        other => other,
+    };
     let discard = tripped.is_some() || matches!(result, Err(Failure::Fatal(_)));
     if discard {
         *live = None;

@@ -100,6 +100,7 @@ pub(crate) struct LiveRuntime {
     modules: HashMap<Arc<str>, v8::Global<v8::Value>>,
     maps: SourceMaps,
     isolate: v8::IsolateHandle,
+    buffers: Arc<super::buffers::BufferBudget>,
 }
 
 impl LiveRuntime {
@@ -107,11 +108,16 @@ impl LiveRuntime {
     /// code; [`LiveRuntime::initialize`] does, once the guard is armed.
     pub fn create(spec: &RuntimeSpec, guard: &Arc<Guard>) -> Result<Self, Failure> {
         let maps = SourceMaps::default();
+        let (buffer_allocator, buffers) = super::buffers::allocator(spec.limits.buffer_bytes);
         let mut js = JsRuntime::try_new(RuntimeOptions {
             extensions: vec![chatfn_runtime::init()],
             startup_snapshot: Some(startup_snapshot()),
             module_loader: Some(Rc::new(SealedLoader { maps: maps.clone() })),
-            create_params: Some(v8::CreateParams::default().heap_limits(0, spec.limits.heap_bytes)),
+            create_params: Some(
+                v8::CreateParams::default()
+                    .heap_limits(0, spec.limits.heap_bytes)
+                    .array_buffer_allocator(buffer_allocator.make_shared()),
+            ),
             ..Default::default()
         })
         .map_err(|e| Failure::Fatal(internal(format!("could not create a runtime: {e}"))))?;
@@ -156,6 +162,7 @@ impl LiveRuntime {
             modules: HashMap::new(),
             maps,
             isolate,
+            buffers,
         })
     }
 
@@ -196,6 +203,11 @@ impl LiveRuntime {
 
     pub fn revision(&self) -> &Arc<str> {
         &self.revision
+    }
+
+    /// Whether the ArrayBuffer budget refused an allocation since last asked.
+    pub fn buffers_refused(&self) -> bool {
+        self.buffers.take_refused()
     }
 
     pub fn isolate(&self) -> v8::IsolateHandle {
@@ -361,6 +373,14 @@ pub(crate) fn trip_error(trip: Trip, limits: &Limits) -> InvocationError {
         Trip::Heap => InvocationError {
             name: "OutOfMemoryError".into(),
             message: format!("The runtime exceeded its heap limit of {} MB", limits.heap_bytes / (1024 * 1024)),
+            stack: None,
+        },
+        Trip::Buffers => InvocationError {
+            name: "OutOfMemoryError".into(),
+            message: format!(
+                "The runtime exceeded its ArrayBuffer memory limit of {} MB",
+                limits.buffer_bytes / (1024 * 1024)
+            ),
             stack: None,
         },
     }

@@ -35,6 +35,7 @@ fixture_tests!(
     non_serializable,
     infinite_loop,
     heap_bomb,
+    buffer_bomb,
     deep_recursion,
     log_flood,
     undefined_result,
