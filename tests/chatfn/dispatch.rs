@@ -321,3 +321,63 @@ async fn a_thousand_concurrent_events_are_all_recorded() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_answers_429_with_retry_after() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let url = format!("sqlite://{}", dir.path().join("q.db").display());
+    let app = TestApp::spawn_with(url, dir.clone(), |config| config.queue.max_pending_per_application = 5).await;
+    deploy(&app, NOTIFY, "async function handleEvent() { await new Promise(r => setTimeout(r, 300)); }").await;
+    let mut statuses = Vec::new();
+    for n in 0..12 {
+        let res = app
+            .http
+            .post(app.url(&format!("/v1/triggers/{NOTIFY}")))
+            .bearer_auth(&app.token)
+            .json(&notification(&format!("u{n}")))
+            .send()
+            .await
+            .unwrap();
+        let status = res.status();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            assert_eq!(res.headers()["retry-after"], "1");
+            assert_eq!(res.json::<Value>().await.unwrap()["error"], "TooManyRequestsError");
+        }
+        statuses.push(status.as_u16());
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 202).count(), 5, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 7, "{statuses:?}");
+    // Room again once the queue drains.
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let (status, _) = app.post(&format!("/v1/triggers/{NOTIFY}"), notification("later")).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flooding_application_does_not_starve_anothers_blocking_calls() {
+    each_store(|flooder| async move {
+        // Each event burns 100 ms of CPU; 300 of them is half a minute of work.
+        deploy(
+            &flooder,
+            NOTIFY,
+            "async function handleEvent() { const end = Date.now() + 100; while (Date.now() < end) {} }",
+        )
+        .await;
+        let quiet = flooder.second_application("quiet").await;
+        deploy(&quiet, LOGIN, "async function handleEvent(e: any) { return e.username }").await;
+        for n in 0..300 {
+            let (status, _) = flooder.post(&format!("/v1/triggers/{NOTIFY}"), notification(&format!("u{n}"))).await;
+            assert_eq!(status, StatusCode::ACCEPTED);
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        // The test server's blocking deadline is 1.5 s: every call must beat it.
+        for n in 0..20 {
+            let (status, body) = quiet
+                .post(&format!("/v1/triggers/{LOGIN}"), json!({"username": format!("q{n}"), "authParams": {}}))
+                .await;
+            assert_eq!(status, StatusCode::OK, "call {n}: {body}");
+            assert_eq!(body["status"], "SUCCEEDED");
+        }
+    })
+    .await;
+}

@@ -82,8 +82,17 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(database_url: String, keep: Arc<dyn std::any::Any + Send + Sync>) -> TestApp {
+        Self::spawn_with(database_url, keep, |_| {}).await
+    }
+
+    /// A server whose configuration the test adjusts first.
+    pub async fn spawn_with(
+        database_url: String,
+        keep: Arc<dyn std::any::Any + Send + Sync>,
+        configure: impl FnOnce(&mut ServerConfig),
+    ) -> TestApp {
         chatfn::cli::init_tracing();
-        let server = Server::build(ServerConfig {
+        let mut config = ServerConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             database_url: database_url.clone(),
             public_url: None,
@@ -99,9 +108,9 @@ impl TestApp {
                 max_pending_per_application: 2_000,
                 ..Default::default()
             },
-        })
-        .await
-        .expect("server builds");
+        };
+        configure(&mut config);
+        let server = Server::build(config).await.expect("server builds");
         let application_id = server.created_default.as_ref().expect("fresh store").application_id;
         let base = format!("http://{}", server.local_addr());
         tokio::spawn(server.run(std::future::pending()));
