@@ -70,6 +70,8 @@ struct Inner {
     wake: Notify,
     /// application → jobs accepted and not finished (this host's view).
     pending: Mutex<HashMap<i64, i64>>,
+    /// Claim rounds so far (whose turn it is to be first).
+    round: std::sync::atomic::AtomicUsize,
 }
 
 impl Queue {
@@ -87,7 +89,14 @@ impl Queue {
             }
         }
         let queue = Queue {
-            inner: Arc::new(Inner { store, dispatcher, config, wake: Notify::new(), pending: Mutex::default() }),
+            inner: Arc::new(Inner {
+                store,
+                dispatcher,
+                config,
+                wake: Notify::new(),
+                pending: Mutex::default(),
+                round: Default::default(),
+            }),
         };
         tokio::spawn(queue.clone().work());
         Ok(queue)
@@ -207,8 +216,21 @@ impl Queue {
 
     async fn claim(&self, limit: i64) -> StoreResult<Vec<Job>> {
         let lease_until = now_millis() + self.inner.config.lease.as_millis() as i64;
-        let rows =
-            self.inner.dispatcher.recorder().claim(limit, self.inner.config.claim_per_application, lease_until).await?;
+        // Applications with pending work, starting at a different one each
+        // round so none is always first.
+        let mut applications: Vec<i64> =
+            self.inner.pending.lock().iter().filter(|(_, n)| **n > 0).map(|(app, _)| *app).collect();
+        applications.sort_unstable();
+        if !applications.is_empty() {
+            let turn = self.inner.round.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % applications.len();
+            applications.rotate_left(turn);
+        }
+        let rows = self
+            .inner
+            .dispatcher
+            .recorder()
+            .claim(applications, limit, self.inner.config.claim_per_application, lease_until)
+            .await?;
         rows.iter()
             .map(|r| {
                 Ok(Job {

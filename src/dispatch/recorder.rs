@@ -71,6 +71,8 @@ pub struct Enqueue {
 
 /// Claim due jobs (a write: it goes through the writer like every other).
 pub struct Claim {
+    /// Applications to give a share first (those with pending work).
+    pub applications: Vec<i64>,
     pub limit: i64,
     pub per_application: i64,
     pub lease_until: i64,
@@ -140,12 +142,13 @@ impl Recorder {
 
     pub async fn claim(
         &self,
+        applications: Vec<i64>,
         limit: i64,
         per_application: i64,
         lease_until: i64,
     ) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
         let (reply, rows) = oneshot::channel();
-        if self.writes.send(Write::Claim(Claim { limit, per_application, lease_until, reply })).is_err() {
+        if self.writes.send(Write::Claim(Claim { applications, limit, per_application, lease_until, reply })).is_err() {
             return Ok(Vec::new());
         }
         rows.await.unwrap_or_else(|_| Ok(Vec::new()))
@@ -246,33 +249,80 @@ async fn write_batches(store: Store, mut inbox: mpsc::UnboundedReceiver<Write>, 
     }
 }
 
+const CLAIM_RETURNING: &str =
+    "RETURNING id, application_id, function_id, trigger_type, event, attempts, max_attempts, invocation_id";
+
 async fn claim(store: &Store, c: &Claim) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
     let now = now_millis();
-    // Due jobs, at most a few per application per round; the outer WHERE
-    // re-checks under the row lock, so two hosts never both win a job.
-    sqlx::query(
-        "UPDATE jobs SET status = 'RUNNING', attempts = attempts + 1, locked_until = $1 \
-         WHERE id IN (SELECT id FROM (SELECT id, run_at, ROW_NUMBER() OVER (PARTITION BY application_id ORDER BY run_at, id) AS rn \
-                                      FROM jobs WHERE (status = 'QUEUED' AND run_at <= $2) OR (status = 'RUNNING' AND locked_until < $2)) due \
-                      WHERE rn <= $3 ORDER BY run_at LIMIT $4) \
-         AND ((status = 'QUEUED' AND run_at <= $2) OR (status = 'RUNNING' AND locked_until < $2)) \
-         RETURNING id, application_id, function_id, trigger_type, event, attempts, max_attempts, invocation_id",
-    )
-    .bind(c.lease_until)
-    .bind(now)
-    .bind(c.per_application)
-    .bind(c.limit)
-    .fetch_all(store.pool())
-    .await
+    let mut rows = Vec::new();
+    // First a share for each application known to have pending work, so a
+    // flood cannot crowd the others out; every lookup is an index range.
+    for &application_id in &c.applications {
+        let room = c.limit - rows.len() as i64;
+        if room <= 0 {
+            break;
+        }
+        let claimed = sqlx::query(&format!(
+            "UPDATE jobs SET status = 'RUNNING', attempts = attempts + 1, locked_until = $1 \
+             WHERE id IN (SELECT id FROM jobs WHERE application_id = $2 AND status = 'QUEUED' AND run_at <= $3 \
+                          ORDER BY run_at LIMIT $4) AND status = 'QUEUED' {CLAIM_RETURNING}"
+        ))
+        .bind(c.lease_until)
+        .bind(application_id)
+        .bind(now)
+        .bind(room.min(c.per_application))
+        .fetch_all(store.pool())
+        .await?;
+        rows.extend(claimed);
+    }
+    // Then whatever is due anywhere: retries, lapsed leases, events another
+    // host accepted.
+    let room = c.limit - rows.len() as i64;
+    if room > 0 {
+        let claimed = sqlx::query(&format!(
+            "UPDATE jobs SET status = 'RUNNING', attempts = attempts + 1, locked_until = $1 \
+             WHERE (id IN (SELECT id FROM jobs WHERE status = 'QUEUED' AND run_at <= $2 ORDER BY run_at LIMIT $3) \
+                    OR id IN (SELECT id FROM jobs WHERE status = 'RUNNING' AND locked_until < $2 LIMIT $3)) \
+             AND ((status = 'QUEUED' AND run_at <= $2) OR (status = 'RUNNING' AND locked_until < $2)) {CLAIM_RETURNING}"
+        ))
+        .bind(c.lease_until)
+        .bind(now)
+        .bind(room)
+        .fetch_all(store.pool())
+        .await?;
+        rows.extend(claimed);
+    }
+    Ok(rows)
+}
+
+/// Rows per multi-row INSERT (well inside SQLite's parameter limit).
+const ROWS_PER_STATEMENT: usize = 50;
+
+/// `($1, $2, ...), (...)` for `rows` rows of `columns` parameters.
+fn values(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let params: Vec<String> = (1..=columns).map(|c| format!("${}", r * columns + c)).collect();
+            format!("({})", params.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 async fn commit_enqueues(store: &Store, requests: &[Enqueue], ids: &IdSource) -> Result<Vec<(i64, bool)>, sqlx::Error> {
     use sqlx::Row;
     let mut tx = store.pool().begin().await?;
     let mut results = Vec::with_capacity(requests.len());
+    // (job id, invocation id, request) of the events to insert.
+    let mut fresh: Vec<(i64, i64, &Enqueue)> = Vec::with_capacity(requests.len());
+    let mut keys_in_batch: HashMap<(i64, &str), i64> = HashMap::new();
     let now = now_millis();
     for r in requests {
         if let Some(key) = &r.idempotency_key {
+            if let Some(&invocation_id) = keys_in_batch.get(&(r.application_id, key.as_str())) {
+                results.push((invocation_id, true));
+                continue;
+            }
             let existing =
                 sqlx::query("SELECT invocation_id FROM jobs WHERE application_id = $1 AND idempotency_key = $2")
                     .bind(r.application_id)
@@ -284,38 +334,53 @@ async fn commit_enqueues(store: &Store, requests: &[Enqueue], ids: &IdSource) ->
                 continue;
             }
         }
-        let invocation_id = ids.next();
-        let job = sqlx::query(
-            "INSERT INTO jobs (application_id, function_id, trigger_type, event, status, max_attempts, run_at, invocation_id, \
-             idempotency_key, created_at) VALUES ($1, $2, $3, $4, 'QUEUED', $5, $6, $7, $8, $6) RETURNING id",
-        )
-        .bind(r.application_id)
-        .bind(r.function_id)
-        .bind(&r.trigger_type)
-        .bind(&*r.event)
-        .bind(r.max_attempts)
-        .bind(now)
-        .bind(invocation_id)
-        .bind(r.idempotency_key.clone())
-        .fetch_one(&mut *tx)
-        .await?;
-        let job_id: i64 = job.try_get("id")?;
-        sqlx::query(
-            "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, trigger_type, args, status, \
-             attempt, created_at, job_id) VALUES ($1, $2, $3, $4, $5, $6, $7, 'QUEUED', 1, $8, $9)",
-        )
-        .bind(invocation_id)
-        .bind(r.application_id)
-        .bind(r.function_id)
-        .bind(r.version_id)
-        .bind(r.version_number)
-        .bind(&r.trigger_type)
-        .bind(&*r.event)
-        .bind(now)
-        .bind(job_id)
-        .execute(&mut *tx)
-        .await?;
+        let (job_id, invocation_id) = (ids.next(), ids.next());
+        if let Some(key) = &r.idempotency_key {
+            keys_in_batch.insert((r.application_id, key.as_str()), invocation_id);
+        }
+        fresh.push((job_id, invocation_id, r));
         results.push((invocation_id, false));
+    }
+    for chunk in fresh.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO jobs (id, application_id, function_id, trigger_type, event, max_attempts, run_at, \
+             invocation_id, idempotency_key, created_at, status) SELECT *, 'QUEUED' FROM (VALUES {}) AS v",
+            values(chunk.len(), 10)
+        );
+        let mut q = sqlx::query(&sql);
+        for (job_id, invocation_id, r) in chunk {
+            q = q
+                .bind(*job_id)
+                .bind(r.application_id)
+                .bind(r.function_id)
+                .bind(&r.trigger_type)
+                .bind(&*r.event)
+                .bind(r.max_attempts)
+                .bind(now)
+                .bind(*invocation_id)
+                .bind(r.idempotency_key.clone())
+                .bind(now);
+        }
+        q.execute(&mut *tx).await?;
+        let sql = format!(
+            "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, trigger_type, args, \
+             created_at, job_id, status, attempt) SELECT *, 'QUEUED', 1 FROM (VALUES {}) AS v",
+            values(chunk.len(), 9)
+        );
+        let mut q = sqlx::query(&sql);
+        for (job_id, invocation_id, r) in chunk {
+            q = q
+                .bind(*invocation_id)
+                .bind(r.application_id)
+                .bind(r.function_id)
+                .bind(r.version_id)
+                .bind(r.version_number)
+                .bind(&r.trigger_type)
+                .bind(&*r.event)
+                .bind(now)
+                .bind(*job_id);
+        }
+        q.execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(results)
