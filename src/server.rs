@@ -89,8 +89,10 @@ impl Server {
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let store = self.state.store.clone();
         let dispatcher = self.state.dispatcher.clone();
+        let queue = self.state.queue.clone();
         let app = api::router(self.state);
         axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
+        queue.stop(std::time::Duration::from_secs(30)).await;
         // Invocation records still queued are written before the store closes.
         dispatcher.recorder().flush().await;
         store.close().await;

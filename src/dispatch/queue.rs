@@ -72,12 +72,16 @@ struct Inner {
     pending: Mutex<HashMap<i64, i64>>,
     /// Claim rounds so far (whose turn it is to be first).
     round: std::sync::atomic::AtomicUsize,
+    stopped: std::sync::atomic::AtomicBool,
+    /// One permit per job that may run at once on this host.
+    slots: Arc<Semaphore>,
 }
 
 impl Queue {
     /// Starts the workers. On an SQLite store (one host by definition) jobs
     /// a previous process left RUNNING are queued again at once.
     pub async fn start(store: Store, dispatcher: Dispatcher, config: QueueConfig) -> StoreResult<Queue> {
+        let config_concurrency = config.concurrency;
         if store.backend() == crate::store::Backend::Sqlite {
             let recovered =
                 sqlx::query("UPDATE jobs SET status = 'QUEUED', locked_until = NULL WHERE status = 'RUNNING'")
@@ -96,6 +100,8 @@ impl Queue {
                 wake: Notify::new(),
                 pending: Mutex::default(),
                 round: Default::default(),
+                stopped: Default::default(),
+                slots: Arc::new(Semaphore::new(config_concurrency)),
             }),
         };
         tokio::spawn(queue.clone().work());
@@ -183,9 +189,18 @@ impl Queue {
         Ok(Some(job_id))
     }
 
+    /// Claims no more jobs and waits (up to `grace`) for the running ones;
+    /// any still running then are re-run after their lease lapses.
+    pub async fn stop(&self, grace: Duration) {
+        self.inner.stopped.store(true, std::sync::atomic::Ordering::Release);
+        self.inner.wake.notify_waiters();
+        let all = self.inner.config.concurrency as u32;
+        let _ = tokio::time::timeout(grace, self.inner.slots.acquire_many(all)).await;
+    }
+
     async fn work(self) {
-        let slots = Arc::new(Semaphore::new(self.inner.config.concurrency));
-        loop {
+        let slots = self.inner.slots.clone();
+        while !self.inner.stopped.load(std::sync::atomic::Ordering::Acquire) {
             let free = slots.available_permits();
             let claimed = if free == 0 {
                 Vec::new()

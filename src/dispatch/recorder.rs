@@ -236,6 +236,13 @@ async fn write_batches(store: Store, mut inbox: mpsc::UnboundedReceiver<Write>, 
         loop {
             match commit(&store, &started, &mut finished.clone(), &jobs).await {
                 Ok(()) => break,
+                Err(sqlx::Error::PoolClosed) => {
+                    tracing::error!(
+                        records = started.len() + finished.len(),
+                        "the store closed before these records were written"
+                    );
+                    break;
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "recording invocations failed; retrying");
                     tokio::time::sleep(delay).await;

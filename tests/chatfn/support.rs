@@ -77,6 +77,7 @@ pub struct TestApp {
     pub client_id: String,
     pub client_secret: String,
     pub token: String,
+    stop: Arc<parking_lot::Mutex<Option<(tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>)>>>,
     _keep: Arc<dyn std::any::Any + Send + Sync>,
 }
 
@@ -113,7 +114,15 @@ impl TestApp {
         let server = Server::build(config).await.expect("server builds");
         let application_id = server.created_default.as_ref().expect("fresh store").application_id;
         let base = format!("http://{}", server.local_addr());
-        tokio::spawn(server.run(std::future::pending()));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let running = tokio::spawn(async move {
+            server
+                .run(async move {
+                    let _ = stopped.await;
+                })
+                .await
+                .expect("server runs");
+        });
         let mut app = TestApp {
             http: reqwest::Client::new(),
             base,
@@ -122,10 +131,20 @@ impl TestApp {
             client_id: "test-client".into(),
             client_secret: "test-secret".into(),
             token: String::new(),
+            stop: Arc::new(parking_lot::Mutex::new(Some((stop, running)))),
             _keep: keep,
         };
         app.token = app.fetch_token().await;
         app
+    }
+
+    /// Stops the server (graceful) and waits for it.
+    pub async fn shutdown(&self) {
+        let taken = self.stop.lock().take();
+        if let Some((stop, running)) = taken {
+            let _ = stop.send(());
+            let _ = running.await;
+        }
     }
 
     pub async fn fetch_token(&self) -> String {
@@ -229,8 +248,10 @@ where
 {
     let dir = Arc::new(tempfile::tempdir().unwrap());
     let url = format!("sqlite://{}", dir.path().join("chatfn.db").display());
-    // each_store owns the directory until the test is over.
-    test(TestApp::spawn(url, dir.clone()).await).await;
+    // each_store owns the store until the test and its server are over.
+    let app = TestApp::spawn(url, dir.clone()).await;
+    test(app.clone()).await;
+    app.shutdown().await;
     drop(dir);
 
     if let Ok(admin_url) = std::env::var("CHATFN_TEST_DATABASE_URL") {
@@ -243,7 +264,9 @@ where
         let mut url = url::Url::parse(&admin_url).unwrap();
         url.set_path(&name);
         let db = Arc::new(PgDatabase { admin_url, name });
-        test(TestApp::spawn(url.to_string(), db.clone()).await).await;
+        let app = TestApp::spawn(url.to_string(), db.clone()).await;
+        test(app.clone()).await;
+        app.shutdown().await;
         drop(db);
     }
 }
