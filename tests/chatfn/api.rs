@@ -489,3 +489,30 @@ async fn concurrent_runtime_changes_each_get_their_own_version() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_tokens_are_refused() {
+    each_store(|app| async move {
+        let store = chatfn::store::Store::connect(&app.database_url).await.unwrap();
+        let token = chatfn::api::auth::random_token(32);
+        let hash = chatfn::api::auth::token_hash(&token);
+        store.insert_token(&hash, app.application_id, chatfn::store::now_millis() - 1_000).await.unwrap();
+        let res = app.http.get(app.url("/v1/application")).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        assert!(res.json::<Value>().await.unwrap()["message"].as_str().unwrap().contains("expired"));
+        // An unexpired one for the same application is accepted.
+        let fresh = chatfn::api::auth::random_token(32);
+        store
+            .insert_token(
+                &chatfn::api::auth::token_hash(&fresh),
+                app.application_id,
+                chatfn::store::now_millis() + 60_000,
+            )
+            .await
+            .unwrap();
+        let res = app.http.get(app.url("/v1/application")).bearer_auth(&fresh).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        store.close().await;
+    })
+    .await;
+}
