@@ -169,19 +169,31 @@ fn invocation(row: &sqlx::any::AnyRow) -> StoreResult<InvocationRecord> {
     })
 }
 
-/// Interns a dynamically built statement. The set is bounded: filters
-/// combine into at most 32 shapes, in two sort orders.
-fn leak_statement(sql: String) -> &'static str {
-    use std::collections::HashSet;
-    use std::sync::{Mutex, OnceLock};
-    static STATEMENTS: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
-    let mut set = STATEMENTS.get_or_init(Default::default).lock().unwrap();
-    if let Some(s) = set.get(sql.as_str()) {
-        return s;
+/// Binds the parameters of `list_invocations`' WHERE clause, in its order.
+fn bind_filter<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    function_id: i64,
+    application_id: i64,
+    filter: &'q InvocationFilter,
+    pattern: &'q Option<String>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    let mut q = query.bind(function_id).bind(application_id);
+    if let Some(status) = &filter.status {
+        q = q.bind(status.as_str());
     }
-    let leaked: &'static str = Box::leak(sql.into_boxed_str());
-    set.insert(leaked);
-    leaked
+    if let Some(version) = filter.version_number {
+        q = q.bind(version);
+    }
+    if let Some(t) = filter.start_time {
+        q = q.bind(t);
+    }
+    if let Some(t) = filter.end_time {
+        q = q.bind(t);
+    }
+    if let Some(pattern) = pattern {
+        q = q.bind(pattern.as_str());
+    }
+    q
 }
 
 fn order(page: &PageRequest, column: &str) -> String {
@@ -448,35 +460,21 @@ impl Store {
         }
         let where_clause = clauses.join(" AND ");
         let (limit, offset) = (next(), next());
-        let bind_all = |sql: &'static str| {
-            let mut q = sqlx::query(sql).bind(function_id).bind(application_id);
-            if let Some(s) = &filter.status {
-                q = q.bind(s.clone());
-            }
-            if let Some(v) = filter.version_number {
-                q = q.bind(v);
-            }
-            if let Some(t) = filter.start_time {
-                q = q.bind(t);
-            }
-            if let Some(t) = filter.end_time {
-                q = q.bind(t);
-            }
-            if let Some(text) = &filter.query {
-                let escaped = text.replace('%', "").replace('_', "");
-                q = q.bind(format!("%{escaped}%"));
-            }
-            q
-        };
-        // Filter shapes are few; leaking each distinct statement once keeps
-        // sqlx's statement cache keyed on a stable string.
-        let rows_sql = leak_statement(format!(
+        let pattern = filter.query.as_ref().map(|text| format!("%{}%", text.replace(['%', '_'], "")));
+        let rows_sql = format!(
             "SELECT {INVOCATION_COLUMNS} FROM invocations WHERE {where_clause} {} LIMIT {limit} OFFSET {offset}",
             order(&page, "id"),
-        ));
-        let rows = bind_all(rows_sql).bind(page.size).bind(page.page * page.size).fetch_all(&self.pool).await?;
-        let count_sql = leak_statement(format!("SELECT COUNT(*) AS n FROM invocations WHERE {where_clause}"));
-        let total: i64 = bind_all(count_sql).fetch_one(&self.pool).await?.try_get("n")?;
+        );
+        let rows = bind_filter(sqlx::query(&rows_sql), function_id, application_id, filter, &pattern)
+            .bind(page.size)
+            .bind(page.page * page.size)
+            .fetch_all(&self.pool)
+            .await?;
+        let count_sql = format!("SELECT COUNT(*) AS n FROM invocations WHERE {where_clause}");
+        let total: i64 = bind_filter(sqlx::query(&count_sql), function_id, application_id, filter, &pattern)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get("n")?;
         Ok((rows.iter().map(invocation).collect::<StoreResult<_>>()?, total))
     }
 
