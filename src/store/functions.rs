@@ -65,29 +65,6 @@ pub struct InvocationRecord {
     pub finished_at: Option<i64>,
 }
 
-pub struct NewInvocation<'a> {
-    pub application_id: i64,
-    pub function_id: i64,
-    pub version_id: i64,
-    pub version_number: i64,
-    pub trigger_type: &'a str,
-    /// The event, as JSON text.
-    pub args: &'a str,
-    pub attempt: i64,
-}
-
-pub struct InvocationEnd<'a> {
-    /// SUCCEEDED or FAILED.
-    pub status: &'a str,
-    /// `{"payload": ...}` as JSON text.
-    pub result: Option<&'a str>,
-    /// `{name, message, stack}` as JSON text.
-    pub error: Option<&'a str>,
-    /// The console lines as a JSON array.
-    pub logs: &'a str,
-    pub duration_ms: f64,
-}
-
 #[derive(Debug, Default, Clone)]
 pub struct InvocationFilter {
     pub status: Option<String>,
@@ -476,44 +453,6 @@ impl Store {
             .await?
             .try_get("n")?;
         Ok((rows.iter().map(invocation).collect::<StoreResult<_>>()?, total))
-    }
-
-    /// Records an invocation as RUNNING; returns its id.
-    pub async fn start_invocation(&self, new: &NewInvocation<'_>) -> StoreResult<i64> {
-        let row = sqlx::query(
-            "INSERT INTO invocations (application_id, function_id, version_id, version_number, trigger_type, args, status, attempt, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'RUNNING', $7, $8) RETURNING id",
-        )
-        .bind(new.application_id)
-        .bind(new.function_id)
-        .bind(new.version_id)
-        .bind(new.version_number)
-        .bind(new.trigger_type)
-        .bind(new.args)
-        .bind(new.attempt)
-        .bind(now_millis())
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(row.try_get("id")?)
-    }
-
-    /// Records how an invocation ended.
-    pub async fn finish_invocation(&self, application_id: i64, id: i64, end: &InvocationEnd<'_>) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE invocations SET status = $1, result = $2, error = $3, logs = $4, duration_ms = $5, finished_at = $6 \
-             WHERE id = $7 AND application_id = $8",
-        )
-        .bind(end.status)
-        .bind(end.result.map(str::to_string))
-        .bind(end.error.map(str::to_string))
-        .bind(end.logs.to_string())
-        .bind(end.duration_ms)
-        .bind(now_millis())
-        .bind(id)
-        .bind(application_id)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
     }
 
     pub async fn invocation(&self, application_id: i64, id: i64) -> StoreResult<Option<InvocationRecord>> {

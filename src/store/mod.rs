@@ -18,10 +18,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use applications::{Application, TimeoutPolicy, Toggle};
-pub use functions::{
-    FunctionPatch, FunctionRecord, InvocationEnd, InvocationFilter, InvocationRecord, NewFunction, NewInvocation,
-    VersionRecord,
-};
+pub use functions::{FunctionPatch, FunctionRecord, InvocationFilter, InvocationRecord, NewFunction, VersionRecord};
 pub use runtimes::{Dependency, RuntimeChange, RuntimeRecord};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

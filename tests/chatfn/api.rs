@@ -351,7 +351,8 @@ async fn application_and_settings() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invocation_log_lists_filters_and_details() {
-    use chatfn::store::{InvocationEnd, NewInvocation, Store};
+    use chatfn::dispatch::recorder::{Finished, Recorder, Started};
+    use chatfn::store::{now_millis, Store};
     each_store(|app| async move {
         let (_, function) = app.post("/v1/runtimes/nodejs/functions", json!({"type": "user.received.notification", "name": "Notify"})).await;
         let id = function["id"].as_i64().unwrap();
@@ -360,30 +361,45 @@ async fn invocation_log_lists_filters_and_details() {
             let (_, v) = app.post(&format!("/v1/functions/{id}/versions"), json!({"handlerScript": format!("async function handleEvent() {{ return {n} }}")})).await;
             versions.push(v);
         }
+        // Written the way dispatch writes them: through the batching recorder.
         let store = Store::connect(&app.database_url).await.unwrap();
+        let recorder = Recorder::start(store.clone());
         let record = |version: &Value, user: &'static str, status: &'static str| {
-            let store = store.clone();
-            let args = json!({"user": {"name": user}}).to_string();
-            let (version_id, version_number) = (version["id"].as_i64().unwrap(), version["versionNumber"].as_i64().unwrap());
-            let application_id = app.application_id;
-            async move {
-                let invocation = store
-                    .start_invocation(&NewInvocation { application_id, function_id: id, version_id, version_number, trigger_type: "user.received.notification", args: &args, attempt: 1 })
-                    .await
-                    .unwrap();
-                let logs = json!([{"level": "info", "message": format!("notified {user}"), "time": "2026-01-01T00:00:00Z"}]).to_string();
-                let (result, error) = if status == "SUCCEEDED" {
-                    (Some(r#"{"payload":true}"#), None)
-                } else {
-                    (None, Some(r#"{"name":"Error","message":"mail server down","stack":"Error: mail server down\n    at handleEvent (file:///v1.ts:3:9)"}"#))
-                };
-                store.finish_invocation(application_id, invocation, &InvocationEnd { status, result, error, logs: &logs, duration_ms: 1.5 }).await.unwrap();
-                invocation
-            }
+            let id_now = recorder.next_id();
+            let logs = json!([{"level": "info", "message": format!("notified {user}"), "time": "2026-01-01T00:00:00Z"}]);
+            let (result, error) = if status == "SUCCEEDED" {
+                (Some(r#"{"payload":true}"#.to_string()), None)
+            } else {
+                (None, Some(r#"{"name":"Error","message":"mail server down","stack":"Error: mail server down\n    at handleEvent (file:///v1.ts:3:9)"}"#.to_string()))
+            };
+            recorder.started(Started {
+                id: id_now,
+                application_id: app.application_id,
+                function_id: id,
+                version_id: version["id"].as_i64().unwrap(),
+                version_number: version["versionNumber"].as_i64().unwrap(),
+                trigger_type: "user.received.notification".into(),
+                args: json!({"user": {"name": user}}).to_string().into(),
+                attempt: 1,
+                created_at: now_millis(),
+                job_id: None,
+            });
+            recorder.finished(Finished {
+                id: id_now,
+                application_id: app.application_id,
+                status,
+                result,
+                error,
+                logs: logs.to_string(),
+                duration_ms: 1.5,
+                finished_at: now_millis(),
+            });
+            id_now
         };
-        record(&versions[0], "ann", "SUCCEEDED").await;
-        let failed = record(&versions[0], "bob", "FAILED").await;
-        record(&versions[1], "cid", "SUCCEEDED").await;
+        record(&versions[0], "ann", "SUCCEEDED");
+        let failed = record(&versions[0], "bob", "FAILED");
+        record(&versions[1], "cid", "SUCCEEDED");
+        recorder.flush().await;
 
         let (_, all) = app.get(&format!("/v1/functions/{id}/invocations")).await;
         assert_eq!(all["page"]["totalElements"], 3);
