@@ -246,8 +246,10 @@
     MapPrototypeSet(handlers, key, handler);
   }
 
-  function makeContext(json) {
-    return JSONParse(json);
+  // context.js replaces this with one that adds the context APIs.
+  let makeContext = JSONParse;
+  function useContextFactory(factory) {
+    makeContext = factory;
   }
 
   async function invoke(key, eventJson, contextJson) {
@@ -266,5 +268,5 @@
     return json;
   }
 
-  globalThis.__chatfnHost = { setEnv, runInit, exposeExports, load, registerModule, invoke };
+  globalThis.__chatfnHost = { setEnv, runInit, exposeExports, load, registerModule, invoke, useContextFactory };
 })(globalThis);

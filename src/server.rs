@@ -2,6 +2,7 @@
 //! together. Tests build it on `127.0.0.1:0`.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use anyhow::Context;
 use serde_json::json;
@@ -10,6 +11,7 @@ use crate::api::{self, auth, ApiConfig, AppState};
 use crate::dispatch::queue::{Queue, QueueConfig};
 use crate::dispatch::{DispatchConfig, Dispatcher};
 use crate::engine::{Engine, EngineConfig};
+use crate::platform::{EmbeddedPlatform, Platforms, RemoteConfig, RemotePlatform};
 use crate::store::Store;
 
 #[derive(Debug, Clone)]
@@ -23,6 +25,9 @@ pub struct ServerConfig {
     pub default_client: Option<(String, String)>,
     pub dispatch: DispatchConfig,
     pub queue: QueueConfig,
+    /// The Platform API functions' context APIs reach; `None` is the
+    /// embedded platform (this server's own store).
+    pub remote_platform: Option<RemoteConfig>,
 }
 
 /// Credentials of a newly created application.
@@ -50,6 +55,8 @@ pub async fn create_application(
 pub struct Server {
     listener: tokio::net::TcpListener,
     state: AppState,
+    /// The routes the embedded platform calls in-process; it holds them weakly.
+    _platform_router: Option<Arc<axum::Router>>,
     /// Credentials of the default application, when this start created it.
     pub created_default: Option<Credentials>,
 }
@@ -69,12 +76,24 @@ impl Server {
             None
         };
         let base_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+        let platforms = match config.remote_platform.clone() {
+            None => Platforms::Embedded(EmbeddedPlatform::new(&base_url)),
+            Some(remote) => Platforms::Remote(RemotePlatform::new(remote)?),
+        };
         let engine = Engine::new(EngineConfig::default());
-        let dispatcher = Dispatcher::new(store.clone(), engine, config.dispatch.clone());
+        let dispatcher = Dispatcher::new(store.clone(), engine, config.dispatch.clone(), platforms.clone());
         let queue = Queue::start(store.clone(), dispatcher.clone(), config.queue.clone()).await?;
         let state =
             AppState::new(store, ApiConfig { base_url, token_ttl_secs: config.token_ttl_secs }, dispatcher, queue);
-        Ok(Server { listener, state, created_default })
+        let platform_router = match &platforms {
+            Platforms::Embedded(embedded) => {
+                let router = Arc::new(api::platform_router(state.clone()));
+                embedded.attach(&router);
+                Some(router)
+            }
+            Platforms::Remote(_) => None,
+        };
+        Ok(Server { listener, state, _platform_router: platform_router, created_default })
     }
 
     pub fn local_addr(&self) -> SocketAddr {

@@ -18,6 +18,108 @@ export interface Context {
   versionNumber: number;
   /** Unique per invocation; the invocation log is found under it. */
   invocationId: string;
+  /** Pre-authenticated Platform API clients (ChatKitty's server-side SDK shape). */
+  getUserApi(): UserApi;
+  getChannelApi(): ChannelApi;
+  getMessageApi(): MessageApi;
+  getApplicationApi(): ApplicationApi;
+  getUserSessionApi(): UserSessionApi;
+}
+
+/** An axios-style answer. A non-2xx status rejects with a {@link PlatformApiError}. */
+export interface PlatformResponse<T> {
+  data: T;
+  status: number;
+  statusText: string;
+  headers: Record<string, string | undefined>;
+  config: { method: string; url: string };
+}
+
+/** The rejection of a context API call the platform answered with an error status. */
+export interface PlatformApiError extends Error {
+  name: "AxiosError";
+  isAxiosError: true;
+  code: "ERR_BAD_REQUEST" | "ERR_BAD_RESPONSE";
+  status: number;
+  response: PlatformResponse<{ error: string; message: string; timestamp: string }>;
+}
+
+/** A HAL page, as every list answers. */
+export interface Page<K extends string, T> {
+  _embedded?: { [key in K]: T[] };
+  _links: Record<string, { href: string }>;
+  page: { size: number; totalElements: number; totalPages: number; number: number };
+}
+
+/** Reference to a user: by id or by unique name. */
+export type ChatUserReference = { id: number } | { username: string };
+
+type Answer<T> = Promise<PlatformResponse<T>>;
+
+export interface UserApi {
+  createUser(user: { name: string; displayName: string; isGuest?: boolean; properties?: Properties }): Answer<ChatUser>;
+  /** Resolves when a user with this name exists, rejects (404) when none does. */
+  getUserExists(name: string): Answer<"">;
+  getUser(id: number): Answer<ChatUser>;
+  getUsers(page?: number, size?: number, name?: string): Answer<Page<"users", ChatUser>>;
+  /** A JSON merge patch: `properties` are merged key by key, `null` removes a key. */
+  updateUser(id: number, patch: { displayName?: string; isGuest?: boolean; properties?: Properties }): Answer<ChatUser>;
+  deleteUser(id: number): Answer<unknown>;
+  checkUserExists(name: string): Answer<"">;
+  retrieveUser(id: number): Answer<ChatUser>;
+  retrieveUsers(page?: number, size?: number, sort?: string, name?: string): Answer<Page<"users", ChatUser>>;
+}
+
+export interface ChannelApi {
+  /** Creates a channel, or answers the equivalent one that exists (200). */
+  createChannel(channel: {
+    type: "DIRECT" | "PUBLIC" | "PRIVATE";
+    name?: string;
+    displayName?: string;
+    creator?: ChatUserReference;
+    members?: ChatUserReference[];
+    properties?: Properties;
+  }): Answer<Channel>;
+  getChannel(id: number): Answer<Channel>;
+  getChannels(page?: number, size?: number, type?: Channel["type"]): Answer<Page<"channels", Channel>>;
+  updateChannel(id: number, patch: { displayName?: string; properties?: Properties }): Answer<Channel>;
+  deleteChannel(id: number): Answer<unknown>;
+  createChannelMember(id: number, user: ChatUserReference): Answer<Channel>;
+  getChannelMembers(id: number, page?: number, size?: number): Answer<Page<"users", ChatUser>>;
+  deleteChannelMembership(id: number, userId: number): Answer<Channel>;
+  /** A system message, or one on behalf of `user` (a member). */
+  createChannelMessage(
+    id: number,
+    message: { type: "TEXT"; body: string; user?: ChatUserReference; properties?: Properties },
+  ): Answer<Message>;
+  /** Newest first. */
+  getChannelMessages(id: number, page?: number, size?: number): Answer<Page<"messages", Message>>;
+  retrieveChannel(id: number): Answer<Channel>;
+  retrieveChannels(page?: number, size?: number, sort?: string, type?: Channel["type"]): Answer<Page<"channels", Channel>>;
+  addChannelMember(id: number, user: ChatUserReference): Answer<Channel>;
+  retrieveChannelMembers(id: number, page?: number, size?: number, sort?: string): Answer<Page<"users", ChatUser>>;
+  removeChannelMember(id: number, userId: number): Answer<Channel>;
+  sendChannelMessage(id: number, message: { type: "TEXT"; body: string; user?: ChatUserReference; properties?: Properties }): Answer<Message>;
+  retrieveChannelMessages(id: number, size?: number): Answer<Page<"messages", Message>>;
+}
+
+export interface MessageApi {
+  getMessage(id: number): Answer<Message>;
+  /** Newest first. */
+  getMessages(page?: number, size?: number): Answer<Page<"messages", Message>>;
+  deleteMessage(id: number): Answer<unknown>;
+  retrieveMessage(id: number): Answer<Message>;
+  retrieveMessages(size?: number): Answer<Page<"messages", Message>>;
+}
+
+export interface ApplicationApi {
+  getApplication(): Answer<{ id: number; name: string; key: string; createdTime: string; properties: Properties }>;
+  retrieveAuthenticatedApplication(): Answer<{ id: number; name: string; key: string; createdTime: string; properties: Properties }>;
+}
+
+export interface UserSessionApi {
+  /** Resolves when the user has an active chat session; rejects (404) otherwise. */
+  getActiveSessionExists(userId: number): Answer<"">;
 }
 
 export type TriggerType =
@@ -105,7 +207,11 @@ export interface UserStartedChatSessionEvent {
 export type ChatFunctionHandler<E, R = unknown> = (event: E, context: Context) => Promise<R> | R;
 
 declare global {
-  /** The chat runtime's environment variables (read-only). */
+  /**
+   * The chat runtime's environment variables (read-only), with ChatKitty's
+   * system variables `CHATKITTY_APPLICATION_ID`, `CHATKITTY_CLIENT_ID` and
+   * `CHATKITTY_CHAT_SERVICE_BASE_URL` beside the custom ones.
+   */
   const process: {
     readonly env: Readonly<Record<string, string | undefined>>;
     nextTick(callback: (...args: any[]) => void, ...args: any[]): void;

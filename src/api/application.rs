@@ -10,6 +10,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::JsonBody;
 use super::hal::{link, time};
 use super::AppState;
+use crate::engine::EgressPolicy;
 use crate::store::{Application, TimeoutPolicy, Toggle};
 
 async fn load(state: &AppState, tenant: Tenant) -> ApiResult<Application> {
@@ -82,4 +83,36 @@ pub async fn update_settings(
         .ok_or_else(|| ApiError::not_found("application", tenant.application_id))?;
     state.changed(tenant.application_id);
     Ok(Json(settings(&state, &app)))
+}
+
+fn egress_json(state: &AppState, app: &Application) -> Value {
+    let mut body = serde_json::to_value(&app.egress_policy).expect("a policy serialises");
+    body["_links"] = json!({ "self": link(state.href("/v1/application/egress-policy")) });
+    body
+}
+
+#[utoipa::path(get, path = "/v1/application/egress-policy", tag = "Application", responses((status = 200, description = "What the functions' fetch may reach"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
+/// Retrieve the outbound HTTP policy of the application's functions.
+pub async fn get_egress_policy(State(state): State<AppState>, tenant: Tenant) -> ApiResult<Json<Value>> {
+    let app = load(&state, tenant).await?;
+    Ok(Json(egress_json(&state, &app)))
+}
+
+#[utoipa::path(put, path = "/v1/application/egress-policy", tag = "Application", request_body(content = Object, description = "{allowedHosts: [\"api.example.com\", \"*.example.org\", \"10.0.0.5:8080\"], maxRequestsPerInvocation: 50, timeoutMs: 10000, maxResponseBytes: 10485760}", content_type = "application/json"), responses((status = 200, description = "The policy"), (status = 400, description = "Invalid policy"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
+/// Replace the outbound HTTP policy: hosts `fetch` may reach (exact,
+/// `*.domain`, `host:port`; private addresses only when named literally),
+/// requests per invocation, time limit and answer size per request.
+pub async fn update_egress_policy(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    JsonBody(policy): JsonBody<EgressPolicy>,
+) -> ApiResult<Json<Value>> {
+    policy.validate().map_err(|e| ApiError::bad_request(format!("invalid field `{e}")))?;
+    let app = state
+        .store
+        .update_egress_policy(tenant.application_id, &policy)
+        .await?
+        .ok_or_else(|| ApiError::not_found("application", tenant.application_id))?;
+    state.changed(tenant.application_id);
+    Ok(Json(egress_json(&state, &app)))
 }

@@ -105,7 +105,14 @@ pub async fn issue_token(State(state): State<AppState>, request: Request) -> Api
     })))
 }
 
-/// The application a request acts as, from its bearer token.
+/// Marks a request a chat function made through its context APIs to the
+/// embedded platform: it acts as the function's application. Only code in
+/// this process can set a request extension, never a network client.
+#[derive(Debug, Clone, Copy)]
+pub struct InProcessTenant(pub i64);
+
+/// The application a request acts as, from its bearer token (or the
+/// function's application for in-process platform calls).
 #[derive(Debug, Clone, Copy)]
 pub struct Tenant {
     pub application_id: i64,
@@ -115,6 +122,9 @@ impl FromRequestParts<AppState> for Tenant {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        if let Some(&InProcessTenant(application_id)) = parts.extensions.get() {
+            return Ok(Tenant { application_id });
+        }
         let header = parts
             .headers
             .get(AUTHORIZATION)

@@ -1,8 +1,10 @@
 //! The HTTP API: ChatKitty's Platform API paths for chat functions, the
-//! chat runtime and the application, plus the token endpoint.
+//! chat runtime, the application and the embedded platform's chat data
+//! (users, channels, messages), plus the token endpoint.
 
 mod application;
 pub mod auth;
+mod channels;
 pub mod error;
 mod extract;
 mod functions;
@@ -10,12 +12,13 @@ mod hal;
 mod openapi;
 mod runtime;
 mod triggers;
+mod users;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use parking_lot::RwLock;
 
@@ -59,11 +62,14 @@ impl AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let control = Router::new()
         .route("/oauth/token", post(auth::issue_token))
         .route("/openapi.json", get(openapi::openapi_json))
-        .route("/v1/application", get(application::get_application))
         .route("/v1/application/settings", get(application::get_settings).put(application::update_settings))
+        .route(
+            "/v1/application/egress-policy",
+            get(application::get_egress_policy).put(application::update_egress_policy),
+        )
         .route("/v1/runtimes/nodejs", get(runtime::get_runtime))
         .route("/v1/runtimes/nodejs/dependencies", put(runtime::update_dependencies))
         .route("/v1/runtimes/nodejs/environment-variables", put(runtime::update_environment_variables))
@@ -82,7 +88,37 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/function-versions/{id}", get(functions::get_version))
         .route("/v1/function-invocations/{id}", get(functions::get_invocation))
         .route("/v1/triggers/{type}", post(triggers::trigger))
-        .route("/v1/function-invocations/{id}/retry", post(triggers::retry_invocation))
+        .route("/v1/function-invocations/{id}/retry", post(triggers::retry_invocation));
+    finish(control.merge(chat_routes()), state)
+}
+
+/// What a chat function's context APIs reach in the embedded platform:
+/// ChatKitty's users, channels, members and messages, and the application.
+/// The full router serves the same routes over HTTP.
+pub fn platform_router(state: AppState) -> Router {
+    finish(chat_routes(), state)
+}
+
+fn chat_routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/application", get(application::get_application))
+        .route("/v1/users", get(users::list_users).post(users::create_user).head(users::check_user_exists))
+        .route("/v1/users/{id}", get(users::get_user).patch(users::update_user).delete(users::delete_user))
+        .route("/v1/users/{id}/sessions", axum::routing::head(users::check_active_session))
+        .route("/v1/channels", get(channels::list_channels).post(channels::create_channel))
+        .route(
+            "/v1/channels/{id}",
+            get(channels::get_channel).patch(channels::update_channel).delete(channels::delete_channel),
+        )
+        .route("/v1/channels/{id}/members", get(channels::list_members).post(channels::add_member))
+        .route("/v1/channels/{id}/members/{user_id}", delete(channels::remove_member))
+        .route("/v1/channels/{id}/messages", get(channels::list_channel_messages).post(channels::send_message))
+        .route("/v1/messages", get(channels::list_messages))
+        .route("/v1/messages/{id}", get(channels::get_message).delete(channels::delete_message))
+}
+
+fn finish(routes: Router<AppState>, state: AppState) -> Router {
+    routes
         .fallback(|| async { error::ApiError::not_found("path", "") })
         .method_not_allowed_fallback(|| async {
             error::ApiError {

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{application, functions, runtime, triggers};
+use super::{application, channels, functions, runtime, triggers, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -14,6 +14,8 @@ use super::{application, functions, runtime, triggers};
         application::get_application,
         application::get_settings,
         application::update_settings,
+        application::get_egress_policy,
+        application::update_egress_policy,
         runtime::get_runtime,
         runtime::update_dependencies,
         runtime::update_environment_variables,
@@ -32,6 +34,26 @@ use super::{application, functions, runtime, triggers};
         functions::get_invocation,
         triggers::trigger,
         triggers::retry_invocation,
+        users::list_users,
+        users::check_user_exists,
+        users::create_user,
+        users::get_user,
+        users::update_user,
+        users::delete_user,
+        users::check_active_session,
+        channels::list_channels,
+        channels::create_channel,
+        channels::get_channel,
+        channels::update_channel,
+        channels::delete_channel,
+        channels::list_members,
+        channels::add_member,
+        channels::remove_member,
+        channels::list_channel_messages,
+        channels::send_message,
+        channels::list_messages,
+        channels::get_message,
+        channels::delete_message,
     ),
     modifiers(&BearerAuth)
 )]

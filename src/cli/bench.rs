@@ -59,6 +59,8 @@ fn runtime_spec(app: &str, revision: String) -> Arc<RuntimeSpec> {
         initialization_script: Some(compile("file:///init.ts", INIT_SCRIPT, ScriptRole::Initialization).unwrap()),
         environment: BTreeMap::from([("GREETING".to_string(), "hi".to_string())]),
         limits: Limits::default(),
+        platform: None,
+        egress: Default::default(),
     })
 }
 

@@ -113,6 +113,7 @@ pub async fn bench_http(args: BenchHttpArgs) -> ExitCode {
         default_client: Some(("bench".into(), "bench-secret".into())),
         dispatch: DispatchConfig::default(),
         queue: QueueConfig { max_pending_per_application: i64::MAX, ..QueueConfig::default() },
+        remote_platform: None,
     })
     .await
     .expect("server builds");

@@ -114,6 +114,8 @@ pub async fn run(args: RunArgs) -> ExitCode {
         initialization_script: init,
         environment: args.env.into_iter().collect::<BTreeMap<_, _>>(),
         limits,
+        platform: None,
+        egress: Default::default(),
     });
     let function = Arc::new(FunctionSpec {
         function_id: "local".into(),

@@ -10,6 +10,7 @@ use clap::{Args, Subcommand};
 use crate::dispatch::queue::QueueConfig;
 use crate::dispatch::DispatchConfig;
 use crate::engine::Limits;
+use crate::platform::RemoteConfig;
 
 use crate::server::{create_application, credentials_json, shutdown_signal, Server, ServerConfig};
 use crate::store::Store;
@@ -45,6 +46,19 @@ pub struct ServeArgs {
     /// V8 heap limit of each application's runtime, in MiB.
     #[arg(long, env = "CHATFN_HEAP_MB", default_value_t = 128, value_parser = clap::value_parser!(u64).range(16..=4096))]
     heap_mb: u64,
+    /// A remote ChatKitty-compatible Platform API for the functions' context
+    /// APIs (base URL, paths start at /v1); default: this server's embedded platform.
+    #[arg(long, env = "CHATFN_PLATFORM_URL", requires_all = ["platform_client_id", "platform_client_secret"])]
+    platform_url: Option<String>,
+    /// Client id on the remote platform.
+    #[arg(long, env = "CHATFN_PLATFORM_CLIENT_ID", requires = "platform_url")]
+    platform_client_id: Option<String>,
+    /// Client secret on the remote platform.
+    #[arg(long, env = "CHATFN_PLATFORM_CLIENT_SECRET", requires = "platform_url", hide_env_values = true)]
+    platform_client_secret: Option<String>,
+    /// Time limit of one request to the remote platform, in milliseconds.
+    #[arg(long, env = "CHATFN_PLATFORM_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=300_000))]
+    platform_timeout_ms: u64,
     /// Client id of the default application created on first start.
     #[arg(long, env = "CHATFN_CLIENT_ID", requires = "client_secret")]
     client_id: Option<String>,
@@ -69,6 +83,12 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
             ..DispatchConfig::default()
         },
         queue: QueueConfig { max_pending_per_application: args.max_pending, ..QueueConfig::default() },
+        remote_platform: args.platform_url.map(|base_url| RemoteConfig {
+            base_url,
+            client_id: args.platform_client_id.unwrap_or_default(),
+            client_secret: args.platform_client_secret.unwrap_or_default(),
+            timeout: Duration::from_millis(args.platform_timeout_ms),
+        }),
     };
     let server = match Server::build(config).await {
         Ok(server) => server,

@@ -18,6 +18,7 @@ use parking_lot::Mutex;
 use crate::engine::{
     Engine, FunctionSpec, InvocationOutcome, InvocationRequest, InvocationStatus, Limits, RuntimeSpec,
 };
+use crate::platform::Platforms;
 use crate::store::{now_millis, Store, StoreResult, TimeoutPolicy, Toggle};
 use recorder::{Finished, Recorder, Started};
 
@@ -81,6 +82,7 @@ struct Inner {
     engine: Engine,
     recorder: Recorder,
     config: DispatchConfig,
+    platforms: Platforms,
     resolved: Mutex<HashMap<(i64, String), Cached>>,
     /// Compiled versions are immutable: one spec per version id.
     functions: Mutex<HashMap<i64, Arc<FunctionSpec>>>,
@@ -106,7 +108,7 @@ pub struct Ran {
 }
 
 impl Dispatcher {
-    pub fn new(store: Store, engine: Engine, config: DispatchConfig) -> Dispatcher {
+    pub fn new(store: Store, engine: Engine, config: DispatchConfig, platforms: Platforms) -> Dispatcher {
         let recorder = Recorder::start(store.clone());
         Dispatcher {
             inner: Arc::new(Inner {
@@ -114,6 +116,7 @@ impl Dispatcher {
                 engine,
                 recorder,
                 config,
+                platforms,
                 resolved: Mutex::default(),
                 functions: Mutex::default(),
             }),
@@ -148,8 +151,10 @@ impl Dispatcher {
     async fn load(&self, application_id: i64, trigger_type: &str) -> StoreResult<Resolved> {
         let store = &self.inner.store;
         let app = store.application(application_id).await?;
-        let (guest_users, timeout_policy) =
-            app.map_or((Toggle::Disabled, TimeoutPolicy::FailClosed), |a| (a.guest_users, a.blocking_timeout_policy));
+        let (guest_users, timeout_policy) = app
+            .as_ref()
+            .map_or((Toggle::Disabled, TimeoutPolicy::FailClosed), |a| (a.guest_users, a.blocking_timeout_policy));
+        let (client_id, egress) = app.map(|a| (a.client_id, Arc::new(a.egress_policy))).unwrap_or_default();
         let mut resolved = Resolved { function: None, guest_users, timeout_policy };
         let Some(function) = store.function_for_trigger(application_id, trigger_type).await? else {
             return Ok(resolved);
@@ -158,6 +163,9 @@ impl Dispatcher {
             return Ok(resolved);
         };
         let Some(runtime) = store.runtime(application_id).await? else { return Ok(resolved) };
+        // ChatKitty's system variables sit beside the custom ones and win.
+        let mut environment = runtime.environment_variables;
+        environment.extend(self.inner.platforms.system_environment(application_id, &client_id));
         let cached = self.inner.functions.lock().get(&version_id).cloned();
         let spec = match cached {
             Some(spec) => spec,
@@ -184,8 +192,10 @@ impl Dispatcher {
                 application_id: application_id.to_string().into(),
                 revision: runtime.revision.to_string().into(),
                 initialization_script: runtime.initialization,
-                environment: runtime.environment_variables,
+                environment,
                 limits: self.inner.config.limits,
+                platform: Some(self.inner.platforms.bind(application_id)),
+                egress: egress.clone(),
             }),
         });
         Ok(resolved)

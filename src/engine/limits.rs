@@ -32,6 +32,8 @@ pub struct Limits {
     /// ArrayBuffer backing stores of a runtime (outside the V8 heap).
     pub buffer_bytes: usize,
     pub console: ConsoleLimits,
+    /// Platform API requests (context APIs) one invocation may make.
+    pub platform_requests: u32,
 }
 
 impl Default for Limits {
@@ -42,6 +44,7 @@ impl Default for Limits {
             heap_bytes: 128 * 1024 * 1024,
             buffer_bytes: 256 * 1024 * 1024,
             console: ConsoleLimits::default(),
+            platform_requests: 100,
         }
     }
 }

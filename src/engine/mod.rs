@@ -8,6 +8,8 @@
 
 mod buffers;
 pub mod console;
+pub mod context;
+pub mod fetch;
 pub mod limits;
 mod platform;
 mod pool;
@@ -22,6 +24,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 pub use console::{ConsoleLimits, LogLevel, LogLine};
+pub use context::{ChatPlatform, PlatformHandle, PlatformRequest, PlatformResponse};
+pub use fetch::EgressPolicy;
 pub use limits::Limits;
 pub use script::{compile, CompiledScript, ScriptError, ScriptRole};
 
@@ -37,6 +41,11 @@ pub struct RuntimeSpec {
     /// Defaults for every invocation in this runtime; the heap limit applies
     /// to the runtime as a whole.
     pub limits: Limits,
+    /// The chat platform the context APIs reach, bound to this application;
+    /// without one they reject.
+    pub platform: Option<PlatformHandle>,
+    /// What `fetch` may reach (by default: nothing).
+    pub egress: Arc<EgressPolicy>,
 }
 
 /// One deployed version of a function.

@@ -29,6 +29,11 @@ deno_core::extension!(
     },
 );
 
+/// The extensions of every runtime, in snapshot order.
+pub fn extensions() -> Vec<deno_core::Extension> {
+    vec![chatfn_runtime::init(), super::context::chatfn_context::init(), super::fetch::chatfn_fetch::init()]
+}
+
 type SpawnJob = Box<dyn FnOnce() + Send + 'static>;
 
 struct Spawner {
@@ -70,13 +75,17 @@ pub fn startup_snapshot() -> &'static [u8] {
         spawn_isolate_thread("chatfn-snapshot".into(), move || {
             let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
             let _entered = tokio.enter();
-            let mut runtime = JsRuntimeForSnapshot::new(RuntimeOptions {
-                extensions: vec![chatfn_runtime::init()],
-                ..Default::default()
-            });
+            let mut runtime =
+                JsRuntimeForSnapshot::new(RuntimeOptions { extensions: extensions(), ..Default::default() });
             runtime
                 .execute_script("chatfn:runtime/bootstrap.js", include_str!("../../js-runtime/bootstrap.js"))
                 .expect("the runtime bootstrap script failed");
+            runtime
+                .execute_script("chatfn:runtime/context.js", include_str!("../../js-runtime/context.js"))
+                .expect("the context APIs script failed");
+            runtime
+                .execute_script("chatfn:runtime/fetch.js", include_str!("../../js-runtime/fetch.js"))
+                .expect("the fetch script failed");
             let snapshot: &'static [u8] = Box::leak(runtime.snapshot());
             let _ = tx.send(snapshot);
         });

@@ -263,6 +263,7 @@ async fn run(live: &mut Option<LiveRuntime>, guard: &Arc<Guard>, request: &Invoc
     let rt = live.as_mut().expect("runtime present");
     guard.arm(rt.isolate(), &limits);
     rt.start_console(limits.console);
+    rt.bind_context(&request.runtime, limits.platform_requests);
     let function = &request.function;
     let context = serde_json::json!({
         "applicationId": &*request.runtime.application_id,

@@ -21,8 +21,9 @@ use deno_error::JsErrorBox;
 
 use super::console::{ConsoleCapture, ConsoleLimits, LogLine};
 
+use super::context::ContextBinding;
 use super::limits::{Guard, Limits, Trip};
-use super::platform::{chatfn_runtime, startup_snapshot};
+use super::platform::{extensions, startup_snapshot};
 use super::script::{CompiledScript, Evaluation};
 use super::{FunctionSpec, InvocationError, RuntimeSpec};
 
@@ -110,7 +111,7 @@ impl LiveRuntime {
         let maps = SourceMaps::default();
         let (buffer_allocator, buffers) = super::buffers::allocator(spec.limits.buffer_bytes);
         let mut js = JsRuntime::try_new(RuntimeOptions {
-            extensions: vec![chatfn_runtime::init()],
+            extensions: extensions(),
             startup_snapshot: Some(startup_snapshot()),
             module_loader: Some(Rc::new(SealedLoader { maps: maps.clone() })),
             create_params: Some(
@@ -216,6 +217,16 @@ impl LiveRuntime {
 
     pub fn start_console(&mut self, limits: ConsoleLimits) {
         self.js.op_state().borrow_mut().borrow_mut::<ConsoleCapture>().start(limits);
+    }
+
+    /// Binds the context APIs to the platform for the invocation starting,
+    /// with a fresh budget of requests,
+    /// and `fetch` to the application's outbound policy.
+    pub fn bind_context(&mut self, runtime: &super::RuntimeSpec, budget: u32) {
+        let state = self.js.op_state();
+        let mut state = state.borrow_mut();
+        state.borrow_mut::<ContextBinding>().start(runtime.platform.clone(), budget);
+        state.borrow_mut::<super::fetch::FetchBinding>().start(runtime.egress.clone());
     }
 
     pub fn finish_console(&mut self) -> Vec<LogLine> {

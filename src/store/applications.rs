@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use super::{now_millis, Store, StoreError, StoreResult};
+use crate::engine::EgressPolicy;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -38,6 +39,8 @@ pub struct Application {
     pub user_created_channels: Toggle,
     /// FAIL_CLOSED (deny) or FAIL_OPEN (allow) when a blocking function times out.
     pub blocking_timeout_policy: TimeoutPolicy,
+    /// What its functions' `fetch` may reach.
+    pub egress_policy: EgressPolicy,
     pub created_at: i64,
 }
 
@@ -57,8 +60,8 @@ impl TimeoutPolicy {
     }
 }
 
-const COLUMNS: &str =
-    "id, name, client_id, client_secret_hash, guest_users, user_created_channels, blocking_timeout_policy, created_at";
+const COLUMNS: &str = "id, name, client_id, client_secret_hash, guest_users, user_created_channels, \
+    blocking_timeout_policy, egress_policy, created_at";
 
 fn application(row: &sqlx::any::AnyRow) -> StoreResult<Application> {
     Ok(Application {
@@ -73,6 +76,11 @@ fn application(row: &sqlx::any::AnyRow) -> StoreResult<Application> {
         } else {
             TimeoutPolicy::FailClosed
         },
+        // Written only from a validated policy; an unreadable one allows nothing.
+        egress_policy: row
+            .try_get::<Option<String>, _>("egress_policy")?
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default(),
         created_at: row.try_get("created_at")?,
     })
 }
@@ -147,6 +155,15 @@ impl Store {
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
+        row.as_ref().map(application).transpose()
+    }
+
+    pub async fn update_egress_policy(&self, id: i64, policy: &EgressPolicy) -> StoreResult<Option<Application>> {
+        let row = sqlx::query(&format!("UPDATE applications SET egress_policy = $1 WHERE id = $2 RETURNING {COLUMNS}"))
+            .bind(serde_json::to_string(policy).expect("a policy serialises"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(application).transpose()
     }
 

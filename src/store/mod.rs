@@ -1,4 +1,5 @@
-//! The store: applications, runtimes, functions, versions and invocations.
+//! The store: applications, runtimes, functions, versions, invocations and
+//! the embedded chat platform's users, channels and messages.
 //!
 //! One implementation serves SQLite (the embedded default) and PostgreSQL
 //! (several hosts sharing one store): queries use `$n` placeholders and
@@ -8,6 +9,7 @@
 //! application, so one application can never reach another's rows.
 
 mod applications;
+mod chat;
 mod functions;
 mod runtimes;
 
@@ -18,6 +20,9 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use applications::{Application, TimeoutPolicy, Toggle};
+pub use chat::{
+    Channel, ChannelPatch, ChannelType, ChatMessage, ChatUser, ChatUserPatch, NewChannel, NewChatMessage, NewChatUser,
+};
 pub use functions::{FunctionPatch, FunctionRecord, InvocationFilter, InvocationRecord, NewFunction, VersionRecord};
 pub use runtimes::{Dependency, RuntimeChange, RuntimeRecord};
 

@@ -45,6 +45,8 @@ fixture_tests!(
     sandbox,
     unhandled_rejection,
     timers,
+    context_unbound,
+    fetch_denied,
 );
 
 #[test]
@@ -108,6 +110,8 @@ async fn run_fixture(case: &str) {
         initialization_script,
         environment,
         limits,
+        platform: None,
+        egress: Default::default(),
     });
     let function = Arc::new(FunctionSpec {
         function_id: case.into(),

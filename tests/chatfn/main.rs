@@ -6,5 +6,6 @@ mod cli;
 mod dispatch;
 mod engine;
 mod fixtures;
+mod platform;
 mod sdk;
 mod support;

@@ -26,6 +26,8 @@ pub fn runtime(
         }),
         environment: env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<BTreeMap<_, _>>(),
         limits,
+        platform: None,
+        egress: Default::default(),
     })
 }
 
@@ -109,6 +111,7 @@ impl TestApp {
                 max_pending_per_application: 2_000,
                 ..Default::default()
             },
+            remote_platform: None,
         };
         configure(&mut config);
         let server = Server::build(config).await.expect("server builds");
@@ -186,6 +189,9 @@ impl TestApp {
 
     pub async fn get(&self, path: &str) -> (StatusCode, Value) {
         self.send(self.http.get(self.url(path))).await
+    }
+    pub async fn head(&self, path: &str) -> (StatusCode, Value) {
+        self.send(self.http.head(self.url(path))).await
     }
     pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
         self.send(self.http.delete(self.url(path))).await

@@ -1,0 +1,430 @@
+//! `/v1/channels`: the embedded chat platform's channels, their members and
+//! their messages; `/v1/messages` for messages across channels.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::auth::Tenant;
+use super::error::{ApiError, ApiResult};
+use super::extract::{Id, JsonBody};
+use super::hal::{link, page, page_request, time};
+use super::users::{merge_patch, properties_text, properties_value, resolve_user, user_json, validate_name};
+use super::AppState;
+use crate::store::{Channel, ChannelPatch, ChannelType, ChatMessage, NewChannel, NewChatMessage, PageRequest};
+
+/// Users in one direct channel, its creator included (ChatKitty: up to 9 others).
+pub const MAX_DIRECT_MEMBERS: usize = 10;
+/// Longest message body.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+async fn channel_or_404(state: &AppState, tenant: Tenant, id: i64) -> ApiResult<Channel> {
+    state.store.channel(tenant.application_id, id).await?.ok_or_else(|| ApiError::not_found("channel", id))
+}
+
+async fn channel_json(state: &AppState, tenant: Tenant, c: &Channel) -> ApiResult<Value> {
+    let base = format!("/v1/channels/{}", c.id);
+    let mut body = json!({
+        "id": c.id,
+        "type": c.channel_type.as_str(),
+        "properties": properties_value(&c.properties),
+        "createdTime": time(c.created_at),
+        "_links": {
+            "self": link(state.href(&base)),
+            "members": link(state.href(&format!("{base}/members"))),
+            "messages": link(state.href(&format!("{base}/messages"))),
+        },
+    });
+    if let Some(name) = &c.name {
+        body["name"] = json!(name);
+        body["displayName"] = json!(c.display_name.as_deref().unwrap_or(name));
+    }
+    if let Some(creator) = c.creator_id {
+        if let Some(user) = state.store.chat_user(tenant.application_id, creator).await? {
+            body["creator"] = user_json(state, &user);
+        }
+    }
+    if c.channel_type == ChannelType::Direct {
+        let all = PageRequest { page: 0, size: MAX_DIRECT_MEMBERS as i64, descending: false };
+        let (members, _) = state.store.list_channel_members(tenant.application_id, c.id, all).await?;
+        body["members"] = members.iter().map(|u| user_json(state, u)).collect();
+    }
+    Ok(body)
+}
+
+#[utoipa::path(get, path = "/v1/channels", tag = "Channels", params(("page" = Option<i64>, Query, description = "Zero-based page index"), ("size" = Option<i64>, Query, description = "Page size (default 25, at most 100)"), ("sort" = Option<String>, Query, description = "id,(asc|desc)"), ("type" = Option<String>, Query, description = "DIRECT, PUBLIC or PRIVATE")), responses((status = 200, description = "HAL page of channels"), (status = 400, description = "Unknown type")), security(("bearer" = [])))]
+/// List the application's channels.
+pub async fn list_channels(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let request = page_request(&query, &["id"])?;
+    let channel_type = query.get("type").map(|t| parse_type(t)).transpose()?;
+    let (channels, total) = state.store.list_channels(tenant.application_id, request, channel_type).await?;
+    let mut items = Vec::with_capacity(channels.len());
+    for c in &channels {
+        items.push(channel_json(&state, tenant, c).await?);
+    }
+    let base = match channel_type {
+        Some(t) => format!("/v1/channels?type={}", t.as_str()),
+        None => "/v1/channels".into(),
+    };
+    Ok(Json(page("channels", items, total, request, &state.href(&base))))
+}
+
+fn parse_type(raw: &str) -> ApiResult<ChannelType> {
+    ChannelType::parse(raw)
+        .ok_or_else(|| ApiError::bad_request(format!("invalid channel type {raw:?}: use DIRECT, PUBLIC or PRIVATE")))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CreateChannelBody {
+    /// DIRECT, PUBLIC or PRIVATE.
+    #[serde(rename = "type")]
+    channel_type: String,
+    /// Unique name of a PUBLIC or PRIVATE channel; a random one when absent.
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default, alias = "display_name")]
+    display_name: Option<String>,
+    /// A user reference (`{"id"}` or `{"username"}`).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    creator: Option<Value>,
+    /// User references.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<Object>>)]
+    members: Option<Vec<Value>>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    properties: Option<Value>,
+}
+
+#[utoipa::path(post, path = "/v1/channels", tag = "Channels", request_body(content = CreateChannelBody, content_type = "application/json"), responses((status = 201, description = "ChannelResource, created"), (status = 200, description = "The equivalent channel that exists"), (status = 400, description = "Invalid field"), (status = 404, description = "A referenced user does not exist"), (status = 409, description = "A channel of another type has this name")), security(("bearer" = [])))]
+/// Create a channel, or return the equivalent existing one (the channel of
+/// that name, or the direct channel between those users).
+pub async fn create_channel(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    JsonBody(body): JsonBody<CreateChannelBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let channel_type = parse_type(&body.channel_type)?;
+    let creator = match &body.creator {
+        Some(reference) => Some(resolve_user(&state, tenant, "creator", reference).await?.id),
+        None => None,
+    };
+    let mut member_ids = Vec::new();
+    for (i, reference) in body.members.iter().flatten().enumerate() {
+        member_ids.push(resolve_user(&state, tenant, &format!("members[{i}]"), reference).await?.id);
+    }
+    let (name, display_name) = match channel_type {
+        ChannelType::Direct => {
+            if body.name.is_some() {
+                return Err(ApiError::bad_request("invalid field `name`: direct channels have no name"));
+            }
+            let mut everyone = member_ids.clone();
+            everyone.extend(creator);
+            everyone.sort_unstable();
+            everyone.dedup();
+            if everyone.len() < 2 || everyone.len() > MAX_DIRECT_MEMBERS {
+                return Err(ApiError::bad_request(format!(
+                    "invalid field `members`: a direct channel has 2 to {MAX_DIRECT_MEMBERS} distinct users"
+                )));
+            }
+            (None, None)
+        }
+        ChannelType::Public | ChannelType::Private => {
+            let name = body.name.unwrap_or_else(|| uuid_like());
+            validate_name("name", &name)?;
+            if let Some(display) = &body.display_name {
+                validate_name("displayName", display)?;
+            }
+            let display = body.display_name.unwrap_or_else(|| name.clone());
+            (Some(name), Some(display))
+        }
+    };
+    let (channel, created) = state
+        .store
+        .create_channel(
+            tenant.application_id,
+            NewChannel {
+                channel_type,
+                name,
+                display_name,
+                creator_id: creator,
+                member_ids,
+                properties: properties_text("properties", body.properties)?,
+            },
+        )
+        .await?;
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(channel_json(&state, tenant, &channel).await?)))
+}
+
+/// A random channel name (ChatKitty names unnamed channels with a UUID).
+fn uuid_like() -> String {
+    let bytes: [u8; 16] = rand::random();
+    let hex = hex::encode(bytes);
+    format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
+}
+
+#[utoipa::path(get, path = "/v1/channels/{id}", tag = "Channels", params(("id" = i64, Path, description = "Channel ID")), responses((status = 200, description = "ChannelResource"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
+/// Retrieve a channel.
+pub async fn get_channel(State(state): State<AppState>, tenant: Tenant, Id(id): Id) -> ApiResult<Json<Value>> {
+    let channel = channel_or_404(&state, tenant, id).await?;
+    Ok(Json(channel_json(&state, tenant, &channel).await?))
+}
+
+#[utoipa::path(patch, path = "/v1/channels/{id}", tag = "Channels", params(("id" = i64, Path, description = "Channel ID")), request_body(content = Object, description = "JSON merge patch of displayName, properties", content_type = "application/json+merge-patch"), responses((status = 200, description = "ChannelResource"), (status = 400, description = "Invalid field"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
+/// Update a channel's `displayName` or `properties` (merged key by key).
+pub async fn update_channel(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Id(id): Id,
+    JsonBody(body): JsonBody<serde_json::Map<String, Value>>,
+) -> ApiResult<Json<Value>> {
+    let current = channel_or_404(&state, tenant, id).await?;
+    let mut patch = ChannelPatch::default();
+    for (key, value) in body {
+        match (key.as_str(), value) {
+            ("displayName" | "display_name", Value::String(name)) if current.name.is_some() => {
+                validate_name("displayName", &name)?;
+                patch.display_name = Some(name);
+            }
+            ("properties", value @ (Value::Object(_) | Value::Null)) => {
+                let mut merged = properties_value(&current.properties);
+                merge_patch(&mut merged, if value.is_null() { json!({}) } else { value });
+                patch.properties = Some(properties_text("properties", Some(merged))?);
+            }
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "invalid field `{key}`: only displayName (of a named channel) and properties can be changed"
+                )))
+            }
+        }
+    }
+    let channel = state
+        .store
+        .update_channel(tenant.application_id, id, patch)
+        .await?
+        .ok_or_else(|| ApiError::not_found("channel", id))?;
+    Ok(Json(channel_json(&state, tenant, &channel).await?))
+}
+
+#[utoipa::path(delete, path = "/v1/channels/{id}", tag = "Channels", params(("id" = i64, Path, description = "Channel ID")), responses((status = 200, description = "Deleted with its members and messages"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
+/// Delete a channel with its memberships and messages.
+pub async fn delete_channel(State(state): State<AppState>, tenant: Tenant, Id(id): Id) -> ApiResult<Json<Value>> {
+    if !state.store.delete_channel(tenant.application_id, id).await? {
+        return Err(ApiError::not_found("channel", id));
+    }
+    Ok(Json(json!({ "_links": { "self": link(state.href("/v1/application")) } })))
+}
+
+#[utoipa::path(get, path = "/v1/channels/{id}/members", tag = "Channels", params(("id" = i64, Path, description = "Channel ID"), ("page" = Option<i64>, Query, description = "Zero-based page index"), ("size" = Option<i64>, Query, description = "Page size")), responses((status = 200, description = "HAL page of users"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
+/// List a channel's members.
+pub async fn list_members(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Id(id): Id,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let request = page_request(&query, &["id"])?;
+    channel_or_404(&state, tenant, id).await?;
+    let (users, total) = state.store.list_channel_members(tenant.application_id, id, request).await?;
+    let items = users.iter().map(|u| user_json(&state, u)).collect();
+    Ok(Json(page("users", items, total, request, &state.href(&format!("/v1/channels/{id}/members")))))
+}
+
+#[utoipa::path(post, path = "/v1/channels/{id}/members", tag = "Channels", params(("id" = i64, Path, description = "Channel ID")), request_body(content = Object, description = "A user reference: {\"id\"} or {\"username\"}", content_type = "application/json"), responses((status = 200, description = "ChannelResource (adding an existing member changes nothing)"), (status = 400, description = "A direct channel, or a bad reference"), (status = 404, description = "No such channel or user")), security(("bearer" = [])))]
+/// Make a user a member of a group channel.
+pub async fn add_member(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Id(id): Id,
+    JsonBody(reference): JsonBody<Value>,
+) -> ApiResult<Json<Value>> {
+    let channel = channel_or_404(&state, tenant, id).await?;
+    if channel.channel_type == ChannelType::Direct {
+        return Err(ApiError::bad_request("members cannot be added to a direct channel"));
+    }
+    let user = resolve_user(&state, tenant, "body", &reference).await?;
+    state.store.add_channel_member(tenant.application_id, channel.id, user.id).await?;
+    Ok(Json(channel_json(&state, tenant, &channel).await?))
+}
+
+#[utoipa::path(delete, path = "/v1/channels/{id}/members/{user_id}", tag = "Channels", params(("id" = i64, Path, description = "Channel ID"), ("user_id" = i64, Path, description = "User ID")), responses((status = 200, description = "ChannelResource"), (status = 400, description = "A direct channel"), (status = 404, description = "No such channel, or the user is not a member")), security(("bearer" = [])))]
+/// Remove a member from a group channel.
+pub async fn remove_member(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Path((id, user_id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    let id: i64 = id.parse().map_err(|_| ApiError::not_found("channel", &id))?;
+    let user_id: i64 = user_id.parse().map_err(|_| ApiError::not_found("user", &user_id))?;
+    let channel = channel_or_404(&state, tenant, id).await?;
+    if channel.channel_type == ChannelType::Direct {
+        return Err(ApiError::bad_request("members cannot be removed from a direct channel"));
+    }
+    if !state.store.remove_channel_member(tenant.application_id, id, user_id).await? {
+        return Err(ApiError::not_found(&format!("member of channel {id}: user"), user_id));
+    }
+    Ok(Json(channel_json(&state, tenant, &channel).await?))
+}
+
+pub async fn message_json(state: &AppState, tenant: Tenant, m: &ChatMessage) -> ApiResult<Value> {
+    let mut body = json!({
+        "id": m.id,
+        "type": m.message_type,
+        "body": m.body,
+        "channelId": m.channel_id,
+        "nestedLevel": 0,
+        "properties": properties_value(&m.properties),
+        "createdTime": time(m.created_at),
+        "_links": {
+            "self": link(state.href(&format!("/v1/messages/{}", m.id))),
+            "channel": link(state.href(&format!("/v1/channels/{}", m.channel_id))),
+        },
+    });
+    if let Some(user_id) = m.user_id {
+        if let Some(user) = state.store.chat_user(tenant.application_id, user_id).await? {
+            body["user"] = user_json(state, &user);
+        }
+    }
+    Ok(body)
+}
+
+/// Messages are listed newest first unless `sort=id,asc` is asked for.
+fn message_page_request(query: &HashMap<String, String>) -> ApiResult<PageRequest> {
+    let mut request = page_request(query, &["id", "createdTime"])?;
+    if !query.contains_key("sort") {
+        request.descending = true;
+    }
+    Ok(request)
+}
+
+pub async fn message_page(
+    state: &AppState,
+    tenant: Tenant,
+    channel_id: Option<i64>,
+    query: &HashMap<String, String>,
+    base: &str,
+) -> ApiResult<Json<Value>> {
+    let request = message_page_request(query)?;
+    let (messages, total) = state.store.list_chat_messages(tenant.application_id, channel_id, request).await?;
+    let mut items = Vec::with_capacity(messages.len());
+    for m in &messages {
+        items.push(message_json(state, tenant, m).await?);
+    }
+    Ok(Json(page("messages", items, total, request, &state.href(base))))
+}
+
+#[utoipa::path(get, path = "/v1/channels/{id}/messages", tag = "Channels", params(("id" = i64, Path, description = "Channel ID"), ("page" = Option<i64>, Query, description = "Zero-based page index"), ("size" = Option<i64>, Query, description = "Page size"), ("sort" = Option<String>, Query, description = "id,(asc|desc); newest first by default")), responses((status = 200, description = "HAL page of messages"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
+/// List a channel's messages, newest first.
+pub async fn list_channel_messages(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Id(id): Id,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    channel_or_404(&state, tenant, id).await?;
+    message_page(&state, tenant, Some(id), &query, &format!("/v1/channels/{id}/messages")).await
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct SendMessageBody {
+    /// TEXT.
+    #[serde(rename = "type")]
+    message_type: String,
+    body: String,
+    /// Sends on behalf of this user (a member); a system message when absent.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    user: Option<Value>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    properties: Option<Value>,
+    /// Accepted for compatibility; not stored.
+    #[allow(dead_code)]
+    #[serde(default, alias = "group_tag")]
+    group_tag: Option<String>,
+}
+
+#[utoipa::path(post, path = "/v1/channels/{id}/messages", tag = "Channels", params(("id" = i64, Path, description = "Channel ID")), request_body(content = SendMessageBody, content_type = "application/json"), responses((status = 201, description = "MessageResource"), (status = 400, description = "Invalid field, or the user is not a member"), (status = 404, description = "No such channel or user")), security(("bearer" = [])))]
+/// Send a text message: a system message, or one on behalf of a member.
+pub async fn send_message(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Id(id): Id,
+    JsonBody(body): JsonBody<SendMessageBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let channel = channel_or_404(&state, tenant, id).await?;
+    if body.message_type != "TEXT" {
+        return Err(ApiError::bad_request(format!(
+            "invalid field `type`: {:?} is not supported; send a TEXT message",
+            body.message_type
+        )));
+    }
+    if body.body.is_empty() || body.body.len() > MAX_MESSAGE_BYTES {
+        return Err(ApiError::bad_request(format!("invalid field `body`: 1 to {MAX_MESSAGE_BYTES} bytes")));
+    }
+    let user_id = match &body.user {
+        Some(reference) => {
+            let user = resolve_user(&state, tenant, "user", reference).await?;
+            if !state.store.is_channel_member(tenant.application_id, channel.id, user.id).await? {
+                return Err(ApiError::bad_request(format!(
+                    "user {} is not a member of channel {}",
+                    user.id, channel.id
+                )));
+            }
+            Some(user.id)
+        }
+        None => None,
+    };
+    let message = state
+        .store
+        .create_chat_message(
+            tenant.application_id,
+            NewChatMessage {
+                channel_id: channel.id,
+                user_id,
+                body: body.body,
+                properties: properties_text("properties", body.properties)?,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(message_json(&state, tenant, &message).await?)))
+}
+
+#[utoipa::path(get, path = "/v1/messages", tag = "Messages", params(("page" = Option<i64>, Query, description = "Zero-based page index"), ("size" = Option<i64>, Query, description = "Page size"), ("sort" = Option<String>, Query, description = "id,(asc|desc); newest first by default")), responses((status = 200, description = "HAL page of messages")), security(("bearer" = [])))]
+/// List the application's messages, newest first.
+pub async fn list_messages(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    message_page(&state, tenant, None, &query, "/v1/messages").await
+}
+
+#[utoipa::path(get, path = "/v1/messages/{id}", tag = "Messages", params(("id" = i64, Path, description = "Message ID")), responses((status = 200, description = "MessageResource"), (status = 404, description = "No such message")), security(("bearer" = [])))]
+/// Retrieve a message.
+pub async fn get_message(State(state): State<AppState>, tenant: Tenant, Id(id): Id) -> ApiResult<Json<Value>> {
+    let message =
+        state.store.chat_message(tenant.application_id, id).await?.ok_or_else(|| ApiError::not_found("message", id))?;
+    Ok(Json(message_json(&state, tenant, &message).await?))
+}
+
+#[utoipa::path(delete, path = "/v1/messages/{id}", tag = "Messages", params(("id" = i64, Path, description = "Message ID")), responses((status = 200, description = "Deleted"), (status = 404, description = "No such message")), security(("bearer" = [])))]
+/// Delete a message.
+pub async fn delete_message(State(state): State<AppState>, tenant: Tenant, Id(id): Id) -> ApiResult<Json<Value>> {
+    if !state.store.delete_chat_message(tenant.application_id, id).await? {
+        return Err(ApiError::not_found("message", id));
+    }
+    Ok(Json(json!({ "_links": { "self": link(state.href("/v1/application")) } })))
+}

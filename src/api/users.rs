@@ -1,0 +1,248 @@
+//! `/v1/users`: the embedded chat platform's users.
+
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::auth::Tenant;
+use super::error::{ApiError, ApiResult};
+use super::extract::{Id, JsonBody};
+use super::hal::{link, page, page_request, time};
+use super::AppState;
+use crate::store::{ChatUser, ChatUserPatch, NewChatUser};
+
+/// Largest `properties` object, as JSON text.
+pub const MAX_PROPERTIES_BYTES: usize = 64 * 1024;
+
+pub fn user_json(state: &AppState, u: &ChatUser) -> Value {
+    json!({
+        "id": u.id,
+        "type": "PERSON",
+        "name": u.name,
+        "displayName": u.display_name,
+        "displayPictureUrl": null,
+        "isGuest": u.is_guest,
+        "presence": { "status": "UNAVAILABLE", "online": false },
+        "properties": properties_value(&u.properties),
+        "createdTime": time(u.created_at),
+        "_links": { "self": link(state.href(&format!("/v1/users/{}", u.id))) },
+    })
+}
+
+pub fn properties_value(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| json!({}))
+}
+
+/// A `properties` field: an object (or absent), bounded in size.
+pub fn properties_text(field: &str, value: Option<Value>) -> ApiResult<String> {
+    let value = match value {
+        None | Some(Value::Null) => json!({}),
+        Some(object @ Value::Object(_)) => object,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!("invalid field `{field}`: expected an object, got {other}")))
+        }
+    };
+    let text = value.to_string();
+    if text.len() > MAX_PROPERTIES_BYTES {
+        return Err(ApiError::bad_request(format!(
+            "invalid field `{field}`: at most {MAX_PROPERTIES_BYTES} bytes of JSON"
+        )));
+    }
+    Ok(text)
+}
+
+/// A display or unique name: 1 to 200 characters, not blank.
+pub fn validate_name(field: &str, name: &str) -> ApiResult<()> {
+    if name.trim().is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::bad_request(format!("invalid field `{field}`: must be 1 to 200 characters")));
+    }
+    Ok(())
+}
+
+/// RFC 7396 JSON merge patch of `patch` onto `target`.
+pub fn merge_patch(target: &mut Value, patch: Value) {
+    match patch {
+        Value::Object(fields) => {
+            if !target.is_object() {
+                *target = json!({});
+            }
+            let object = target.as_object_mut().expect("an object");
+            for (key, value) in fields {
+                if value.is_null() {
+                    object.remove(&key);
+                } else {
+                    merge_patch(object.entry(key).or_insert(Value::Null), value);
+                }
+            }
+        }
+        other => *target = other,
+    }
+}
+
+/// A ChatKitty user reference: `{"id": 1}` or `{"username": "jane"}`.
+pub async fn resolve_user(state: &AppState, tenant: Tenant, field: &str, reference: &Value) -> ApiResult<ChatUser> {
+    let store = &state.store;
+    let found = match (reference.get("id"), reference.get("username").or_else(|| reference.get("name"))) {
+        (Some(Value::Number(id)), _) => match id.as_i64() {
+            Some(id) => {
+                store.chat_user(tenant.application_id, id).await?.ok_or_else(|| ApiError::not_found("user", id))
+            }
+            None => Err(ApiError::bad_request(format!("invalid field `{field}.id`: expected an integer"))),
+        },
+        (_, Some(Value::String(name))) => store
+            .chat_user_by_name(tenant.application_id, name)
+            .await?
+            .ok_or_else(|| ApiError::not_found("user", format!("{name:?}"))),
+        _ => Err(ApiError::bad_request(format!(
+            "invalid field `{field}`: a user reference is {{\"id\": number}} or {{\"username\": string}}"
+        ))),
+    };
+    found
+}
+
+pub async fn user_or_404(state: &AppState, tenant: Tenant, id: i64) -> ApiResult<ChatUser> {
+    state.store.chat_user(tenant.application_id, id).await?.ok_or_else(|| ApiError::not_found("user", id))
+}
+
+#[utoipa::path(get, path = "/v1/users", tag = "Users", params(("page" = Option<i64>, Query, description = "Zero-based page index"), ("size" = Option<i64>, Query, description = "Page size (default 25, at most 100)"), ("sort" = Option<String>, Query, description = "id,(asc|desc)"), ("name" = Option<String>, Query, description = "Only the user with this name")), responses((status = 200, description = "HAL page of users"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
+/// List the application's users.
+pub async fn list_users(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<Json<Value>> {
+    let request = page_request(&query, &["id"])?;
+    let name = query.get("name").map(String::as_str);
+    let (users, total) = state.store.list_chat_users(tenant.application_id, request, name).await?;
+    let items = users.iter().map(|u| user_json(&state, u)).collect();
+    let base = match name {
+        Some(name) => {
+            format!("/v1/users?name={}", url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>())
+        }
+        None => "/v1/users".to_string(),
+    };
+    Ok(Json(page("users", items, total, request, &state.href(&base))))
+}
+
+#[utoipa::path(head, path = "/v1/users", tag = "Users", params(("name" = String, Query, description = "The user's unique name")), responses((status = 200, description = "A user with this name exists"), (status = 404, description = "No user has this name")), security(("bearer" = [])))]
+/// Check whether a user exists (ChatKitty's `getUserExists`).
+pub async fn check_user_exists(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Query(query): Query<HashMap<String, String>>,
+) -> ApiResult<StatusCode> {
+    let name = query.get("name").ok_or_else(|| ApiError::bad_request("query parameter `name` is required"))?;
+    match state.store.chat_user_by_name(tenant.application_id, name).await? {
+        Some(_) => Ok(StatusCode::OK),
+        None => Err(ApiError::not_found("user", format!("{name:?}"))),
+    }
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct CreateUserBody {
+    name: String,
+    /// Defaults to `name`.
+    #[serde(default, alias = "display_name")]
+    display_name: Option<String>,
+    #[serde(default, alias = "is_guest")]
+    is_guest: bool,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    properties: Option<Value>,
+}
+
+#[utoipa::path(post, path = "/v1/users", tag = "Users", request_body(content = CreateUserBody, content_type = "application/json"), responses((status = 201, description = "ChatUserResource"), (status = 400, description = "Invalid field"), (status = 409, description = "A user with this name exists")), security(("bearer" = [])))]
+/// Create a user.
+pub async fn create_user(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    JsonBody(body): JsonBody<CreateUserBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    validate_name("name", &body.name)?;
+    let display_name = body.display_name.unwrap_or_else(|| body.name.clone());
+    validate_name("displayName", &display_name)?;
+    let user = state
+        .store
+        .create_chat_user(
+            tenant.application_id,
+            NewChatUser {
+                name: body.name,
+                display_name,
+                is_guest: body.is_guest,
+                properties: properties_text("properties", body.properties)?,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(user_json(&state, &user))))
+}
+
+#[utoipa::path(get, path = "/v1/users/{id}", tag = "Users", params(("id" = i64, Path, description = "User ID")), responses((status = 200, description = "ChatUserResource"), (status = 404, description = "No such user")), security(("bearer" = [])))]
+/// Retrieve a user.
+pub async fn get_user(State(state): State<AppState>, tenant: Tenant, Id(id): Id) -> ApiResult<Json<Value>> {
+    let user = user_or_404(&state, tenant, id).await?;
+    Ok(Json(user_json(&state, &user)))
+}
+
+#[utoipa::path(patch, path = "/v1/users/{id}", tag = "Users", params(("id" = i64, Path, description = "User ID")), request_body(content = Object, description = "JSON merge patch of displayName, isGuest, properties", content_type = "application/json+merge-patch"), responses((status = 200, description = "ChatUserResource"), (status = 400, description = "Invalid field"), (status = 404, description = "No such user")), security(("bearer" = [])))]
+/// Update a user with a JSON merge patch: `displayName`, `isGuest`,
+/// `properties` (merged key by key; `null` removes a key).
+pub async fn update_user(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Id(id): Id,
+    JsonBody(body): JsonBody<serde_json::Map<String, Value>>,
+) -> ApiResult<Json<Value>> {
+    let current = user_or_404(&state, tenant, id).await?;
+    let mut patch = ChatUserPatch::default();
+    for (key, value) in body {
+        match (key.as_str(), value) {
+            ("displayName" | "display_name", Value::String(name)) => {
+                validate_name("displayName", &name)?;
+                patch.display_name = Some(name);
+            }
+            ("isGuest" | "is_guest", Value::Bool(b)) => patch.is_guest = Some(b),
+            ("properties", value @ (Value::Object(_) | Value::Null)) => {
+                let mut merged = properties_value(&current.properties);
+                merge_patch(&mut merged, if value.is_null() { json!({}) } else { value });
+                patch.properties = Some(properties_text("properties", Some(merged))?);
+            }
+            ("displayName" | "display_name" | "isGuest" | "is_guest" | "properties", other) => {
+                return Err(ApiError::bad_request(format!("invalid field `{key}`: unexpected value {other}")))
+            }
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "invalid field `{key}`: only displayName, isGuest and properties can be changed"
+                )))
+            }
+        }
+    }
+    let user = state
+        .store
+        .update_chat_user(tenant.application_id, id, patch)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user", id))?;
+    Ok(Json(user_json(&state, &user)))
+}
+
+#[utoipa::path(delete, path = "/v1/users/{id}", tag = "Users", params(("id" = i64, Path, description = "User ID")), responses((status = 200, description = "Deleted; the application"), (status = 404, description = "No such user")), security(("bearer" = [])))]
+/// Delete a user and their channel memberships.
+pub async fn delete_user(State(state): State<AppState>, tenant: Tenant, Id(id): Id) -> ApiResult<Json<Value>> {
+    if !state.store.delete_chat_user(tenant.application_id, id).await? {
+        return Err(ApiError::not_found("user", id));
+    }
+    Ok(Json(json!({ "_links": { "self": link(state.href("/v1/application")) } })))
+}
+
+#[utoipa::path(head, path = "/v1/users/{id}/sessions", tag = "User Sessions", params(("id" = i64, Path, description = "User ID")), responses((status = 200, description = "The user has an active session"), (status = 404, description = "No such user, or no active session")), security(("bearer" = [])))]
+/// Whether a user has an active chat session (ChatKitty's
+/// `getActiveSessionExists`). The embedded platform holds no live
+/// sessions, so an existing user answers 404 too.
+pub async fn check_active_session(State(state): State<AppState>, tenant: Tenant, Id(id): Id) -> ApiResult<StatusCode> {
+    let user = user_or_404(&state, tenant, id).await?;
+    Err(ApiError::not_found("active session of user", user.id))
+}

@@ -1,0 +1,538 @@
+//! The embedded chat platform's data: users, channels, channel members and
+//! messages. Every query names the application, so a function (or an API
+//! client) of one application never reaches another's rows.
+
+use sqlx::Row;
+
+use super::{now_millis, PageRequest, Store, StoreError, StoreResult};
+
+#[derive(Debug, Clone)]
+pub struct ChatUser {
+    pub id: i64,
+    pub name: String,
+    pub display_name: String,
+    pub is_guest: bool,
+    /// JSON object text.
+    pub properties: String,
+    pub created_at: i64,
+}
+
+pub struct NewChatUser {
+    pub name: String,
+    pub display_name: String,
+    pub is_guest: bool,
+    pub properties: String,
+}
+
+/// Fields a merge patch may change; `None` leaves a field as it is.
+#[derive(Default)]
+pub struct ChatUserPatch {
+    pub display_name: Option<String>,
+    pub is_guest: Option<bool>,
+    pub properties: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChannelType {
+    Direct,
+    Public,
+    Private,
+}
+
+impl ChannelType {
+    pub fn parse(s: &str) -> Option<ChannelType> {
+        match s {
+            "DIRECT" => Some(ChannelType::Direct),
+            "PUBLIC" => Some(ChannelType::Public),
+            "PRIVATE" => Some(ChannelType::Private),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelType::Direct => "DIRECT",
+            ChannelType::Public => "PUBLIC",
+            ChannelType::Private => "PRIVATE",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Channel {
+    pub id: i64,
+    pub channel_type: ChannelType,
+    pub name: Option<String>,
+    pub display_name: Option<String>,
+    pub creator_id: Option<i64>,
+    pub properties: String,
+    pub created_at: i64,
+}
+
+pub struct NewChannel {
+    pub channel_type: ChannelType,
+    /// PUBLIC and PRIVATE channels only.
+    pub name: Option<String>,
+    pub display_name: Option<String>,
+    pub creator_id: Option<i64>,
+    /// Users made members as the channel is created (with the creator).
+    pub member_ids: Vec<i64>,
+    pub properties: String,
+}
+
+#[derive(Default)]
+pub struct ChannelPatch {
+    pub display_name: Option<String>,
+    pub properties: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ChatMessage {
+    pub id: i64,
+    pub channel_id: i64,
+    pub user_id: Option<i64>,
+    /// `TEXT` (sent on behalf of a user) or `SYSTEM_TEXT`.
+    pub message_type: String,
+    pub body: String,
+    pub properties: String,
+    pub created_at: i64,
+}
+
+pub struct NewChatMessage {
+    pub channel_id: i64,
+    pub user_id: Option<i64>,
+    pub body: String,
+    pub properties: String,
+}
+
+const USER_COLUMNS: &str = "id, name, display_name, is_guest, properties, created_at";
+const CHANNEL_COLUMNS: &str = "id, type, name, display_name, creator_id, properties, created_at";
+const MESSAGE_COLUMNS: &str = "id, channel_id, user_id, type, body, properties, created_at";
+
+fn user(row: &sqlx::any::AnyRow) -> StoreResult<ChatUser> {
+    Ok(ChatUser {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        display_name: row.try_get("display_name")?,
+        is_guest: row.try_get::<i64, _>("is_guest")? != 0,
+        properties: row.try_get("properties")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn channel(row: &sqlx::any::AnyRow) -> StoreResult<Channel> {
+    let kind: String = row.try_get("type")?;
+    Ok(Channel {
+        id: row.try_get("id")?,
+        channel_type: ChannelType::parse(&kind).unwrap_or(ChannelType::Public),
+        name: row.try_get("name")?,
+        display_name: row.try_get("display_name")?,
+        creator_id: row.try_get("creator_id")?,
+        properties: row.try_get("properties")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn message(row: &sqlx::any::AnyRow) -> StoreResult<ChatMessage> {
+    Ok(ChatMessage {
+        id: row.try_get("id")?,
+        channel_id: row.try_get("channel_id")?,
+        user_id: row.try_get("user_id")?,
+        message_type: row.try_get("type")?,
+        body: row.try_get("body")?,
+        properties: row.try_get("properties")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// An optional `column = value` condition of a listing.
+#[derive(Clone, Copy)]
+enum Filter<'a> {
+    Text(&'a str),
+    Int(i64),
+}
+
+fn bind_filter<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    filter: Option<(&str, Filter<'q>)>,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    match filter {
+        Some((_, Filter::Text(text))) => query.bind(text),
+        Some((_, Filter::Int(n))) => query.bind(n),
+        None => query,
+    }
+}
+
+fn direction(page: &PageRequest) -> &'static str {
+    if page.descending {
+        "DESC"
+    } else {
+        "ASC"
+    }
+}
+
+impl Store {
+    /// One page of an application's rows of `table` (by id), optionally
+    /// where `column = value`, and how many such rows there are.
+    async fn page_of(
+        &self,
+        table: &str,
+        columns: &str,
+        application_id: i64,
+        filter: Option<(&str, Filter<'_>)>,
+        page: PageRequest,
+    ) -> StoreResult<(Vec<sqlx::any::AnyRow>, i64)> {
+        let (condition, limit) = match filter {
+            Some((column, _)) => (format!("AND {column} = $2"), 3),
+            None => (String::new(), 2),
+        };
+        let select = format!(
+            "SELECT {columns} FROM {table} WHERE application_id = $1 {condition} ORDER BY id {} LIMIT ${limit} OFFSET ${}",
+            direction(&page),
+            limit + 1
+        );
+        let rows = bind_filter(sqlx::query(&select).bind(application_id), filter)
+            .bind(page.size)
+            .bind(page.page * page.size)
+            .fetch_all(&self.pool)
+            .await?;
+        let count = format!("SELECT COUNT(*) AS n FROM {table} WHERE application_id = $1 {condition}");
+        let total: i64 =
+            bind_filter(sqlx::query(&count).bind(application_id), filter).fetch_one(&self.pool).await?.try_get("n")?;
+        Ok((rows, total))
+    }
+
+    // -- users ----------------------------------------------------------------
+
+    pub async fn create_chat_user(&self, application_id: i64, new: NewChatUser) -> StoreResult<ChatUser> {
+        let row = sqlx::query(&format!(
+            "INSERT INTO chat_users (application_id, name, display_name, is_guest, properties, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING {USER_COLUMNS}"
+        ))
+        .bind(application_id)
+        .bind(&new.name)
+        .bind(&new.display_name)
+        .bind(new.is_guest as i64)
+        .bind(&new.properties)
+        .bind(now_millis())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| StoreError::from_write(e, || format!("a user named {:?} already exists", new.name)))?;
+        user(&row)
+    }
+
+    pub async fn chat_user(&self, application_id: i64, id: i64) -> StoreResult<Option<ChatUser>> {
+        let row = sqlx::query(&format!("SELECT {USER_COLUMNS} FROM chat_users WHERE id = $1 AND application_id = $2"))
+            .bind(id)
+            .bind(application_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(user).transpose()
+    }
+
+    pub async fn chat_user_by_name(&self, application_id: i64, name: &str) -> StoreResult<Option<ChatUser>> {
+        let row =
+            sqlx::query(&format!("SELECT {USER_COLUMNS} FROM chat_users WHERE name = $1 AND application_id = $2"))
+                .bind(name)
+                .bind(application_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.as_ref().map(user).transpose()
+    }
+
+    /// A page of users, optionally only the one with `name`.
+    pub async fn list_chat_users(
+        &self,
+        application_id: i64,
+        page: PageRequest,
+        name: Option<&str>,
+    ) -> StoreResult<(Vec<ChatUser>, i64)> {
+        let filter = name.map(|n| ("name", Filter::Text(n)));
+        let (rows, total) = self.page_of("chat_users", USER_COLUMNS, application_id, filter, page).await?;
+        Ok((rows.iter().map(user).collect::<StoreResult<_>>()?, total))
+    }
+
+    pub async fn update_chat_user(
+        &self,
+        application_id: i64,
+        id: i64,
+        patch: ChatUserPatch,
+    ) -> StoreResult<Option<ChatUser>> {
+        let Some(current) = self.chat_user(application_id, id).await? else { return Ok(None) };
+        let row = sqlx::query(&format!(
+            "UPDATE chat_users SET display_name = $1, is_guest = $2, properties = $3 \
+             WHERE id = $4 AND application_id = $5 RETURNING {USER_COLUMNS}"
+        ))
+        .bind(patch.display_name.unwrap_or(current.display_name))
+        .bind(patch.is_guest.unwrap_or(current.is_guest) as i64)
+        .bind(patch.properties.unwrap_or(current.properties))
+        .bind(id)
+        .bind(application_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(user).transpose()
+    }
+
+    /// Deletes a user with their memberships; their messages stay, without a sender.
+    pub async fn delete_chat_user(&self, application_id: i64, id: i64) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM chat_users WHERE id = $1 AND application_id = $2")
+            .bind(id)
+            .bind(application_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    // -- channels -------------------------------------------------------------
+
+    /// Creates a channel, or returns the equivalent one that exists: the
+    /// PUBLIC/PRIVATE channel of that name, or the DIRECT channel of that set
+    /// of users. The flag says whether it was created.
+    pub async fn create_channel(&self, application_id: i64, new: NewChannel) -> StoreResult<(Channel, bool)> {
+        let mut members = new.member_ids.clone();
+        members.extend(new.creator_id);
+        members.sort_unstable();
+        members.dedup();
+        let direct_key = (new.channel_type == ChannelType::Direct)
+            .then(|| members.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
+
+        let mut tx = self.pool.begin().await?;
+        let existing = match (&new.name, &direct_key) {
+            (_, Some(key)) => {
+                sqlx::query(&format!(
+                    "SELECT {CHANNEL_COLUMNS} FROM chat_channels WHERE application_id = $1 AND direct_key = $2"
+                ))
+                .bind(application_id)
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await?
+            }
+            (Some(name), None) => {
+                sqlx::query(&format!(
+                    "SELECT {CHANNEL_COLUMNS} FROM chat_channels WHERE application_id = $1 AND name = $2"
+                ))
+                .bind(application_id)
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await?
+            }
+            (None, None) => None,
+        };
+        if let Some(row) = existing {
+            let found = channel(&row)?;
+            if found.channel_type != new.channel_type {
+                return Err(StoreError::Conflict(format!(
+                    "a {} channel named {:?} already exists",
+                    found.channel_type.as_str(),
+                    found.name.unwrap_or_default()
+                )));
+            }
+            return Ok((found, false));
+        }
+        let created_at = now_millis();
+        let row = sqlx::query(&format!(
+            "INSERT INTO chat_channels (application_id, type, name, display_name, creator_id, direct_key, properties, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {CHANNEL_COLUMNS}"
+        ))
+        .bind(application_id)
+        .bind(new.channel_type.as_str())
+        .bind(new.name.clone())
+        .bind(new.display_name.clone())
+        .bind(new.creator_id)
+        .bind(direct_key)
+        .bind(&new.properties)
+        .bind(created_at)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(|e| {
+            StoreError::from_write(e, || {
+                format!("a channel named {:?} already exists", new.name.clone().unwrap_or_default())
+            })
+        })?;
+        let created = channel(&row)?;
+        for user_id in members {
+            sqlx::query(
+                "INSERT INTO chat_channel_members (channel_id, user_id, application_id, created_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(created.id)
+            .bind(user_id)
+            .bind(application_id)
+            .bind(created_at)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok((created, true))
+    }
+
+    pub async fn channel(&self, application_id: i64, id: i64) -> StoreResult<Option<Channel>> {
+        let row =
+            sqlx::query(&format!("SELECT {CHANNEL_COLUMNS} FROM chat_channels WHERE id = $1 AND application_id = $2"))
+                .bind(id)
+                .bind(application_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.as_ref().map(channel).transpose()
+    }
+
+    pub async fn list_channels(
+        &self,
+        application_id: i64,
+        page: PageRequest,
+        channel_type: Option<ChannelType>,
+    ) -> StoreResult<(Vec<Channel>, i64)> {
+        let filter = channel_type.map(|t| ("type", Filter::Text(t.as_str())));
+        let (rows, total) = self.page_of("chat_channels", CHANNEL_COLUMNS, application_id, filter, page).await?;
+        Ok((rows.iter().map(channel).collect::<StoreResult<_>>()?, total))
+    }
+
+    pub async fn update_channel(
+        &self,
+        application_id: i64,
+        id: i64,
+        patch: ChannelPatch,
+    ) -> StoreResult<Option<Channel>> {
+        let Some(current) = self.channel(application_id, id).await? else { return Ok(None) };
+        let row = sqlx::query(&format!(
+            "UPDATE chat_channels SET display_name = $1, properties = $2 \
+             WHERE id = $3 AND application_id = $4 RETURNING {CHANNEL_COLUMNS}"
+        ))
+        .bind(patch.display_name.or(current.display_name))
+        .bind(patch.properties.unwrap_or(current.properties))
+        .bind(id)
+        .bind(application_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(channel).transpose()
+    }
+
+    /// Deletes a channel with its members and messages.
+    pub async fn delete_channel(&self, application_id: i64, id: i64) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM chat_channels WHERE id = $1 AND application_id = $2")
+            .bind(id)
+            .bind(application_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    // -- members --------------------------------------------------------------
+
+    /// Makes a user a member; `false` when they already were.
+    pub async fn add_channel_member(&self, application_id: i64, channel_id: i64, user_id: i64) -> StoreResult<bool> {
+        // Both rows are the application's: the caller looked them up by tenant.
+        let done = sqlx::query(
+            "INSERT INTO chat_channel_members (channel_id, user_id, application_id, created_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (channel_id, user_id) DO NOTHING",
+        )
+        .bind(channel_id)
+        .bind(user_id)
+        .bind(application_id)
+        .bind(now_millis())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub async fn remove_channel_member(&self, application_id: i64, channel_id: i64, user_id: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "DELETE FROM chat_channel_members WHERE channel_id = $1 AND user_id = $2 AND application_id = $3",
+        )
+        .bind(channel_id)
+        .bind(user_id)
+        .bind(application_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// A page of a channel's members, in the order they joined.
+    pub async fn list_channel_members(
+        &self,
+        application_id: i64,
+        channel_id: i64,
+        page: PageRequest,
+    ) -> StoreResult<(Vec<ChatUser>, i64)> {
+        let rows = sqlx::query(&format!(
+            "SELECT u.id, u.name, u.display_name, u.is_guest, u.properties, u.created_at \
+             FROM chat_channel_members m JOIN chat_users u ON u.id = m.user_id \
+             WHERE m.channel_id = $1 AND m.application_id = $2 ORDER BY u.id {} LIMIT $3 OFFSET $4",
+            direction(&page)
+        ))
+        .bind(channel_id)
+        .bind(application_id)
+        .bind(page.size)
+        .bind(page.page * page.size)
+        .fetch_all(&self.pool)
+        .await?;
+        let total: i64 =
+            sqlx::query("SELECT COUNT(*) AS n FROM chat_channel_members WHERE channel_id = $1 AND application_id = $2")
+                .bind(channel_id)
+                .bind(application_id)
+                .fetch_one(&self.pool)
+                .await?
+                .try_get("n")?;
+        Ok((rows.iter().map(user).collect::<StoreResult<_>>()?, total))
+    }
+
+    pub async fn is_channel_member(&self, application_id: i64, channel_id: i64, user_id: i64) -> StoreResult<bool> {
+        let row = sqlx::query(
+            "SELECT 1 AS one FROM chat_channel_members WHERE channel_id = $1 AND user_id = $2 AND application_id = $3",
+        )
+        .bind(channel_id)
+        .bind(user_id)
+        .bind(application_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.is_some())
+    }
+
+    // -- messages -------------------------------------------------------------
+
+    pub async fn create_chat_message(&self, application_id: i64, new: NewChatMessage) -> StoreResult<ChatMessage> {
+        let row = sqlx::query(&format!(
+            "INSERT INTO chat_messages (application_id, channel_id, user_id, type, body, properties, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {MESSAGE_COLUMNS}"
+        ))
+        .bind(application_id)
+        .bind(new.channel_id)
+        .bind(new.user_id)
+        .bind(if new.user_id.is_some() { "TEXT" } else { "SYSTEM_TEXT" })
+        .bind(&new.body)
+        .bind(&new.properties)
+        .bind(now_millis())
+        .fetch_one(&self.pool)
+        .await?;
+        message(&row)
+    }
+
+    pub async fn chat_message(&self, application_id: i64, id: i64) -> StoreResult<Option<ChatMessage>> {
+        let row =
+            sqlx::query(&format!("SELECT {MESSAGE_COLUMNS} FROM chat_messages WHERE id = $1 AND application_id = $2"))
+                .bind(id)
+                .bind(application_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.as_ref().map(message).transpose()
+    }
+
+    /// A page of messages of one channel or all.
+    pub async fn list_chat_messages(
+        &self,
+        application_id: i64,
+        channel_id: Option<i64>,
+        page: PageRequest,
+    ) -> StoreResult<(Vec<ChatMessage>, i64)> {
+        let filter = channel_id.map(|id| ("channel_id", Filter::Int(id)));
+        let (rows, total) = self.page_of("chat_messages", MESSAGE_COLUMNS, application_id, filter, page).await?;
+        Ok((rows.iter().map(message).collect::<StoreResult<_>>()?, total))
+    }
+
+    pub async fn delete_chat_message(&self, application_id: i64, id: i64) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM chat_messages WHERE id = $1 AND application_id = $2")
+            .bind(id)
+            .bind(application_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+}
