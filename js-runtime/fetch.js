@@ -30,6 +30,13 @@
     Uint8Array,
   } = globalThis.__bootstrap.primordials;
 
+  // The host's time-out of a request surfaces as a `TimeoutError`.
+  core.registerErrorBuilder("TimeoutError", (message) => {
+    const error = new Error(message);
+    error.name = "TimeoutError";
+    return error;
+  });
+
   const encode = (text) => core.encode(text);
   const decode = (bytes) => core.decode(bytes);
 

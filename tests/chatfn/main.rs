@@ -4,6 +4,7 @@
 mod api;
 mod cli;
 mod dispatch;
+mod egress;
 mod engine;
 mod fixtures;
 mod platform;
