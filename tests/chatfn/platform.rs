@@ -443,3 +443,63 @@ async fn remote_platform_receives_the_functions_calls() {
     host.shutdown().await;
     platform.shutdown().await;
 }
+
+/// A Platform API that refuses the first token it issued: the host fetches
+/// a fresh one once, and reuses it afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_platform_refreshes_a_refused_token_once() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let issued = Arc::new(AtomicUsize::new(0));
+    let counter = issued.clone();
+    let platform = axum::Router::new()
+        .route(
+            "/oauth/token",
+            axum::routing::post(move || {
+                let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+                async move {
+                    axum::Json(
+                        json!({"access_token": format!("token-{n}"), "token_type": "bearer", "expires_in": 3600}),
+                    )
+                }
+            }),
+        )
+        .route(
+            "/v1/users",
+            axum::routing::get(|headers: axum::http::HeaderMap| async move {
+                match headers.get("authorization").and_then(|v| v.to_str().ok()) {
+                    Some("Bearer token-1") | None => {
+                        (axum::http::StatusCode::UNAUTHORIZED, axum::Json(json!({"error": "UnauthorizedError"})))
+                    }
+                    Some(_) => (axum::http::StatusCode::OK, axum::Json(json!({"page": {"totalElements": 7}}))),
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, platform).await.unwrap() });
+
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let host = TestApp::spawn_with(format!("sqlite://{}", dir.path().join("a.db").display()), dir.clone(), |c| {
+        c.remote_platform = Some(chatfn::platform::RemoteConfig {
+            base_url: base,
+            client_id: "id".into(),
+            client_secret: "secret".into(),
+            timeout: Duration::from_secs(5),
+        });
+    })
+    .await;
+    deploy(
+        &host,
+        LOGIN,
+        "async function handleEvent(e: any, context: any) {\n\
+           const users = await context.getUserApi().getUsers();\n\
+           return [users.status, users.data.page.totalElements];\n\
+         }",
+    )
+    .await;
+    assert_eq!(run_login(&host, json!({"username": "x", "authParams": {}})).await, json!([200, 7]));
+    assert_eq!(issued.load(Ordering::SeqCst), 2, "one token refused, one fresh token");
+    assert_eq!(run_login(&host, json!({"username": "x", "authParams": {}})).await, json!([200, 7]));
+    assert_eq!(issued.load(Ordering::SeqCst), 2, "the fresh token is reused");
+    host.shutdown().await;
+}
