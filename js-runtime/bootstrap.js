@@ -190,6 +190,11 @@
     err.code = "MODULE_NOT_FOUND";
     throw err;
   }
+  // require.js replaces this with the runtime's CommonJS loader.
+  let rootRequire = notAvailable;
+  function useRequire(require) {
+    rootRequire = require;
+  }
 
   // Compiles a transpiled script as a CommonJS-style function body, so each
   // function has its own module scope (its top-level state persists across
@@ -201,7 +206,7 @@
     ]);
     if (error) throw error.thrown;
     const module = { exports: {} };
-    const result = fn.call(module.exports, module.exports, notAvailable, module, specifier, "/");
+    const result = fn.call(module.exports, module.exports, rootRequire, module, specifier, "/");
     return { module, result };
   }
 
@@ -268,5 +273,5 @@
     return json;
   }
 
-  globalThis.__chatfnHost = { setEnv, runInit, exposeExports, load, registerModule, invoke, useContextFactory };
+  globalThis.__chatfnHost = { setEnv, runInit, exposeExports, load, registerModule, invoke, useContextFactory, useRequire };
 })(globalThis);

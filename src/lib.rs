@@ -20,6 +20,7 @@ pub fn validate_env_name(name: &str) -> Result<(), String> {
 }
 pub mod api;
 pub mod dispatch;
+pub mod npm;
 pub mod platform;
 pub mod server;
 pub mod store;

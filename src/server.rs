@@ -11,6 +11,7 @@ use crate::api::{self, auth, ApiConfig, AppState};
 use crate::dispatch::queue::{Queue, QueueConfig};
 use crate::dispatch::{DispatchConfig, Dispatcher};
 use crate::engine::{Engine, EngineConfig};
+use crate::npm::{Npm, NpmConfig};
 use crate::platform::{EmbeddedPlatform, Platforms, RemoteConfig, RemotePlatform};
 use crate::store::Store;
 
@@ -28,6 +29,10 @@ pub struct ServerConfig {
     /// The Platform API functions' context APIs reach; `None` is the
     /// embedded platform (this server's own store).
     pub remote_platform: Option<RemoteConfig>,
+    /// Where runtime dependencies come from and are kept.
+    pub npm: NpmConfig,
+    /// How long a dependency install may take before the API gives up.
+    pub install_timeout: std::time::Duration,
 }
 
 /// Credentials of a newly created application.
@@ -80,11 +85,14 @@ impl Server {
             None => Platforms::Embedded(EmbeddedPlatform::new(&base_url)),
             Some(remote) => Platforms::Remote(RemotePlatform::new(remote)?),
         };
+        let npm = Npm::new(config.npm.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
         let engine = Engine::new(EngineConfig::default());
-        let dispatcher = Dispatcher::new(store.clone(), engine, config.dispatch.clone(), platforms.clone());
+        let dispatcher =
+            Dispatcher::new(store.clone(), engine, config.dispatch.clone(), platforms.clone(), npm.clone());
         let queue = Queue::start(store.clone(), dispatcher.clone(), config.queue.clone()).await?;
-        let state =
-            AppState::new(store, ApiConfig { base_url, token_ttl_secs: config.token_ttl_secs }, dispatcher, queue);
+        let api =
+            ApiConfig { base_url, token_ttl_secs: config.token_ttl_secs, install_timeout: config.install_timeout };
+        let state = AppState::new(store, api, dispatcher, queue, npm);
         let platform_router = match &platforms {
             Platforms::Embedded(embedded) => {
                 let router = Arc::new(api::platform_router(state.clone()));

@@ -20,7 +20,7 @@ pub struct ApiError {
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
-    fn new(status: StatusCode, error: &'static str, message: impl Into<String>) -> ApiError {
+    pub fn new(status: StatusCode, error: &'static str, message: impl Into<String>) -> ApiError {
         ApiError { status, error, message: message.into(), details: None }
     }
     pub fn bad_request(message: impl Into<String>) -> ApiError {
@@ -71,6 +71,25 @@ impl From<StoreError> for ApiError {
                 ApiError::internal()
             }
         }
+    }
+}
+
+impl From<crate::npm::NpmError> for ApiError {
+    fn from(e: crate::npm::NpmError) -> ApiError {
+        use crate::npm::NpmError;
+        let (status, error) = match &e {
+            NpmError::NotFound(_) => (StatusCode::BAD_REQUEST, "DependencyResolutionError"),
+            NpmError::TooLarge(_) => (StatusCode::BAD_REQUEST, "DependencyTooLargeError"),
+            NpmError::Integrity(_) => (StatusCode::BAD_GATEWAY, "DependencyIntegrityError"),
+            NpmError::BadPackage(_) => (StatusCode::BAD_GATEWAY, "DependencyPackageError"),
+            NpmError::Registry(_) => (StatusCode::BAD_GATEWAY, "RegistryError"),
+            NpmError::Offline(_) => (StatusCode::SERVICE_UNAVAILABLE, "OfflineError"),
+            NpmError::Cache(io) => {
+                tracing::error!(error = %io, "the package cache failed");
+                return ApiError::internal();
+            }
+        };
+        ApiError::new(status, error, e.to_string())
     }
 }
 

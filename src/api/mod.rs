@@ -34,6 +34,8 @@ pub struct ApiConfig {
     /// Base of the absolute links in responses, e.g. `http://127.0.0.1:8080`.
     pub base_url: String,
     pub token_ttl_secs: i64,
+    /// How long `PUT /v1/runtimes/nodejs/dependencies` may spend installing.
+    pub install_timeout: std::time::Duration,
 }
 
 #[derive(Clone)]
@@ -44,11 +46,18 @@ pub struct AppState {
     pub tokens: Arc<RwLock<HashMap<String, (i64, i64)>>>,
     pub dispatcher: Dispatcher,
     pub queue: Queue,
+    pub npm: Arc<crate::npm::Npm>,
 }
 
 impl AppState {
-    pub fn new(store: Store, config: ApiConfig, dispatcher: Dispatcher, queue: Queue) -> AppState {
-        AppState { store, config: Arc::new(config), tokens: Arc::default(), dispatcher, queue }
+    pub fn new(
+        store: Store,
+        config: ApiConfig,
+        dispatcher: Dispatcher,
+        queue: Queue,
+        npm: Arc<crate::npm::Npm>,
+    ) -> AppState {
+        AppState { store, config: Arc::new(config), tokens: Arc::default(), dispatcher, queue, npm }
     }
 
     /// An application's functions, runtime or settings changed.

@@ -75,9 +75,11 @@ fn validate_package_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-#[utoipa::path(put, path = "/v1/runtimes/nodejs/dependencies", tag = "Chat Runtime", request_body(content = Vec<Dependency>, content_type = "application/json"), responses((status = 200, description = "ChatRuntimeResource"), (status = 400, description = "A name or npm range is invalid"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
-/// Update the runtime's NPM dependencies (validated here as npm ranges;
-/// installing them is the runtime's business).
+#[utoipa::path(put, path = "/v1/runtimes/nodejs/dependencies", tag = "Chat Runtime", request_body(content = Vec<Dependency>, content_type = "application/json"), responses((status = 200, description = "ChatRuntimeResource, with the tree installed"), (status = 400, description = "A name or npm range is invalid, no version matches, or the tree is over a limit"), (status = 401, description = "Missing or bad token"), (status = 502, description = "The registry failed or served a tarball that fails its integrity check"), (status = 503, description = "Offline and not in the cache"), (status = 504, description = "The install took longer than allowed")), security(("bearer" = [])))]
+/// Update the runtime's NPM dependencies: resolves them (npm ranges and
+/// dist-tags) with their whole tree, fetches and verifies every tarball,
+/// and records the lockfile with the new runtime version. Synchronous,
+/// bounded in time; on any failure the runtime is unchanged.
 pub async fn update_dependencies(
     State(state): State<AppState>,
     tenant: Tenant,
@@ -101,7 +103,22 @@ pub async fn update_dependencies(
             return Err(ApiError::bad_request(format!("invalid field `[{i}].name`: {:?} is listed twice", dep.name)));
         }
     }
-    let runtime = state.store.update_runtime(tenant.application_id, RuntimeChange::Dependencies(deps)).await?;
+    let install = tokio::time::timeout(state.config.install_timeout, state.npm.install(&deps)).await;
+    let lockfile = match install {
+        Ok(result) => result?,
+        Err(_) => {
+            return Err(ApiError::new(
+                axum::http::StatusCode::GATEWAY_TIMEOUT,
+                "InstallTimeoutError",
+                format!(
+                    "installing the dependencies took longer than {} s; nothing was changed",
+                    state.config.install_timeout.as_secs()
+                ),
+            ))
+        }
+    };
+    let runtime =
+        state.store.update_runtime(tenant.application_id, RuntimeChange::Dependencies(deps, lockfile)).await?;
     respond(&state, tenant, runtime).await
 }
 

@@ -61,6 +61,7 @@ fn runtime_spec(app: &str, revision: String) -> Arc<RuntimeSpec> {
         limits: Limits::default(),
         platform: None,
         egress: Default::default(),
+        packages: None,
     })
 }
 

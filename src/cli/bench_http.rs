@@ -114,6 +114,8 @@ pub async fn bench_http(args: BenchHttpArgs) -> ExitCode {
         dispatch: DispatchConfig::default(),
         queue: QueueConfig { max_pending_per_application: i64::MAX, ..QueueConfig::default() },
         remote_platform: None,
+        npm: crate::npm::NpmConfig::new("https://registry.npmjs.org", dir.join("packages")),
+        install_timeout: std::time::Duration::from_secs(60),
     })
     .await
     .expect("server builds");

@@ -116,6 +116,7 @@ pub async fn run(args: RunArgs) -> ExitCode {
         limits,
         platform: None,
         egress: Default::default(),
+        packages: None,
     });
     let function = Arc::new(FunctionSpec {
         function_id: "local".into(),

@@ -10,6 +10,7 @@ use clap::{Args, Subcommand};
 use crate::dispatch::queue::QueueConfig;
 use crate::dispatch::DispatchConfig;
 use crate::engine::Limits;
+use crate::npm::NpmConfig;
 use crate::platform::RemoteConfig;
 
 use crate::server::{create_application, credentials_json, shutdown_signal, Server, ServerConfig};
@@ -59,6 +60,21 @@ pub struct ServeArgs {
     /// Time limit of one request to the remote platform, in milliseconds.
     #[arg(long, env = "CHATFN_PLATFORM_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=300_000))]
     platform_timeout_ms: u64,
+    /// The npm registry runtime dependencies are resolved against.
+    #[arg(long, env = "CHATFN_NPM_REGISTRY", default_value = "https://registry.npmjs.org")]
+    npm_registry: String,
+    /// The content-addressed cache of installed packages, shared by all applications.
+    #[arg(long, env = "CHATFN_NPM_CACHE_DIR", default_value = "chatfn-packages")]
+    npm_cache_dir: std::path::PathBuf,
+    /// A directory laid out like the registry (<name>/index.json, <name>/-/<file>.tgz), tried first.
+    #[arg(long, env = "CHATFN_NPM_MIRROR_DIR")]
+    npm_mirror_dir: Option<std::path::PathBuf>,
+    /// Never ask the registry: installs use only the cache and the mirror directory.
+    #[arg(long, env = "CHATFN_NPM_OFFLINE")]
+    npm_offline: bool,
+    /// How long one dependency install may take, in seconds.
+    #[arg(long, env = "CHATFN_INSTALL_TIMEOUT_SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    install_timeout_secs: u64,
     /// Client id of the default application created on first start.
     #[arg(long, env = "CHATFN_CLIENT_ID", requires = "client_secret")]
     client_id: Option<String>,
@@ -89,6 +105,12 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
             client_secret: args.platform_client_secret.unwrap_or_default(),
             timeout: Duration::from_millis(args.platform_timeout_ms),
         }),
+        npm: NpmConfig {
+            offline: args.npm_offline,
+            mirror_dir: args.npm_mirror_dir,
+            ..NpmConfig::new(&args.npm_registry, args.npm_cache_dir)
+        },
+        install_timeout: Duration::from_secs(args.install_timeout_secs),
     };
     let server = match Server::build(config).await {
         Ok(server) => server,

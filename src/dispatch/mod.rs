@@ -18,6 +18,7 @@ use parking_lot::Mutex;
 use crate::engine::{
     Engine, FunctionSpec, InvocationOutcome, InvocationRequest, InvocationStatus, Limits, RuntimeSpec,
 };
+use crate::npm::{Lockfile, Npm};
 use crate::platform::Platforms;
 use crate::store::{now_millis, Store, StoreResult, TimeoutPolicy, Toggle};
 use recorder::{Finished, Recorder, Started};
@@ -83,6 +84,10 @@ struct Inner {
     recorder: Recorder,
     config: DispatchConfig,
     platforms: Platforms,
+    npm: Arc<Npm>,
+    /// Installed packages per (application, runtime revision): loading them
+    /// reads the cache, so it is done once per revision.
+    packages: Mutex<HashMap<(i64, i64), Arc<crate::engine::Packages>>>,
     resolved: Mutex<HashMap<(i64, String), Cached>>,
     /// Compiled versions are immutable: one spec per version id.
     functions: Mutex<HashMap<i64, Arc<FunctionSpec>>>,
@@ -108,7 +113,13 @@ pub struct Ran {
 }
 
 impl Dispatcher {
-    pub fn new(store: Store, engine: Engine, config: DispatchConfig, platforms: Platforms) -> Dispatcher {
+    pub fn new(
+        store: Store,
+        engine: Engine,
+        config: DispatchConfig,
+        platforms: Platforms,
+        npm: Arc<Npm>,
+    ) -> Dispatcher {
         let recorder = Recorder::start(store.clone());
         Dispatcher {
             inner: Arc::new(Inner {
@@ -117,6 +128,8 @@ impl Dispatcher {
                 recorder,
                 config,
                 platforms,
+                npm,
+                packages: Mutex::default(),
                 resolved: Mutex::default(),
                 functions: Mutex::default(),
             }),
@@ -163,6 +176,10 @@ impl Dispatcher {
             return Ok(resolved);
         };
         let Some(runtime) = store.runtime(application_id).await? else { return Ok(resolved) };
+        let packages = match &runtime.lockfile {
+            Some(lock) if !lock.is_empty() => Some(self.packages(application_id, runtime.revision, lock).await?),
+            _ => None,
+        };
         // ChatKitty's system variables sit beside the custom ones and win.
         let mut environment = runtime.environment_variables;
         environment.extend(self.inner.platforms.system_environment(application_id, &client_id));
@@ -196,9 +213,29 @@ impl Dispatcher {
                 limits: self.inner.config.limits,
                 platform: Some(self.inner.platforms.bind(application_id)),
                 egress: egress.clone(),
+                packages: packages,
             }),
         });
         Ok(resolved)
+    }
+
+    async fn packages(
+        &self,
+        application_id: i64,
+        revision: i64,
+        lock: &Lockfile,
+    ) -> StoreResult<Arc<crate::engine::Packages>> {
+        if let Some(found) = self.inner.packages.lock().get(&(application_id, revision)) {
+            return Ok(found.clone());
+        }
+        let packages = self.inner.npm.packages(lock).await.map_err(|e| {
+            crate::store::StoreError::Unavailable(format!("the runtime's packages could not be loaded: {e}"))
+        })?;
+        let packages = Arc::new(packages);
+        let mut cache = self.inner.packages.lock();
+        cache.retain(|(app, _), _| *app != application_id);
+        cache.insert((application_id, revision), packages.clone());
+        Ok(packages)
     }
 
     /// Runs a function now and records the invocation (RUNNING, then its end)

@@ -9,8 +9,10 @@
 mod buffers;
 pub mod console;
 pub mod context;
+mod crypto;
 pub mod fetch;
 pub mod limits;
+pub mod modules;
 mod platform;
 mod pool;
 mod runtime;
@@ -27,6 +29,7 @@ pub use console::{ConsoleLimits, LogLevel, LogLine};
 pub use context::{ChatPlatform, PlatformHandle, PlatformRequest, PlatformResponse};
 pub use fetch::EgressPolicy;
 pub use limits::Limits;
+pub use modules::{InstalledPackage, Packages};
 pub use script::{compile, CompiledScript, ScriptError, ScriptRole};
 
 /// An application's chat runtime, as the engine needs it.
@@ -46,6 +49,8 @@ pub struct RuntimeSpec {
     pub platform: Option<PlatformHandle>,
     /// What `fetch` may reach (by default: nothing).
     pub egress: Arc<EgressPolicy>,
+    /// The installed NPM packages `require` can load (part of the revision).
+    pub packages: Option<Arc<Packages>>,
 }
 
 /// One deployed version of a function.

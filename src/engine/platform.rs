@@ -31,7 +31,12 @@ deno_core::extension!(
 
 /// The extensions of every runtime, in snapshot order.
 pub fn extensions() -> Vec<deno_core::Extension> {
-    vec![chatfn_runtime::init(), super::context::chatfn_context::init(), super::fetch::chatfn_fetch::init()]
+    vec![
+        chatfn_runtime::init(),
+        super::context::chatfn_context::init(),
+        super::fetch::chatfn_fetch::init(),
+        super::modules::chatfn_modules::init(),
+    ]
 }
 
 type SpawnJob = Box<dyn FnOnce() + Send + 'static>;
@@ -86,6 +91,9 @@ pub fn startup_snapshot() -> &'static [u8] {
             runtime
                 .execute_script("chatfn:runtime/fetch.js", include_str!("../../js-runtime/fetch.js"))
                 .expect("the fetch script failed");
+            runtime
+                .execute_script("chatfn:runtime/require.js", include_str!("../../js-runtime/require.js"))
+                .expect("the require script failed");
             let snapshot: &'static [u8] = Box::leak(runtime.snapshot());
             let _ = tx.send(snapshot);
         });

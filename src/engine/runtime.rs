@@ -122,6 +122,7 @@ impl LiveRuntime {
             ..Default::default()
         })
         .map_err(|e| Failure::Fatal(internal(format!("could not create a runtime: {e}"))))?;
+        js.op_state().borrow_mut().put(super::modules::ModuleBinding(spec.packages.clone()));
         let isolate = js.v8_isolate().thread_safe_handle();
         {
             let guard = guard.clone();

@@ -10,6 +10,7 @@ use sqlx::Row;
 
 use super::{now_millis, Store, StoreResult};
 use crate::engine::script::{CompiledScript, Evaluation};
+use crate::npm::Lockfile;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -30,11 +31,14 @@ pub struct RuntimeRecord {
     pub initialization_script: String,
     /// The compiled initialization script, if there is one.
     pub initialization: Option<CompiledScript>,
+    /// The installed dependency tree (recorded with the dependencies).
+    pub lockfile: Option<Lockfile>,
     pub updated_at: i64,
 }
 
 pub enum RuntimeChange {
-    Dependencies(Vec<Dependency>),
+    /// The dependencies with the tree installed for them.
+    Dependencies(Vec<Dependency>, Lockfile),
     EnvironmentVariables(BTreeMap<String, String>),
     InitializationScript(String, Option<CompiledScript>),
 }
@@ -72,7 +76,7 @@ pub(crate) fn compiled(
 }
 
 const COLUMNS: &str = "application_id, version, revision, dependencies, environment_variables, initialization_script, \
-    initialization_code, initialization_source_map, initialization_evaluation, updated_at";
+    initialization_code, initialization_source_map, initialization_evaluation, lockfile, updated_at";
 
 fn runtime(row: &sqlx::any::AnyRow) -> StoreResult<RuntimeRecord> {
     let application_id: i64 = row.try_get("application_id")?;
@@ -98,6 +102,7 @@ fn runtime(row: &sqlx::any::AnyRow) -> StoreResult<RuntimeRecord> {
             .unwrap_or_default(),
         initialization_script: script,
         initialization,
+        lockfile: row.try_get::<Option<String>, _>("lockfile")?.and_then(|json| serde_json::from_str(&json).ok()),
         updated_at: row.try_get("updated_at")?,
     })
 }
@@ -123,8 +128,8 @@ impl Store {
         // writers can never produce the same version.
         let bump = "revision = revision + 1, version = '1.0.' || CAST(revision AS TEXT), updated_at = $2";
         let query = match &change {
-            RuntimeChange::Dependencies(_) => format!(
-                "UPDATE runtimes SET dependencies = $3, {bump} WHERE application_id = $1 RETURNING {COLUMNS}"
+            RuntimeChange::Dependencies(..) => format!(
+                "UPDATE runtimes SET dependencies = $3, lockfile = $4, {bump} WHERE application_id = $1 RETURNING {COLUMNS}"
             ),
             RuntimeChange::EnvironmentVariables(_) => format!(
                 "UPDATE runtimes SET environment_variables = $3, {bump} WHERE application_id = $1 RETURNING {COLUMNS}"
@@ -136,7 +141,9 @@ impl Store {
         };
         let q = sqlx::query(&query).bind(application_id).bind(now);
         let q = match change {
-            RuntimeChange::Dependencies(deps) => q.bind(serde_json::to_string(&deps).expect("serialises")),
+            RuntimeChange::Dependencies(deps, lockfile) => q
+                .bind(serde_json::to_string(&deps).expect("serialises"))
+                .bind(serde_json::to_string(&lockfile).expect("serialises")),
             RuntimeChange::EnvironmentVariables(env) => q.bind(serde_json::to_string(&env).expect("serialises")),
             RuntimeChange::InitializationScript(source, compiled) => match compiled {
                 Some(c) => q

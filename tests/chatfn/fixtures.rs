@@ -112,6 +112,7 @@ async fn run_fixture(case: &str) {
         limits,
         platform: None,
         egress: Default::default(),
+        packages: None,
     });
     let function = Arc::new(FunctionSpec {
         function_id: case.into(),

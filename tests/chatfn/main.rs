@@ -7,6 +7,8 @@ mod dispatch;
 mod egress;
 mod engine;
 mod fixtures;
+mod npm;
+mod npm_registry;
 mod platform;
 mod sdk;
 mod support;

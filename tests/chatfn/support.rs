@@ -28,6 +28,7 @@ pub fn runtime(
         limits,
         platform: None,
         egress: Default::default(),
+        packages: None,
     })
 }
 
@@ -112,10 +113,16 @@ impl TestApp {
                 ..Default::default()
             },
             remote_platform: None,
+            npm: super::npm_registry::config(),
+            install_timeout: std::time::Duration::from_secs(60),
         };
         configure(&mut config);
         let server = Server::build(config).await.expect("server builds");
-        let application_id = server.created_default.as_ref().expect("fresh store").application_id;
+        let application_id = match &server.created_default {
+            Some(created) => created.application_id,
+            // A restart on an existing store: the default application is there.
+            None => server.store().application_by_client_id("test-client").await.unwrap().expect("default app").id,
+        };
         let base = format!("http://{}", server.local_addr());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let running = tokio::spawn(async move {
@@ -139,6 +146,15 @@ impl TestApp {
         };
         app.token = app.fetch_token().await;
         app
+    }
+
+    /// A server on a store an earlier `TestApp` created (a restart).
+    pub async fn respawn(
+        database_url: String,
+        keep: Arc<dyn std::any::Any + Send + Sync>,
+        configure: impl FnOnce(&mut ServerConfig),
+    ) -> TestApp {
+        Self::spawn_with(database_url, keep, configure).await
     }
 
     /// Stops the server (graceful) and waits for it.

@@ -1,0 +1,256 @@
+//! Resolution of a runtime's dependencies into a lockfile: every range is
+//! matched with npm's rules against the registry's versions (the highest
+//! match wins; a dist-tag names its version), dependencies (not dev or
+//! peer) are followed transitively, optional ones are skipped when they
+//! fail, and every tarball is fetched, verified and extracted.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+
+use deno_semver::{Version, VersionReq};
+
+use super::registry::{Packument, Registry, VersionInfo};
+use super::{package_key, LockedPackage, Lockfile, NpmError, PackageCache};
+use crate::store::Dependency;
+
+/// Chooses the version of `name` a range asks for.
+fn choose(packument: &Packument, name: &str, range: &str) -> Result<String, NpmError> {
+    let req = VersionReq::parse_from_npm(range)
+        .map_err(|e| NpmError::NotFound(format!("{name}@{range:?}: not an npm version, range or tag ({e})")))?;
+    if let Some(tag) = req.tag() {
+        return packument
+            .dist_tags
+            .get(tag)
+            .cloned()
+            .ok_or_else(|| NpmError::NotFound(format!("{name} has no dist-tag {tag:?}")));
+    }
+    let best = packument
+        .versions
+        .keys()
+        .filter_map(|v| Version::parse_from_npm(v).ok().map(|parsed| (parsed, v)))
+        .filter(|(parsed, _)| req.matches(parsed))
+        .max_by(|a, b| a.0.cmp(&b.0));
+    best.map(|(_, v)| v.clone()).ok_or_else(|| {
+        NpmError::NotFound(format!("no version of {name} matches {range:?} (the registry has {})", describe(packument)))
+    })
+}
+
+fn describe(packument: &Packument) -> String {
+    let versions: Vec<&String> = packument.versions.keys().collect();
+    match versions.len() {
+        0 => "no versions".into(),
+        n if n <= 8 => versions.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", "),
+        n => format!("{n} versions"),
+    }
+}
+
+/// Specs that are not registry versions (`git+…`, `file:`, URLs, aliases).
+fn unsupported_spec(range: &str) -> bool {
+    range.contains(':') || range.contains('/') && !range.starts_with('@')
+}
+
+struct Want {
+    name: String,
+    range: String,
+    optional: bool,
+    /// `name@version` of the package that wants it; `None` for the runtime.
+    parent: Option<String>,
+}
+
+/// Resolves, fetches, verifies and extracts the whole tree of `dependencies`.
+pub async fn install(
+    registry: &Registry,
+    cache: &PackageCache,
+    dependencies: &[Dependency],
+) -> Result<Lockfile, NpmError> {
+    let config = registry.config().clone();
+    let mut packuments: HashMap<String, Arc<Packument>> = HashMap::new();
+    let mut chosen: HashMap<(String, String), String> = HashMap::new();
+    let mut lock = Lockfile::default();
+    let mut infos: BTreeMap<String, VersionInfo> = BTreeMap::new();
+    let mut queue: VecDeque<Want> = dependencies
+        .iter()
+        .map(|d| Want { name: d.name.clone(), range: d.version.clone(), optional: false, parent: None })
+        .collect();
+
+    while let Some(want) = queue.pop_front() {
+        let resolved = resolve_one(registry, &mut packuments, &mut chosen, &want).await;
+        let (version, info) = match resolved {
+            Ok(found) => found,
+            Err(_) if want.optional => continue,
+            Err(e) => return Err(e),
+        };
+        let key = package_key(&want.name, &version);
+        match &want.parent {
+            None => {
+                lock.dependencies.insert(want.name.clone(), version.clone());
+            }
+            Some(parent) => {
+                if let Some(p) = lock.packages.get_mut(parent) {
+                    p.dependencies.insert(want.name.clone(), version.clone());
+                }
+            }
+        }
+        if lock.packages.contains_key(&key) {
+            continue;
+        }
+        if lock.packages.len() >= config.max_packages {
+            return Err(NpmError::TooLarge(format!(
+                "the dependency tree has more than {} packages",
+                config.max_packages
+            )));
+        }
+        lock.packages.insert(
+            key.clone(),
+            LockedPackage {
+                name: want.name.clone(),
+                version: version.clone(),
+                integrity: String::new(),
+                resolved: info.dist.tarball.clone(),
+                dependencies: BTreeMap::new(),
+                size: 0,
+            },
+        );
+        for (name, range) in &info.dependencies {
+            queue.push_back(Want {
+                name: name.clone(),
+                range: range.clone(),
+                optional: false,
+                parent: Some(key.clone()),
+            });
+        }
+        for (name, range) in &info.optional_dependencies {
+            queue.push_back(Want {
+                name: name.clone(),
+                range: range.clone(),
+                optional: true,
+                parent: Some(key.clone()),
+            });
+        }
+        infos.insert(key, info);
+    }
+
+    // Fetch and unpack what the cache lacks, eight at a time.
+    let mut total: u64 = 0;
+    let keys: Vec<String> = lock.packages.keys().cloned().collect();
+    for batch in keys.chunks(8) {
+        let fetches = batch.iter().map(|key| {
+            let info = &infos[key];
+            let package = &lock.packages[key];
+            fetch_package(registry, cache, &package.name, &package.version, info, config.max_package_bytes)
+        });
+        for (key, stored) in batch.iter().zip(futures::future::join_all(fetches).await) {
+            let (integrity, size) = stored?;
+            total += size;
+            if total > config.max_runtime_bytes {
+                return Err(NpmError::TooLarge(format!(
+                    "the dependency tree unpacks to more than the limit of {} bytes",
+                    config.max_runtime_bytes
+                )));
+            }
+            let package = lock.packages.get_mut(key).expect("listed above");
+            package.integrity = integrity;
+            package.size = size;
+        }
+    }
+    Ok(lock)
+}
+
+/// The package's verified integrity and unpacked size, from the cache or
+/// fetched and extracted into it.
+async fn fetch_package(
+    registry: &Registry,
+    cache: &PackageCache,
+    name: &str,
+    version: &str,
+    info: &VersionInfo,
+    max_bytes: u64,
+) -> Result<(String, u64), NpmError> {
+    let (integrity, shasum) = (info.dist.integrity.clone(), info.dist.shasum.clone());
+    if let Some(found) = cache.cached(integrity.as_deref(), shasum.as_deref()) {
+        return Ok(found);
+    }
+    let bytes = registry.tarball(name, version, &info.dist.tarball).await?;
+    let (label, cache) = (package_key(name, version), cache.clone());
+    tokio::task::spawn_blocking(move || cache.store(&label, integrity.as_deref(), shasum.as_deref(), &bytes, max_bytes))
+        .await
+        .map_err(|e| NpmError::BadPackage(format!("unpacking {name}@{version} failed: {e}")))?
+}
+
+async fn resolve_one(
+    registry: &Registry,
+    packuments: &mut HashMap<String, Arc<Packument>>,
+    chosen: &mut HashMap<(String, String), String>,
+    want: &Want,
+) -> Result<(String, VersionInfo), NpmError> {
+    if unsupported_spec(&want.range) {
+        return Err(NpmError::NotFound(format!(
+            "{}@{:?}: only registry versions, ranges and tags are supported",
+            want.name, want.range
+        )));
+    }
+    let packument = match packuments.get(&want.name) {
+        Some(p) => p.clone(),
+        None => {
+            let p = Arc::new(registry.packument(&want.name).await?);
+            packuments.insert(want.name.clone(), p.clone());
+            p
+        }
+    };
+    let cache_key = (want.name.clone(), want.range.clone());
+    let version = match chosen.get(&cache_key) {
+        Some(v) => v.clone(),
+        None => {
+            let v = choose(&packument, &want.name, &want.range)?;
+            chosen.insert(cache_key, v.clone());
+            v
+        }
+    };
+    let info = packument
+        .versions
+        .get(&version)
+        .cloned()
+        .ok_or_else(|| NpmError::NotFound(format!("{}@{version} is listed but has no metadata", want.name)))?;
+    Ok((version, info))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packument(versions: &[&str], latest: &str) -> Packument {
+        let versions = versions
+            .iter()
+            .map(|v| {
+                (
+                    v.to_string(),
+                    serde_json::from_value(serde_json::json!({"dist": {"tarball": format!("http://x/{v}.tgz")}}))
+                        .unwrap(),
+                )
+            })
+            .collect();
+        Packument {
+            name: "p".into(),
+            dist_tags: [("latest".to_string(), latest.to_string())].into_iter().collect(),
+            versions,
+        }
+    }
+
+    #[test]
+    fn npm_ranges_pick_the_highest_match() {
+        let p = packument(&["1.0.0", "1.2.3", "1.9.0", "2.0.0", "2.1.0-beta.1", "3.0.0", "4.1.0"], "4.1.0");
+        let pick = |range: &str| choose(&p, "p", range).unwrap();
+        assert_eq!(pick("^1.2.0"), "1.9.0");
+        assert_eq!(pick("~1.2.0"), "1.2.3");
+        assert_eq!(pick("1.x"), "1.9.0");
+        assert_eq!(pick(">=1 <3 || 4"), "4.1.0");
+        assert_eq!(pick(">=1 <3"), "2.0.0");
+        assert_eq!(pick("1.0.0 - 1.5.0"), "1.2.3");
+        assert_eq!(pick("latest"), "4.1.0");
+        assert_eq!(pick("*"), "4.1.0");
+        assert_eq!(pick("2.1.0-beta.1"), "2.1.0-beta.1");
+        let err = choose(&p, "p", "^9").unwrap_err().to_string();
+        assert!(err.contains("no version of p matches \"^9\""), "{err}");
+        assert!(choose(&p, "p", "next").is_err());
+    }
+}
