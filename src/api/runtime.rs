@@ -25,6 +25,9 @@ pub fn runtime_json(state: &AppState, runtime: &RuntimeRecord) -> Value {
         "type": "NODEJS",
         "version": runtime.version,
         "dependencies": runtime.dependencies,
+        // Beyond ChatKitty: what the ranges resolved to, and the whole tree.
+        "installedDependencies": runtime.lockfile.as_ref().map(|l| &l.dependencies),
+        "installedPackages": runtime.lockfile.as_ref().map(|l| l.packages.keys().collect::<Vec<_>>()),
         "environmentVariables": runtime.environment_variables,
         "initializationScript": { "script": runtime.initialization_script },
         "_links": {

@@ -70,6 +70,15 @@ async fn installed_tree_is_required_by_handlers() {
         assert_eq!(status, StatusCode::OK, "{runtime}");
         assert_ne!(runtime["version"], before["version"]);
         assert_eq!(runtime["dependencies"][0]["name"], "greet");
+        assert_eq!(runtime["installedDependencies"]["greet"], "1.1.0");
+        assert_eq!(runtime["installedDependencies"]["@scope/pkg"], "2.5.0");
+        assert_eq!(runtime["installedDependencies"]["cycle-a"], "1.0.0");
+        let packages: Vec<&str> = runtime["installedPackages"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+        assert_eq!(
+            packages,
+            ["@scope/pkg@2.5.0", "cycle-a@1.0.0", "cycle-b@1.0.0", "exported@1.0.0", "greet@1.1.0", "lodash@4.17.21", "shout@1.2.0", "shout@2.0.0"],
+            "optional dependencies that fail are skipped; dev and peer dependencies are not installed"
+        );
 
         deploy(&app, REQUIRES).await;
         let result = run(&app).await;
