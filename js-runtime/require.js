@@ -566,7 +566,51 @@
     });
   })();
 
+  // Node's legacy `url.parse`/`url.format` over WHATWG URL, plus the URL classes.
+  const urlModule = (() => {
+    const { URL, URLSearchParams } = globalThis;
+    const parse = (input, parseQuery = false) => {
+      const text = String(input);
+      const absolute = /^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(text);
+      const u = new URL(text, absolute ? undefined : "relative:///");
+      const search = u.search;
+      return {
+        protocol: absolute ? u.protocol : null,
+        slashes: absolute ? /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(text) : null,
+        auth: u.username ? (u.password ? `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}` : decodeURIComponent(u.username)) : null,
+        host: absolute ? u.host : null,
+        port: u.port || null,
+        hostname: absolute ? u.hostname : null,
+        hash: u.hash || null,
+        search: search || null,
+        query: parseQuery ? querystring.parse(search.slice(1)) : (search.slice(1) || null),
+        pathname: absolute || text.startsWith("/") ? u.pathname : u.pathname.slice(1),
+        path: (absolute || text.startsWith("/") ? u.pathname : u.pathname.slice(1)) + search,
+        href: absolute ? u.href : text,
+      };
+    };
+    const format = (o) => {
+      if (o instanceof URL) return o.href;
+      if (typeof o === "string") return o;
+      const protocol = o.protocol ? (o.protocol.endsWith(":") ? o.protocol : `${o.protocol}:`) : "";
+      const auth = o.auth ? `${o.auth}@` : "";
+      const host = o.host ?? (o.hostname ? o.hostname + (o.port ? `:${o.port}` : "") : "");
+      const slashes = o.slashes || /^(https?|ftp|file|wss?):$/.test(protocol) ? "//" : "";
+      const search = o.search ?? (o.query && typeof o.query === "object" ? `?${querystring.stringify(o.query)}` : o.query ? `?${o.query}` : "");
+      return `${protocol}${host || auth ? slashes : ""}${auth}${host}${o.pathname ?? ""}${search}${o.hash ?? ""}`;
+    };
+    const fileURLToPath = (u) => {
+      const url = typeof u === "string" ? new URL(u) : u;
+      if (url.protocol !== "file:") throw new TypeError("The URL must be of scheme file");
+      return decodeURIComponent(url.pathname);
+    };
+    const pathToFileURL = (p) => new URL(`file://${path.resolve(p)}`);
+    return ObjectFreeze({ URL, URLSearchParams, parse, format, resolve: (from, to) => new URL(to, new URL(from, "resolve://")).href.replace(/^resolve:\/\//, ""), fileURLToPath, pathToFileURL });
+  })();
+
   const BUILTINS = ObjectFreeze({
+    ...host.nodeModules,
+    url: urlModule,
     assert,
     crypto: cryptoModule,
     events,
@@ -581,8 +625,8 @@
   const UNAVAILABLE = new SafeSet([
     "fs", "fs/promises", "child_process", "net", "http", "https", "http2", "tls", "dgram", "dns", "dns/promises",
     "os", "cluster", "worker_threads", "vm", "v8", "inspector", "module", "perf_hooks", "readline", "repl",
-    "async_hooks", "diagnostics_channel", "trace_events", "wasi", "zlib", "stream", "buffer", "url",
-    "string_decoder", "tty", "punycode", "constants", "domain", "sys",
+    "async_hooks", "diagnostics_channel", "trace_events", "wasi", "zlib", "stream", "tty", "punycode",
+    "constants", "domain", "sys",
   ]);
 
   function builtin(request) {

@@ -17,6 +17,7 @@ mod platform;
 mod pool;
 mod runtime;
 pub mod script;
+mod url;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -237,7 +237,9 @@ deno_core::extension!(
         op_chatfn_require_resolve,
         op_chatfn_require_read,
         super::crypto::op_chatfn_digest,
-        super::crypto::op_chatfn_random_bytes
+        super::crypto::op_chatfn_random_bytes,
+        super::url::op_chatfn_url_parse,
+        super::url::op_chatfn_url_set
     ],
     state = |state| {
         state.put(ModuleBinding::default());

@@ -92,6 +92,12 @@ pub fn startup_snapshot() -> &'static [u8] {
                 .execute_script("chatfn:runtime/fetch.js", include_str!("../../js-runtime/fetch.js"))
                 .expect("the fetch script failed");
             runtime
+                .execute_script("chatfn:runtime/url.js", include_str!("../../js-runtime/url.js"))
+                .expect("the URL script failed");
+            runtime
+                .execute_script("chatfn:runtime/buffer.js", include_str!("../../js-runtime/buffer.js"))
+                .expect("the Buffer script failed");
+            runtime
                 .execute_script("chatfn:runtime/require.js", include_str!("../../js-runtime/require.js"))
                 .expect("the require script failed");
             let snapshot: &'static [u8] = Box::leak(runtime.snapshot());

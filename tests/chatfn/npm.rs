@@ -206,6 +206,29 @@ async function handleEvent() {
     fs: attempt(() => require("fs")),
     nodeOther: attempt(() => require("node:child_process")),
     globals: [btoa("hi"), atob("aGk="), new TextDecoder().decode(new TextEncoder().encode("é")), typeof crypto.getRandomValues],
+    buffer: (() => {
+      const { Buffer: B } = require("buffer");
+      const b = Buffer.from("héllo", "utf8");
+      const n = Buffer.alloc(4);
+      n.writeUInt32BE(0xdeadbeef);
+      return [B === Buffer, b.length, b.toString("hex"), b.toString("base64"), Buffer.from("aGk=", "base64").toString(),
+        Buffer.concat([Buffer.from("a"), Buffer.from("b")]).toString(), n.readUInt32LE(0).toString(16), Buffer.isBuffer(b.slice(1)),
+        JSON.stringify(Buffer.from([1, 2]))];
+    })(),
+    decoder: (() => {
+      const { StringDecoder } = require("string_decoder");
+      const d = new StringDecoder("utf8");
+      const euro = Buffer.from("€");
+      return [d.write(euro.subarray(0, 1)), d.write(euro.subarray(1)), d.end()];
+    })(),
+    url: (() => {
+      const u = new URL("/p/a?x=1&y=two words#h", "https://user:pw@example.com:8443");
+      u.searchParams.append("z", "ä");
+      u.pathname = "/q";
+      const legacy = require("url").parse("http://a.com:81/b?c=d#e", true);
+      return [u.href, u.host, u.origin, u.searchParams.get("y"), [...new URLSearchParams({ a: "1", b: "2" })].length,
+        legacy.hostname, legacy.port, legacy.query.c, legacy.pathname, URL.canParse("nope"), require("node:url").URL === URL];
+    })(),
   };
 }
 "#;
@@ -234,6 +257,37 @@ async fn node_builtins_chat_functions_may_use() {
         "ERR_UNKNOWN_BUILTIN_MODULE: Module 'node:child_process' is not available in chat functions"
     );
     assert_eq!(result["globals"], json!(["aGk=", "hi", "é", "function"]));
+    assert_eq!(
+        result["buffer"],
+        json!([
+            true,
+            6,
+            "68c3a96c6c6f",
+            "aMOpbGxv",
+            "hi",
+            "ab",
+            "efbeadde",
+            true,
+            "{\"type\":\"Buffer\",\"data\":[1,2]}"
+        ])
+    );
+    assert_eq!(result["decoder"], json!(["", "€", ""]), "a character split across writes is decoded whole");
+    assert_eq!(
+        result["url"],
+        json!([
+            "https://user:pw@example.com:8443/q?x=1&y=two+words&z=%C3%A4#h",
+            "example.com:8443",
+            "https://example.com:8443",
+            "two words",
+            2,
+            "a.com",
+            "81",
+            "d",
+            "/b",
+            false,
+            true
+        ])
+    );
     app.shutdown().await;
 }
 
