@@ -47,6 +47,8 @@ pub struct AppState {
     pub dispatcher: Dispatcher,
     pub queue: Queue,
     pub npm: Arc<crate::npm::Npm>,
+    /// Dependency installs in flight, by application (one at a time each).
+    pub installs: Arc<parking_lot::Mutex<HashMap<i64, Arc<crate::npm::InstallProgress>>>>,
 }
 
 impl AppState {
@@ -57,7 +59,15 @@ impl AppState {
         queue: Queue,
         npm: Arc<crate::npm::Npm>,
     ) -> AppState {
-        AppState { store, config: Arc::new(config), tokens: Arc::default(), dispatcher, queue, npm }
+        AppState {
+            store,
+            config: Arc::new(config),
+            tokens: Arc::default(),
+            dispatcher,
+            queue,
+            npm,
+            installs: Arc::default(),
+        }
     }
 
     /// An application's functions, runtime or settings changed.
@@ -81,6 +91,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/runtimes/nodejs", get(runtime::get_runtime))
         .route("/v1/runtimes/nodejs/dependencies", put(runtime::update_dependencies))
+        .route("/v1/runtimes/nodejs/dependencies/install", get(runtime::get_install_progress))
         .route("/v1/runtimes/nodejs/environment-variables", put(runtime::update_environment_variables))
         .route("/v1/runtimes/nodejs/initialization-script", put(runtime::update_initialization_script))
         .route("/v1/runtimes/nodejs/functions", get(functions::list_functions).post(functions::create_function))

@@ -18,6 +18,7 @@ use super::{application, channels, functions, runtime, triggers, users};
         application::update_egress_policy,
         runtime::get_runtime,
         runtime::update_dependencies,
+        runtime::get_install_progress,
         runtime::update_environment_variables,
         runtime::update_initialization_script,
         functions::list_functions,

@@ -1,6 +1,7 @@
 //! `/v1/runtimes/nodejs`: the application's chat runtime.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::Json;
@@ -106,7 +107,17 @@ pub async fn update_dependencies(
             return Err(ApiError::bad_request(format!("invalid field `[{i}].name`: {:?} is listed twice", dep.name)));
         }
     }
-    let install = tokio::time::timeout(state.config.install_timeout, state.npm.install(&deps)).await;
+    let progress = Arc::new(crate::npm::InstallProgress::default());
+    {
+        let mut installs = state.installs.lock();
+        if installs.contains_key(&tenant.application_id) {
+            return Err(ApiError::conflict("an install of this runtime's dependencies is already running"));
+        }
+        installs.insert(tenant.application_id, progress.clone());
+    }
+    // Removed however this handler ends (the client may go away mid-install).
+    let _running = InstallGuard { state: &state, application_id: tenant.application_id };
+    let install = tokio::time::timeout(state.config.install_timeout, state.npm.install(&deps, &progress)).await;
     let lockfile = match install {
         Ok(result) => result?,
         Err(_) => {
@@ -123,6 +134,28 @@ pub async fn update_dependencies(
     let runtime =
         state.store.update_runtime(tenant.application_id, RuntimeChange::Dependencies(deps, lockfile)).await?;
     respond(&state, tenant, runtime).await
+}
+
+struct InstallGuard<'a> {
+    state: &'a AppState,
+    application_id: i64,
+}
+
+impl Drop for InstallGuard<'_> {
+    fn drop(&mut self) {
+        self.state.installs.lock().remove(&self.application_id);
+    }
+}
+
+#[utoipa::path(get, path = "/v1/runtimes/nodejs/dependencies/install", tag = "Chat Runtime", responses((status = 200, description = "The install in progress: state (RESOLVING, FETCHING), packagesResolved, packagesTotal, packagesFetched, bytesUnpacked"), (status = 404, description = "No install is running")), security(("bearer" = [])))]
+/// Progress of the dependency install running for this runtime (a
+/// `PUT /v1/runtimes/nodejs/dependencies` that has not answered yet).
+pub async fn get_install_progress(State(state): State<AppState>, tenant: Tenant) -> ApiResult<Json<Value>> {
+    let progress = state.installs.lock().get(&tenant.application_id).cloned();
+    match progress {
+        Some(progress) => Ok(Json(progress.to_json())),
+        None => Err(ApiError::not_found("running install of the runtime of application", tenant.application_id)),
+    }
 }
 
 #[utoipa::path(put, path = "/v1/runtimes/nodejs/environment-variables", tag = "Chat Runtime", request_body(content = std::collections::BTreeMap<String, String>, content_type = "application/json"), responses((status = 200, description = "ChatRuntimeResource"), (status = 400, description = "A name or value is invalid"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]

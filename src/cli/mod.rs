@@ -2,6 +2,7 @@
 
 mod bench;
 mod bench_http;
+mod deps;
 mod run;
 mod serve;
 
@@ -28,6 +29,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Manage applications (tenants).
     Apps(serve::AppsArgs),
+    /// Set a runtime's NPM dependencies on a running server, with install progress.
+    Deps(deps::DepsArgs),
 }
 
 /// Exit status for bad usage or unreadable input files.
@@ -40,6 +43,7 @@ pub async fn execute(cli: Cli) -> ExitCode {
         Command::BenchHttp(args) => bench_http::bench_http(args).await,
         Command::Serve(args) => serve::serve(args).await,
         Command::Apps(args) => serve::apps(args).await,
+        Command::Deps(args) => deps::deps(args).await,
     }
 }
 

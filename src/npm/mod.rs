@@ -132,6 +132,33 @@ pub enum NpmError {
     Cache(#[from] std::io::Error),
 }
 
+/// How far an install has come; read by `GET /v1/runtimes/nodejs/dependencies/install`.
+#[derive(Debug, Default)]
+pub struct InstallProgress {
+    /// Packages resolved so far.
+    pub resolved: std::sync::atomic::AtomicUsize,
+    /// Packages in the tree, once resolution is done (0 before).
+    pub total: std::sync::atomic::AtomicUsize,
+    /// Packages in the cache (found there or fetched and verified).
+    pub fetched: std::sync::atomic::AtomicUsize,
+    /// Bytes unpacked so far.
+    pub bytes: std::sync::atomic::AtomicU64,
+}
+
+impl InstallProgress {
+    pub fn to_json(&self) -> serde_json::Value {
+        use std::sync::atomic::Ordering::Relaxed;
+        let total = self.total.load(Relaxed);
+        serde_json::json!({
+            "state": if total == 0 { "RESOLVING" } else { "FETCHING" },
+            "packagesResolved": self.resolved.load(Relaxed),
+            "packagesTotal": total,
+            "packagesFetched": self.fetched.load(Relaxed),
+            "bytesUnpacked": self.bytes.load(Relaxed),
+        })
+    }
+}
+
 /// Installs dependency trees and loads installed ones.
 pub struct Npm {
     registry: Registry,
@@ -148,9 +175,10 @@ impl Npm {
         self.registry.config()
     }
 
-    /// Resolves `dependencies` and puts their whole tree in the cache.
-    pub async fn install(&self, dependencies: &[Dependency]) -> Result<Lockfile, NpmError> {
-        resolve::install(&self.registry, &self.cache, dependencies).await
+    /// Resolves `dependencies` and puts their whole tree in the cache,
+    /// reporting as it goes.
+    pub async fn install(&self, dependencies: &[Dependency], progress: &InstallProgress) -> Result<Lockfile, NpmError> {
+        resolve::install(&self.registry, &self.cache, dependencies, progress).await
     }
 
     /// The packages of a recorded tree, for `require`. A package this

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use deno_semver::{Version, VersionReq};
 
 use super::registry::{Packument, Registry, VersionInfo};
-use super::{package_key, LockedPackage, Lockfile, NpmError, PackageCache};
+use super::{package_key, InstallProgress, LockedPackage, Lockfile, NpmError, PackageCache};
 use crate::store::Dependency;
 
 /// Chooses the version of `name` a range asks for.
@@ -62,7 +62,9 @@ pub async fn install(
     registry: &Registry,
     cache: &PackageCache,
     dependencies: &[Dependency],
+    progress: &InstallProgress,
 ) -> Result<Lockfile, NpmError> {
+    use std::sync::atomic::Ordering::Relaxed;
     let config = registry.config().clone();
     let mut packuments: HashMap<String, Arc<Packument>> = HashMap::new();
     let mut chosen: HashMap<(String, String), String> = HashMap::new();
@@ -100,6 +102,7 @@ pub async fn install(
                 config.max_packages
             )));
         }
+        progress.resolved.fetch_add(1, Relaxed);
         lock.packages.insert(
             key.clone(),
             LockedPackage {
@@ -133,6 +136,7 @@ pub async fn install(
     // Fetch and unpack what the cache lacks, eight at a time.
     let mut total: u64 = 0;
     let keys: Vec<String> = lock.packages.keys().cloned().collect();
+    progress.total.store(keys.len(), Relaxed);
     for batch in keys.chunks(8) {
         let fetches = batch.iter().map(|key| {
             let info = &infos[key];
@@ -151,6 +155,8 @@ pub async fn install(
             let package = lock.packages.get_mut(key).expect("listed above");
             package.integrity = integrity;
             package.size = size;
+            progress.fetched.fetch_add(1, Relaxed);
+            progress.bytes.fetch_add(size, Relaxed);
         }
     }
     Ok(lock)

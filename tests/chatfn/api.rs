@@ -456,6 +456,7 @@ async fn openapi_document_covers_every_route() {
         ("/v1/application/egress-policy", "put"),
         ("/v1/runtimes/nodejs", "get"),
         ("/v1/runtimes/nodejs/dependencies", "put"),
+        ("/v1/runtimes/nodejs/dependencies/install", "get"),
         ("/v1/runtimes/nodejs/environment-variables", "put"),
         ("/v1/runtimes/nodejs/initialization-script", "put"),
         ("/v1/runtimes/nodejs/functions", "get"),

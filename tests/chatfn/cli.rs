@@ -95,9 +95,14 @@ struct ServeProcess {
 
 impl ServeProcess {
     fn start(database_url: &str) -> ServeProcess {
+        Self::start_with(database_url, &[])
+    }
+
+    fn start_with(database_url: &str, extra: &[&str]) -> ServeProcess {
         use std::io::BufRead;
         let mut child = chatfn()
             .args(["serve", "--listen", "127.0.0.1:0", "--database-url", database_url])
+            .args(extra)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -279,5 +284,48 @@ fn accepted_events_survive_a_kill_9() {
         );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
+    assert!(server.stop().success());
+}
+
+#[test]
+fn deps_install_shows_progress_and_the_installed_versions() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("chatfn.db").display());
+    let registry = format!("http://{}", super::npm_registry::registry().addr);
+    let cache = dir.path().join("packages");
+    let mut server =
+        ServeProcess::start_with(&url, &["--npm-registry", &registry, "--npm-cache-dir", cache.to_str().unwrap()]);
+    let mut line = String::new();
+    server.stdout.read_line(&mut line).unwrap();
+    let credentials: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let install = |specs: &[&str]| {
+        chatfn()
+            .args(["deps", "install"])
+            .args(specs)
+            .args(["--server", &server.base])
+            .args(["--client-id", credentials["clientId"].as_str().unwrap()])
+            .args(["--client-secret", credentials["clientSecret"].as_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+
+    // slowpoke's tarball takes a second: long enough to see progress.
+    let ok = install(&["greet@~1.1", "shout", "@scope/pkg@>=1 <3 || 4", "slowpoke"]);
+    let stderr = String::from_utf8_lossy(&ok.stderr);
+    assert!(ok.status.success(), "{stderr}");
+    assert!(stderr.contains("/5 packages"), "a progress line per change: {stderr}");
+    let printed: serde_json::Value = serde_json::from_slice(&ok.stdout).unwrap();
+    assert_eq!(
+        printed["installedDependencies"],
+        serde_json::json!({"greet": "1.1.0", "shout": "2.0.0", "@scope/pkg": "2.5.0", "slowpoke": "1.0.0"})
+    );
+    assert_eq!(printed["installedPackages"], 5);
+    assert!(cache.read_dir().unwrap().count() >= 4, "the packages are in the cache");
+
+    let failed = install(&["greet@^9"]);
+    assert_eq!(failed.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(stderr.contains("400 Bad Request: no version of greet matches \"^9\""), "{stderr}");
     assert!(server.stop().success());
 }

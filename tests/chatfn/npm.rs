@@ -179,6 +179,47 @@ async fn a_restarted_host_loads_the_lockfile_without_the_registry() {
     other.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_install_reports_progress_and_excludes_another() {
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let app = TestApp::spawn(format!("sqlite://{}", dir.path().join("p.db").display()), dir.clone()).await;
+    let (status, _) = app.get("/v1/runtimes/nodejs/dependencies/install").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "no install is running");
+    let put = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            app.put(
+                "/v1/runtimes/nodejs/dependencies",
+                json!([{"name": "slowpoke", "version": "1"}, {"name": "greet", "version": "1.1.0"}]),
+            )
+            .await
+        })
+    };
+    let mut seen = Value::Null;
+    for _ in 0..100 {
+        let (status, progress) = app.get("/v1/runtimes/nodejs/dependencies/install").await;
+        if status == StatusCode::OK && progress["state"] == "FETCHING" {
+            seen = progress;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    if seen.is_null() {
+        panic!("no progress seen; the install answered {:?}", put.await.unwrap());
+    }
+    assert_eq!(seen["packagesTotal"], 3, "{seen}");
+    assert_eq!(seen["packagesResolved"], 3, "{seen}");
+    let (status, busy) =
+        app.put("/v1/runtimes/nodejs/dependencies", json!([{"name": "lodash", "version": "^4"}])).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{busy}");
+    let (status, done) = put.await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["installedDependencies"]["slowpoke"], "1.0.0");
+    let (status, _) = app.get("/v1/runtimes/nodejs/dependencies/install").await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "the install is over");
+    app.shutdown().await;
+}
+
 const BUILTINS: &str = r#"
 async function handleEvent() {
   const path = require("node:path");

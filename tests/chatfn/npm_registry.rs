@@ -2,7 +2,8 @@
 //! (packument JSON at `/<name>`, tarballs at `/<name>/-/<file>.tgz`) for the
 //! packages in `fixtures/npm/<name>/<version>/`. Tarballs are packed here
 //! with their sha512 integrity; a version holding a `.corrupt` file gets a
-//! published integrity that its tarball does not match.
+//! published integrity that its tarball does not match; one holding a
+//! `.slow` file has its tarball served after a second.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -22,6 +23,8 @@ pub struct TestRegistry {
     pub requests: AtomicUsize,
     packuments: BTreeMap<String, Value>,
     tarballs: BTreeMap<String, Vec<u8>>,
+    /// Tarballs served after a delay (a `.slow` file in the fixture).
+    slow: Vec<String>,
 }
 
 /// The registry every test server uses (started once per test process).
@@ -41,8 +44,12 @@ pub fn start() -> &'static TestRegistry {
             runtime.block_on(async move {
                 listener.set_nonblocking(true).unwrap();
                 let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-                let app = axum::Router::new()
-                    .fallback(move |uri: axum::http::Uri| async move { serve(registry, uri.path()) });
+                let app = axum::Router::new().fallback(move |uri: axum::http::Uri| async move {
+                    if registry.slow.iter().any(|file| uri.path().ends_with(file.as_str())) {
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    }
+                    serve(registry, uri.path())
+                });
                 axum::serve(listener, app).await.unwrap();
             });
         });
@@ -127,6 +134,7 @@ fn pack(dir: &Path) -> Vec<u8> {
 fn build(addr: SocketAddr) -> TestRegistry {
     let mut packuments: BTreeMap<String, Value> = BTreeMap::new();
     let mut tarballs = BTreeMap::new();
+    let mut slow = Vec::new();
     for (name, version, dir) in package_dirs(&repo_path("fixtures/npm")) {
         let manifest: Value = serde_json::from_slice(&std::fs::read(dir.join("package.json")).unwrap()).unwrap();
         let bytes = pack(&dir);
@@ -136,6 +144,9 @@ fn build(addr: SocketAddr) -> TestRegistry {
             format!("sha512-{}", base64::engine::general_purpose::STANDARD.encode(sha2::Sha512::digest(&published)));
         let file = format!("{name}/-/{}-{version}.tgz", name.rsplit('/').next().unwrap());
         tarballs.insert(file.clone(), bytes);
+        if dir.join(".slow").exists() {
+            slow.push(file.clone());
+        }
         let packument =
             packuments.entry(name.clone()).or_insert_with(|| json!({"name": name, "dist-tags": {}, "versions": {}}));
         let mut entry = manifest.clone();
@@ -152,5 +163,5 @@ fn build(addr: SocketAddr) -> TestRegistry {
             .clone();
         packument["dist-tags"]["latest"] = json!(latest);
     }
-    TestRegistry { addr, requests: AtomicUsize::new(0), packuments, tarballs }
+    TestRegistry { addr, requests: AtomicUsize::new(0), packuments, tarballs, slow }
 }
