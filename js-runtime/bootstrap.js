@@ -273,5 +273,8 @@
     return json;
   }
 
-  globalThis.__chatfnHost = { setEnv, runInit, exposeExports, load, registerModule, invoke, useContextFactory, useRequire };
+  // `defineGlobal` is for the capability scripts that follow this one.
+  globalThis.__chatfnHost = {
+    setEnv, runInit, exposeExports, load, registerModule, invoke, useContextFactory, useRequire, defineGlobal,
+  };
 })(globalThis);

@@ -6,7 +6,7 @@
 
 ((globalThis) => {
   const core = globalThis.Deno.core;
-  const { ObjectDefineProperty, String, TypeError, RangeError, Uint8Array } = globalThis.__bootstrap.primordials;
+  const { String, TypeError, RangeError, Uint8Array } = globalThis.__bootstrap.primordials;
 
   const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   const B64_INDEX = new Int16Array(256).fill(-1);
@@ -303,9 +303,9 @@
     }
   }
 
-  ObjectDefineProperty(globalThis, "Buffer", { value: Buffer, writable: true, enumerable: false, configurable: true });
-  // Picked up by require.js as built-in modules.
   const host = globalThis.__chatfnHost;
+  host.defineGlobal("Buffer", Buffer);
+  // Picked up by require.js as built-in modules.
   host.nodeModules = {
     ...host.nodeModules,
     buffer: Object.freeze({ Buffer, constants: Object.freeze({ MAX_LENGTH: 2 ** 31 - 1 }), kMaxLength: 2 ** 31 - 1 }),

@@ -18,7 +18,6 @@
     MapPrototypeSet,
     MapPrototypeDelete,
     MapPrototypeHas,
-    ObjectDefineProperty,
     ObjectKeys,
     SafeMap,
     String,
@@ -230,8 +229,7 @@
     return response;
   }
 
-  const defineGlobal = (name, value) =>
-    ObjectDefineProperty(globalThis, name, { value, writable: true, enumerable: false, configurable: true });
+  const { defineGlobal } = globalThis.__chatfnHost;
   defineGlobal("fetch", fetch);
   defineGlobal("Headers", Headers);
   defineGlobal("Request", Request);

@@ -42,8 +42,7 @@
   // ---------------------------------------------------------------------------
   // Globals packages commonly expect.
   // ---------------------------------------------------------------------------
-  const defineGlobal = (name, value) =>
-    ObjectDefineProperty(globalThis, name, { value, writable: true, enumerable: false, configurable: true });
+  const { defineGlobal } = globalThis.__chatfnHost;
 
   class TextEncoder {
     get encoding() {

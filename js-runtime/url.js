@@ -206,8 +206,7 @@
     });
   }
 
-  const defineGlobal = (name, value) =>
-    ObjectDefineProperty(globalThis, name, { value, writable: true, enumerable: false, configurable: true });
+  const { defineGlobal } = globalThis.__chatfnHost;
   defineGlobal("URL", URL);
   defineGlobal("URLSearchParams", URLSearchParams);
 })(globalThis);

@@ -70,9 +70,20 @@ pub fn spawn_isolate_thread(name: String, job: impl FnOnce() + Send + 'static) {
     spawner().requests.lock().expect("spawner lock").send((name, Box::new(job))).expect("spawner thread is gone");
 }
 
-/// The runtime's own JavaScript (console, timers, process, host entry
-/// points), evaluated once into a V8 startup snapshot that every runtime
-/// starts from.
+/// The runtime's own JavaScript, in order: bootstrap.js first (console,
+/// timers, process, the host's entry points), then one script per
+/// capability, each beside its ops.
+const RUNTIME_SCRIPTS: &[(&str, &str)] = &[
+    ("chatfn:runtime/bootstrap.js", include_str!("../../js-runtime/bootstrap.js")),
+    ("chatfn:runtime/context.js", include_str!("../../js-runtime/context.js")),
+    ("chatfn:runtime/fetch.js", include_str!("../../js-runtime/fetch.js")),
+    ("chatfn:runtime/url.js", include_str!("../../js-runtime/url.js")),
+    ("chatfn:runtime/buffer.js", include_str!("../../js-runtime/buffer.js")),
+    ("chatfn:runtime/require.js", include_str!("../../js-runtime/require.js")),
+];
+
+/// The runtime's own JavaScript, evaluated once into a V8 startup snapshot
+/// that every runtime starts from.
 pub fn startup_snapshot() -> &'static [u8] {
     static SNAPSHOT: OnceLock<&'static [u8]> = OnceLock::new();
     SNAPSHOT.get_or_init(|| {
@@ -82,24 +93,11 @@ pub fn startup_snapshot() -> &'static [u8] {
             let _entered = tokio.enter();
             let mut runtime =
                 JsRuntimeForSnapshot::new(RuntimeOptions { extensions: extensions(), ..Default::default() });
-            runtime
-                .execute_script("chatfn:runtime/bootstrap.js", include_str!("../../js-runtime/bootstrap.js"))
-                .expect("the runtime bootstrap script failed");
-            runtime
-                .execute_script("chatfn:runtime/context.js", include_str!("../../js-runtime/context.js"))
-                .expect("the context APIs script failed");
-            runtime
-                .execute_script("chatfn:runtime/fetch.js", include_str!("../../js-runtime/fetch.js"))
-                .expect("the fetch script failed");
-            runtime
-                .execute_script("chatfn:runtime/url.js", include_str!("../../js-runtime/url.js"))
-                .expect("the URL script failed");
-            runtime
-                .execute_script("chatfn:runtime/buffer.js", include_str!("../../js-runtime/buffer.js"))
-                .expect("the Buffer script failed");
-            runtime
-                .execute_script("chatfn:runtime/require.js", include_str!("../../js-runtime/require.js"))
-                .expect("the require script failed");
+            for (specifier, source) in RUNTIME_SCRIPTS {
+                if let Err(e) = runtime.execute_script(*specifier, *source) {
+                    panic!("the runtime script {specifier} failed: {e}");
+                }
+            }
             let snapshot: &'static [u8] = Box::leak(runtime.snapshot());
             let _ = tx.send(snapshot);
         });

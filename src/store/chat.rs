@@ -4,7 +4,7 @@
 
 use sqlx::Row;
 
-use super::{now_millis, PageRequest, Store, StoreError, StoreResult};
+use super::{now_millis, order, PageRequest, Store, StoreError, StoreResult};
 
 #[derive(Debug, Clone)]
 pub struct ChatUser {
@@ -162,14 +162,6 @@ fn bind_filter<'q>(
     }
 }
 
-fn direction(page: &PageRequest) -> &'static str {
-    if page.descending {
-        "DESC"
-    } else {
-        "ASC"
-    }
-}
-
 impl Store {
     /// One page of an application's rows of `table` (by id), optionally
     /// where `column = value`, and how many such rows there are.
@@ -186,8 +178,8 @@ impl Store {
             None => (String::new(), 2),
         };
         let select = format!(
-            "SELECT {columns} FROM {table} WHERE application_id = $1 {condition} ORDER BY id {} LIMIT ${limit} OFFSET ${}",
-            direction(&page),
+            "SELECT {columns} FROM {table} WHERE application_id = $1 {condition} {} LIMIT ${limit} OFFSET ${}",
+            order(&page, "id"),
             limit + 1
         );
         let rows = bind_filter(sqlx::query(&select).bind(application_id), filter)
@@ -455,8 +447,8 @@ impl Store {
         let rows = sqlx::query(&format!(
             "SELECT u.id, u.name, u.display_name, u.is_guest, u.properties, u.created_at \
              FROM chat_channel_members m JOIN chat_users u ON u.id = m.user_id \
-             WHERE m.channel_id = $1 AND m.application_id = $2 ORDER BY u.id {} LIMIT $3 OFFSET $4",
-            direction(&page)
+             WHERE m.channel_id = $1 AND m.application_id = $2 {} LIMIT $3 OFFSET $4",
+            order(&page, "u.id")
         ))
         .bind(channel_id)
         .bind(application_id)

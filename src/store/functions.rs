@@ -3,7 +3,7 @@
 use sqlx::Row;
 
 use super::runtimes::{compiled, evaluation_name};
-use super::{now_millis, PageRequest, Store, StoreError, StoreResult};
+use super::{now_millis, order, PageRequest, Store, StoreError, StoreResult};
 use crate::engine::script::CompiledScript;
 
 #[derive(Debug, Clone)]
@@ -171,10 +171,6 @@ fn bind_filter<'q>(
         q = q.bind(pattern.as_str());
     }
     q
-}
-
-fn order(page: &PageRequest, column: &str) -> String {
-    format!("ORDER BY {column} {}", if page.descending { "DESC" } else { "ASC" })
 }
 
 impl Store {

@@ -73,6 +73,11 @@ pub struct Store {
     backend: Backend,
 }
 
+/// `ORDER BY column ASC|DESC` for a page request.
+fn order(page: &PageRequest, column: &str) -> String {
+    format!("ORDER BY {column} {}", if page.descending { "DESC" } else { "ASC" })
+}
+
 pub fn now_millis() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
