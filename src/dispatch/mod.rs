@@ -213,7 +213,7 @@ impl Dispatcher {
                 limits: self.inner.config.limits,
                 platform: Some(self.inner.platforms.bind(application_id)),
                 egress: egress.clone(),
-                packages: packages,
+                packages,
             }),
         });
         Ok(resolved)
