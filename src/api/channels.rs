@@ -140,7 +140,7 @@ pub async fn create_channel(
             (None, None)
         }
         ChannelType::Public | ChannelType::Private => {
-            let name = body.name.unwrap_or_else(|| uuid_like());
+            let name = body.name.unwrap_or_else(uuid_like);
             validate_name("name", &name)?;
             if let Some(display) = &body.display_name {
                 validate_name("displayName", display)?;

@@ -510,7 +510,7 @@ async fn commit(
         }
         q.execute(&mut *tx).await?;
     }
-    for chunk in statement_chunks(&jobs) {
+    for chunk in statement_chunks(jobs) {
         let sql = format!(
             "WITH v (id, status, run_at, last_error) AS (VALUES {}) \
              UPDATE jobs SET status = v.status, run_at = v.run_at, locked_until = NULL, last_error = v.last_error \
