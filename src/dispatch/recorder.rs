@@ -180,9 +180,50 @@ impl Recorder {
 
 /// The one task that writes invocations and jobs: on SQLite, a single
 /// writer never waits on another for the write lock.
+/// How long the writer keeps its connection with nothing to write.
+const IDLE_RELEASE: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// The writer's own connection, kept from round to round while there is work
+/// so its prepared statements stay cached (the pool would hand out any of
+/// its connections), and given back when idle so that the store can close.
+struct Connection {
+    store: Store,
+    held: Option<sqlx::pool::PoolConnection<sqlx::Any>>,
+}
+
+impl Connection {
+    async fn get(&mut self) -> Result<&mut sqlx::AnyConnection, sqlx::Error> {
+        if self.held.is_none() {
+            self.held = Some(self.store.pool().acquire().await?);
+        }
+        Ok(&mut **self.held.as_mut().expect("acquired above"))
+    }
+
+    /// After a failure the connection may be broken: take a fresh one next time.
+    fn reset_on<T>(&mut self, result: Result<T, sqlx::Error>) -> Result<T, sqlx::Error> {
+        if result.is_err() {
+            self.held = None;
+        }
+        result
+    }
+}
+
 async fn write_batches(store: Store, mut inbox: mpsc::UnboundedReceiver<Write>, ids: Arc<IdSource>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while inbox.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    let mut conn = Connection { store, held: None };
+    loop {
+        // Idle for a moment: give the connection back (the store cannot
+        // close while it is held).
+        let received = match tokio::time::timeout(IDLE_RELEASE, inbox.recv_many(&mut batch, MAX_BATCH)).await {
+            Ok(n) => n,
+            Err(_idle) => {
+                conn.held = None;
+                inbox.recv_many(&mut batch, MAX_BATCH).await
+            }
+        };
+        if received == 0 {
+            break;
+        }
         let mut flushes = Vec::new();
         let mut started: Vec<Started> = Vec::new();
         let mut finished: HashMap<i64, Finished> = HashMap::new();
@@ -206,7 +247,11 @@ async fn write_batches(store: Store, mut inbox: mpsc::UnboundedReceiver<Write>, 
         // Accepted events are answered only once committed; if that fails
         // they are refused (the platform retries), not held.
         if !enqueues.is_empty() {
-            match commit_enqueues(&store, &enqueues, &ids).await {
+            let committed = match conn.get().await {
+                Ok(c) => commit_enqueues(c, &enqueues, &ids).await,
+                Err(e) => Err(e),
+            };
+            match conn.reset_on(committed) {
                 Ok(results) => {
                     for (e, result) in enqueues.into_iter().zip(results) {
                         let _ = e.reply.send(Ok(result));
@@ -221,20 +266,32 @@ async fn write_batches(store: Store, mut inbox: mpsc::UnboundedReceiver<Write>, 
             }
         }
         for (job_id, until) in extends {
-            let _ = sqlx::query("UPDATE jobs SET locked_until = $1 WHERE id = $2 AND status = 'RUNNING'")
-                .bind(until)
-                .bind(job_id)
-                .execute(store.pool())
-                .await;
+            let extended = match conn.get().await {
+                Ok(c) => sqlx::query("UPDATE jobs SET locked_until = $1 WHERE id = $2 AND status = 'RUNNING'")
+                    .bind(until)
+                    .bind(job_id)
+                    .execute(c)
+                    .await
+                    .map(drop),
+                Err(e) => Err(e),
+            };
+            let _ = conn.reset_on(extended);
         }
         for c in claims {
-            let rows = claim(&store, &c).await;
-            let _ = c.reply.send(rows);
+            let rows = match conn.get().await {
+                Ok(connection) => claim(connection, &c).await,
+                Err(e) => Err(e),
+            };
+            let _ = c.reply.send(conn.reset_on(rows));
         }
         // Records may not be lost: retry (store down), keeping the order.
         let mut delay = std::time::Duration::from_millis(50);
         loop {
-            match commit(&store, &started, &mut finished.clone(), &jobs).await {
+            let committed = match conn.get().await {
+                Ok(c) => commit(c, &started, &mut finished.clone(), &jobs).await,
+                Err(e) => Err(e),
+            };
+            match conn.reset_on(committed) {
                 Ok(()) => break,
                 Err(sqlx::Error::PoolClosed) => {
                     tracing::error!(
@@ -259,7 +316,7 @@ async fn write_batches(store: Store, mut inbox: mpsc::UnboundedReceiver<Write>, 
 const CLAIM_RETURNING: &str =
     "RETURNING id, application_id, function_id, trigger_type, event, attempts, max_attempts, invocation_id";
 
-async fn claim(store: &Store, c: &Claim) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
+async fn claim(conn: &mut sqlx::AnyConnection, c: &Claim) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
     let now = now_millis();
     let mut rows = Vec::new();
     // First a share for each application known to have pending work, so a
@@ -278,7 +335,7 @@ async fn claim(store: &Store, c: &Claim) -> Result<Vec<sqlx::any::AnyRow>, sqlx:
         .bind(application_id)
         .bind(now)
         .bind(room.min(c.per_application))
-        .fetch_all(store.pool())
+        .fetch_all(&mut *conn)
         .await?;
         rows.extend(claimed);
     }
@@ -295,24 +352,26 @@ async fn claim(store: &Store, c: &Claim) -> Result<Vec<sqlx::any::AnyRow>, sqlx:
         .bind(c.lease_until)
         .bind(now)
         .bind(room)
-        .fetch_all(store.pool())
+        .fetch_all(&mut *conn)
         .await?;
         rows.extend(claimed);
     }
     Ok(rows)
 }
 
-/// Rows per multi-row statement (well inside SQLite's parameter limit).
-const ROWS_PER_STATEMENT: usize = 50;
+/// Rows per multi-row statement, largest first: powers of two, so a batch
+/// of any size takes few statements of few shapes (at most seven per kind
+/// of write), which stay in the connection's prepared-statement cache
+/// instead of being prepared anew. 64 rows of 16 columns are well inside
+/// SQLite's and PostgreSQL's parameter limits.
+const STATEMENT_ROWS: [usize; 7] = [64, 32, 16, 8, 4, 2, 1];
 
-/// Splits `items` into slices of 50, 8 or 1 rows: a batch of any size uses
-/// at most three statement shapes per kind of write, which stay in the
-/// connection's prepared-statement cache instead of being prepared anew.
+/// Splits `items` into slices of `STATEMENT_ROWS` sizes.
 fn statement_chunks<T>(items: &[T]) -> Vec<&[T]> {
     let mut chunks = Vec::new();
     let mut rest = items;
     while !rest.is_empty() {
-        let size = [ROWS_PER_STATEMENT, 8, 1].into_iter().find(|&n| n <= rest.len()).expect("1 always fits");
+        let size = STATEMENT_ROWS.into_iter().find(|&n| n <= rest.len()).expect("1 always fits");
         let (chunk, tail) = rest.split_at(size);
         chunks.push(chunk);
         rest = tail;
@@ -331,9 +390,13 @@ fn values(rows: usize, columns: usize) -> String {
         .join(", ")
 }
 
-async fn commit_enqueues(store: &Store, requests: &[Enqueue], ids: &IdSource) -> Result<Vec<(i64, bool)>, sqlx::Error> {
+async fn commit_enqueues(
+    conn: &mut sqlx::AnyConnection,
+    requests: &[Enqueue],
+    ids: &IdSource,
+) -> Result<Vec<(i64, bool)>, sqlx::Error> {
     use sqlx::Row;
-    let mut tx = store.pool().begin().await?;
+    let mut tx = sqlx::Connection::begin(conn).await?;
     let mut results = Vec::with_capacity(requests.len());
     // (job id, invocation id, request) of the events to insert.
     let mut fresh: Vec<(i64, i64, &Enqueue)> = Vec::with_capacity(requests.len());
@@ -409,7 +472,7 @@ async fn commit_enqueues(store: &Store, requests: &[Enqueue], ids: &IdSource) ->
 }
 
 async fn commit(
-    store: &Store,
+    conn: &mut sqlx::AnyConnection,
     started: &[Started],
     finished: &mut HashMap<i64, Finished>,
     jobs: &[JobDone],
@@ -427,7 +490,7 @@ async fn commit(
         }
     }
     let ended: Vec<&Finished> = finished.values().collect();
-    let mut tx = store.pool().begin().await?;
+    let mut tx = sqlx::Connection::begin(conn).await?;
     // A queued job's first attempt was written (QUEUED) when the event was
     // accepted: the attempt takes that row over.
     for chunk in statement_chunks(&complete) {
@@ -524,4 +587,20 @@ async fn commit(
         q.execute(&mut *tx).await?;
     }
     tx.commit().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::statement_chunks;
+
+    #[test]
+    fn batches_split_into_few_statement_shapes() {
+        let rows: Vec<u32> = (0..100).collect();
+        let sizes: Vec<usize> = statement_chunks(&rows).iter().map(|c| c.len()).collect();
+        assert_eq!(sizes, [64, 32, 4]);
+        let sizes: Vec<usize> = statement_chunks(&rows[..31]).iter().map(|c| c.len()).collect();
+        assert_eq!(sizes, [16, 8, 4, 2, 1]);
+        assert_eq!(statement_chunks(&rows).concat(), rows, "every row once, in order");
+        assert!(statement_chunks::<u32>(&[]).is_empty());
+    }
 }
