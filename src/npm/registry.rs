@@ -83,15 +83,14 @@ impl Registry {
             )));
         }
         let url = format!("{}/{}", self.config.registry_url, encoded_name(name));
-        let bytes = self
-            .get(&url, "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8")
-            .await
-            .map_err(|e| match e {
-                Fetch::NotFound => NpmError::NotFound(format!("package {name} was not found in the registry {url}")),
-                Fetch::Failed(reason) => {
-                    NpmError::Registry(format!("the registry failed for package {name}: {reason}"))
-                }
-            })?;
+        let accept = "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8";
+        let bytes = self.get(&url, accept, MAX_PACKUMENT_BYTES).await.map_err(|e| match e {
+            Fetch::NotFound => NpmError::NotFound(format!("package {name} was not found in the registry {url}")),
+            Fetch::TooLarge(limit) => {
+                NpmError::TooLarge(format!("the packument of {name} is larger than the limit of {limit} bytes"))
+            }
+            Fetch::Failed(reason) => NpmError::Registry(format!("the registry failed for package {name}: {reason}")),
+        })?;
         serde_json::from_slice(&bytes)
             .map_err(|e| NpmError::Registry(format!("the registry's packument of {name} is not valid JSON: {e}")))
     }
@@ -109,8 +108,11 @@ impl Registry {
                 "{name}@{version} is not in the package cache or the offline mirror (offline mode)"
             )));
         }
-        self.get(url, "application/octet-stream").await.map_err(|e| match e {
+        self.get(url, "application/octet-stream", self.config.max_package_bytes).await.map_err(|e| match e {
             Fetch::NotFound => NpmError::NotFound(format!("the tarball of {name}@{version} was not found at {url}")),
+            Fetch::TooLarge(limit) => {
+                NpmError::TooLarge(format!("the tarball of {name}@{version} is larger than the limit of {limit} bytes"))
+            }
             Fetch::Failed(reason) => {
                 NpmError::Registry(format!("the tarball of {name}@{version} could not be fetched: {reason}"))
             }
@@ -118,20 +120,17 @@ impl Registry {
     }
 
     /// GET with retries on time-outs, connection failures and 5xx.
-    async fn get(&self, url: &str, accept: &str) -> Result<Vec<u8>, Fetch> {
+    async fn get(&self, url: &str, accept: &str, limit: u64) -> Result<Vec<u8>, Fetch> {
         let mut delay = Duration::from_millis(200);
         let mut last = String::new();
         for attempt in 1..=self.config.attempts.max(1) {
             match self.http.get(url).header("Accept", accept).send().await {
                 Ok(response) if response.status().is_success() => {
-                    let limit = self.config.max_package_bytes;
                     if response.content_length().is_some_and(|n| n > limit) {
-                        return Err(Fetch::Failed(format!("{url} is larger than the limit of {limit} bytes")));
+                        return Err(Fetch::TooLarge(limit));
                     }
                     match response.bytes().await {
-                        Ok(bytes) if bytes.len() as u64 > limit => {
-                            return Err(Fetch::Failed(format!("{url} is larger than the limit of {limit} bytes")))
-                        }
+                        Ok(bytes) if bytes.len() as u64 > limit => return Err(Fetch::TooLarge(limit)),
                         Ok(bytes) => return Ok(bytes.to_vec()),
                         Err(e) => last = format!("reading {url} failed: {e}"),
                     }
@@ -154,5 +153,9 @@ impl Registry {
 
 enum Fetch {
     NotFound,
+    TooLarge(u64),
     Failed(String),
 }
+
+/// Largest packument read (abbreviated ones of popular packages are a few MB).
+const MAX_PACKUMENT_BYTES: u64 = 64 * 1024 * 1024;

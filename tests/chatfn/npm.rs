@@ -220,6 +220,79 @@ async fn a_running_install_reports_progress_and_excludes_another() {
     app.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offline_installs_use_the_mirror_and_name_what_is_missing() {
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let mirror = dir.path().join("mirror");
+    npm_registry::registry().write_mirror(&mirror, &["greet", "shout"]);
+    let cache = dir.path().join("packages");
+    let app = TestApp::spawn_with(format!("sqlite://{}", dir.path().join("o.db").display()), dir.clone(), |c| {
+        c.npm.offline = true;
+        c.npm.mirror_dir = Some(mirror.clone());
+        c.npm.registry_url = "http://127.0.0.1:9".into();
+        c.npm.cache_dir = cache.clone();
+    })
+    .await;
+    let (status, runtime) =
+        app.put("/v1/runtimes/nodejs/dependencies", json!([{"name": "greet", "version": "~1.1"}])).await;
+    assert_eq!(status, StatusCode::OK, "{runtime}");
+    assert_eq!(runtime["installedPackages"], json!(["greet@1.1.0", "shout@1.2.0"]));
+    let (status, missing) =
+        app.put("/v1/runtimes/nodejs/dependencies", json!([{"name": "lodash", "version": "^4"}])).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{missing}");
+    assert_eq!(missing["error"], "OfflineError");
+    assert!(
+        missing["message"].as_str().unwrap().starts_with("package lodash is not in the offline mirror"),
+        "{missing}"
+    );
+    deploy(&app, "const greet = require('greet'); async function handleEvent() { return greet('offline'); }").await;
+    assert_eq!(run(&app).await, "HELLO OFFLINE!");
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn installs_are_bounded_per_package_and_per_tree() {
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let cache = dir.path().join("packages");
+    let app = TestApp::spawn_with(format!("sqlite://{}", dir.path().join("l.db").display()), dir.clone(), |c| {
+        c.npm.cache_dir = cache.clone();
+        c.npm.max_package_bytes = 1_000;
+        c.npm.max_runtime_bytes = 400;
+        c.npm.max_packages = 2;
+    })
+    .await;
+    let attempts = [
+        (
+            json!([{"name": "greet", "version": "~1.1"}, {"name": "lodash", "version": "^4"}]),
+            "the dependency tree has more than 2 packages",
+        ),
+        (
+            json!([{"name": "lodash", "version": "4.17.21"}, {"name": "dayjs", "version": "*"}]),
+            "the dependency tree unpacks to more than the limit of 400 bytes",
+        ),
+    ];
+    for (deps, message) in attempts {
+        let (status, body) = app.put("/v1/runtimes/nodejs/dependencies", deps).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["error"], "DependencyTooLargeError");
+        assert_eq!(body["message"], message);
+    }
+    let (_, runtime) = app.get("/v1/runtimes/nodejs").await;
+    assert_eq!(runtime["installedPackages"], Value::Null, "nothing was installed");
+    app.shutdown().await;
+
+    let small = TestApp::spawn_with(format!("sqlite://{}", dir.path().join("s.db").display()), dir.clone(), |c| {
+        c.npm.cache_dir = dir.path().join("small-packages");
+        c.npm.max_package_bytes = 100;
+    })
+    .await;
+    let (status, body) =
+        small.put("/v1/runtimes/nodejs/dependencies", json!([{"name": "lodash", "version": "4.17.21"}])).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["message"], "the tarball of lodash@4.17.21 is larger than the limit of 100 bytes");
+    small.shutdown().await;
+}
+
 const BUILTINS: &str = r#"
 async function handleEvent() {
   const path = require("node:path");

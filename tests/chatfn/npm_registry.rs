@@ -68,6 +68,21 @@ pub fn config_for(registry: &TestRegistry) -> chatfn::npm::NpmConfig {
     chatfn::npm::NpmConfig::new(&format!("http://{}", registry.addr), cache)
 }
 
+impl TestRegistry {
+    /// Writes the named packages as an offline mirror: `<name>/index.json`
+    /// and `<name>/-/<file>.tgz`, as `--npm-mirror-dir` reads them.
+    pub fn write_mirror(&self, dir: &Path, names: &[&str]) {
+        for name in names {
+            let packument = &self.packuments[*name];
+            std::fs::create_dir_all(dir.join(name).join("-")).unwrap();
+            std::fs::write(dir.join(name).join("index.json"), packument.to_string()).unwrap();
+            for (file, bytes) in self.tarballs.iter().filter(|(file, _)| file.starts_with(&format!("{name}/-/"))) {
+                std::fs::write(dir.join(file), bytes).unwrap();
+            }
+        }
+    }
+}
+
 fn serve(registry: &TestRegistry, path: &str) -> axum::response::Response {
     use axum::response::IntoResponse;
     registry.requests.fetch_add(1, Ordering::SeqCst);
