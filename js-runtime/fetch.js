@@ -156,7 +156,7 @@
       super();
       const base = input instanceof Request ? input : null;
       this.url = base ? base.url : String(input);
-      this.method = StringPrototypeToLowerCase(String(init.method ?? base?.method ?? "GET")).toUpperCase();
+      this.method = String(init.method ?? base?.method ?? "GET").toUpperCase();
       this.headers = new Headers(init.headers ?? base?.headers);
       this.redirect = init.redirect ?? base?.redirect ?? "follow";
       this.signal = init.signal ?? base?.signal ?? null;

@@ -79,6 +79,7 @@ const RUNTIME_SCRIPTS: &[(&str, &str)] = &[
     ("chatfn:runtime/fetch.js", include_str!("../../js-runtime/fetch.js")),
     ("chatfn:runtime/url.js", include_str!("../../js-runtime/url.js")),
     ("chatfn:runtime/buffer.js", include_str!("../../js-runtime/buffer.js")),
+    ("chatfn:runtime/node.js", include_str!("../../js-runtime/node.js")),
     ("chatfn:runtime/require.js", include_str!("../../js-runtime/require.js")),
 ];
 
