@@ -242,7 +242,7 @@ async fn chat_data_api_validates_and_pages() {
         // Group channels: unique names; an equal request returns the channel.
         let (status, public) =
             app.post("/v1/channels", json!({"type": "PUBLIC", "name": "general", "creator": {"id": jane}})).await;
-        assert_eq!(status, StatusCode::CREATED);
+        assert_eq!(status, StatusCode::CREATED, "{public}");
         assert_eq!(public["displayName"], "general");
         assert_eq!(public["creator"]["name"], "jane");
         let (status, _) = app.post("/v1/channels", json!({"type": "PUBLIC", "name": "general"})).await;
