@@ -30,10 +30,10 @@ struct InstallArgs {
     #[arg(long, env = "CHATFN_SERVER", default_value = "http://127.0.0.1:8080")]
     server: String,
     /// The application's client id.
-    #[arg(long, env = "CHATFN_CLIENT_ID")]
+    #[arg(long, env = "CHATFN_CLIENT_ID", allow_hyphen_values = true)]
     client_id: String,
     /// The application's client secret.
-    #[arg(long, env = "CHATFN_CLIENT_SECRET", hide_env_values = true)]
+    #[arg(long, env = "CHATFN_CLIENT_SECRET", allow_hyphen_values = true, hide_env_values = true)]
     client_secret: String,
 }
 

@@ -52,10 +52,16 @@ pub struct ServeArgs {
     #[arg(long, env = "CHATFN_PLATFORM_URL", requires_all = ["platform_client_id", "platform_client_secret"])]
     platform_url: Option<String>,
     /// Client id on the remote platform.
-    #[arg(long, env = "CHATFN_PLATFORM_CLIENT_ID", requires = "platform_url")]
+    #[arg(long, env = "CHATFN_PLATFORM_CLIENT_ID", allow_hyphen_values = true, requires = "platform_url")]
     platform_client_id: Option<String>,
     /// Client secret on the remote platform.
-    #[arg(long, env = "CHATFN_PLATFORM_CLIENT_SECRET", requires = "platform_url", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "CHATFN_PLATFORM_CLIENT_SECRET",
+        allow_hyphen_values = true,
+        requires = "platform_url",
+        hide_env_values = true
+    )]
     platform_client_secret: Option<String>,
     /// Time limit of one request to the remote platform, in milliseconds.
     #[arg(long, env = "CHATFN_PLATFORM_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=300_000))]
@@ -76,10 +82,16 @@ pub struct ServeArgs {
     #[arg(long, env = "CHATFN_INSTALL_TIMEOUT_SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
     install_timeout_secs: u64,
     /// Client id of the default application created on first start.
-    #[arg(long, env = "CHATFN_CLIENT_ID", requires = "client_secret")]
+    #[arg(long, env = "CHATFN_CLIENT_ID", allow_hyphen_values = true, requires = "client_secret")]
     client_id: Option<String>,
     /// Client secret of the default application created on first start.
-    #[arg(long, env = "CHATFN_CLIENT_SECRET", requires = "client_id", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "CHATFN_CLIENT_SECRET",
+        allow_hyphen_values = true,
+        requires = "client_id",
+        hide_env_values = true
+    )]
     client_secret: Option<String>,
 }
 

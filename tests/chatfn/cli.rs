@@ -304,6 +304,7 @@ fn deps_install_shows_progress_and_the_installed_versions() {
             .args(["deps", "install"])
             .args(specs)
             .args(["--server", &server.base])
+            // Generated credentials may begin with `-`: they must still parse as values.
             .args(["--client-id", credentials["clientId"].as_str().unwrap()])
             .args(["--client-secret", credentials["clientSecret"].as_str().unwrap()])
             .output()
@@ -328,4 +329,26 @@ fn deps_install_shows_progress_and_the_installed_versions() {
     let stderr = String::from_utf8_lossy(&failed.stderr);
     assert!(stderr.contains("400 Bad Request: no version of greet matches \"^9\""), "{stderr}");
     assert!(server.stop().success());
+}
+
+#[test]
+fn credentials_that_begin_with_a_hyphen_are_values() {
+    // Secrets are random base64url: one in 32 begins with `-`.
+    let out = chatfn()
+        .args([
+            "deps",
+            "install",
+            "lodash",
+            "--server",
+            "http://127.0.0.1:9",
+            "--client-id",
+            "-id",
+            "--client-secret",
+            "-secret",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("could not be reached"), "parsed, then failed to connect: {stderr}");
 }
