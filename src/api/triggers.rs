@@ -89,7 +89,13 @@ pub async fn trigger(
     let Some(function) = resolved.function else {
         // No enabled function: ChatKitty's guest behaviour.
         return Ok(match resolved.guest_users {
-            Toggle::Enabled => (StatusCode::OK, Json(json!({ "status": "ALLOWED", "guest": true }))).into_response(),
+            Toggle::Enabled => {
+                let mut body = json!({ "status": "ALLOWED", "guest": true });
+                if let Some(user) = guest_user(&state, tenant, &event).await? {
+                    body["user"] = super::users::user_json(&state, &user);
+                }
+                (StatusCode::OK, Json(body)).into_response()
+            }
             Toggle::Disabled => {
                 access_denied("guest users are disabled and no function authenticates this session", None)
             }
@@ -120,6 +126,37 @@ pub async fn trigger(
             }
         }
     })
+}
+
+/// As ChatKitty does for a guest session: the user of that name, created as
+/// a guest if there is none. Only the embedded platform keeps users here; an
+/// event without a usable `username` creates nothing.
+async fn guest_user(state: &AppState, tenant: Tenant, event: &RawValue) -> ApiResult<Option<crate::store::ChatUser>> {
+    if !state.dispatcher.platform_is_embedded() {
+        return Ok(None);
+    }
+    let event: serde_json::Value = serde_json::from_str(event.get()).unwrap_or_default();
+    let Some(name) = event.get("username").and_then(|n| n.as_str()) else { return Ok(None) };
+    if super::users::validate_name("username", name).is_err() {
+        return Ok(None);
+    }
+    if let Some(user) = state.store.chat_user_by_name(tenant.application_id, name).await? {
+        return Ok(Some(user));
+    }
+    let guest = crate::store::NewChatUser {
+        name: name.to_string(),
+        display_name: name.to_string(),
+        is_guest: true,
+        properties: "{}".into(),
+    };
+    match state.store.create_chat_user(tenant.application_id, guest).await {
+        Ok(user) => Ok(Some(user)),
+        // Two sessions of a new guest at once: the other one created it.
+        Err(crate::store::StoreError::Conflict(_)) => {
+            Ok(state.store.chat_user_by_name(tenant.application_id, name).await?)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Re-drive a non-blocking invocation that failed its last attempt: one

@@ -140,6 +140,11 @@ impl Dispatcher {
         &self.inner.config
     }
 
+    /// Whether functions' chat data lives in this server's store.
+    pub fn platform_is_embedded(&self) -> bool {
+        matches!(self.inner.platforms, Platforms::Embedded(_))
+    }
+
     pub fn recorder(&self) -> &Recorder {
         &self.inner.recorder
     }

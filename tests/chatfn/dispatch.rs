@@ -118,6 +118,14 @@ async fn without_a_function_guest_settings_decide() {
             app.post(&format!("/v1/triggers/{LOGIN}"), json!({"username": "jane", "authParams": {}})).await;
         assert_eq!(status, StatusCode::OK, "{guest}");
         assert_eq!(guest["guest"], true);
+        // As in ChatKitty, the guest session made a guest user; a second one reuses it.
+        assert_eq!(guest["user"]["name"], "jane");
+        assert_eq!(guest["user"]["isGuest"], true);
+        let (_, again) =
+            app.post(&format!("/v1/triggers/{LOGIN}"), json!({"username": "jane", "authParams": {}})).await;
+        assert_eq!(again["user"]["id"], guest["user"]["id"]);
+        let (_, users) = app.get("/v1/users").await;
+        assert_eq!(users["page"]["totalElements"], 1);
 
         app.put("/v1/application/settings", json!({"guestUsers": "DISABLED", "userCreatedChannels": "DISABLED"})).await;
         let (status, denied) =
