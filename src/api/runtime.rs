@@ -38,8 +38,7 @@ pub fn runtime_json(state: &AppState, runtime: &RuntimeRecord) -> Value {
     })
 }
 
-async fn respond(state: &AppState, tenant: Tenant, runtime: Option<RuntimeRecord>) -> ApiResult<Json<Value>> {
-    state.changed(tenant.application_id);
+fn respond(state: &AppState, tenant: Tenant, runtime: Option<RuntimeRecord>) -> ApiResult<Json<Value>> {
     let runtime = runtime.ok_or_else(|| ApiError::not_found("runtime of application", tenant.application_id))?;
     Ok(Json(runtime_json(state, &runtime)))
 }
@@ -48,7 +47,13 @@ async fn respond(state: &AppState, tenant: Tenant, runtime: Option<RuntimeRecord
 /// Retrieve the NodeJS chat runtime.
 pub async fn get_runtime(State(state): State<AppState>, tenant: Tenant) -> ApiResult<Json<Value>> {
     let runtime = state.store.runtime(tenant.application_id).await?;
-    respond(&state, tenant, runtime).await
+    respond(&state, tenant, runtime)
+}
+
+/// A change to the runtime: the dispatcher stops using what it resolved.
+fn respond_changed(state: &AppState, tenant: Tenant, runtime: Option<RuntimeRecord>) -> ApiResult<Json<Value>> {
+    state.changed(tenant.application_id);
+    respond(state, tenant, runtime)
 }
 
 /// npm's package name rules: at most 214 characters, lowercase, URL-safe,
@@ -133,7 +138,7 @@ pub async fn update_dependencies(
     };
     let runtime =
         state.store.update_runtime(tenant.application_id, RuntimeChange::Dependencies(deps, lockfile)).await?;
-    respond(&state, tenant, runtime).await
+    respond_changed(&state, tenant, runtime)
 }
 
 struct InstallGuard<'a> {
@@ -187,7 +192,7 @@ pub async fn update_environment_variables(
         env.insert(name, value);
     }
     let runtime = state.store.update_runtime(tenant.application_id, RuntimeChange::EnvironmentVariables(env)).await?;
-    respond(&state, tenant, runtime).await
+    respond_changed(&state, tenant, runtime)
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -214,7 +219,7 @@ pub async fn update_initialization_script(
         .store
         .update_runtime(tenant.application_id, RuntimeChange::InitializationScript(body.script, compiled))
         .await?;
-    respond(&state, tenant, runtime).await
+    respond_changed(&state, tenant, runtime)
 }
 
 /// A script that does not compile: 400 with the position in the author's source.
