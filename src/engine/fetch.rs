@@ -62,6 +62,10 @@ impl Default for EgressPolicy {
     }
 }
 
+/// Request headers a function cannot set (names arrive lower-cased).
+const FORBIDDEN_HEADERS: &[&str] =
+    &["host", "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te", "trailer"];
+
 /// Redirect hops followed for one `fetch`.
 const MAX_REDIRECTS: usize = 10;
 
@@ -302,7 +306,8 @@ pub async fn op_chatfn_fetch(
             (binding.client()?, binding.policy.clone())
         };
         let mut request = client.request(method.clone(), url.clone()).timeout(Duration::from_millis(policy.timeout_ms));
-        for (name, value) in &args.headers {
+        // As browsers do, the host decides these; a function cannot.
+        for (name, value) in args.headers.iter().filter(|(name, _)| !FORBIDDEN_HEADERS.contains(&name.as_str())) {
             request = request.header(name.as_str(), value.as_str());
         }
         if let Some(bytes) = &body {

@@ -22,7 +22,7 @@ async fn backend() -> SocketAddr {
             "/echo",
             post(|headers: axum::http::HeaderMap, body: String| async move {
                 let content_type = headers.get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap().to_string());
-                axum::Json(json!({"body": body, "contentType": content_type, "auth": headers.get("authorization").map(|v| v.to_str().unwrap().to_string())}))
+                axum::Json(json!({"body": body, "contentType": content_type, "auth": headers.get("authorization").map(|v| v.to_str().unwrap().to_string()), "host": headers.get("host").map(|v| v.to_str().unwrap().to_string())}))
             }),
         )
         .route("/redirect", get(|| async { (AxumStatus::FOUND, [(header::LOCATION, "/hello")]).into_response() }))
@@ -51,7 +51,7 @@ async function handleEvent(event: { username: string; authParams: { base: string
       const hello = await fetch(`${base}/hello`);
       const echo = await fetch(`${base}/echo`, {
         method: "POST", body: JSON.stringify({ n: 1 }),
-        headers: { "content-type": "application/json", authorization: "Bearer abc" },
+        headers: { "content-type": "application/json", authorization: "Bearer abc", host: "evil.example", "content-length": "1" },
       });
       const redirected = await fetch(`${base}/redirect`);
       return {
@@ -122,7 +122,11 @@ async fn fetch_reaches_only_what_the_policy_allows() {
 
             let calls = call("calls").await;
             assert_eq!(calls["hello"], json!([200, true, "yes", {"hi": "there"}]));
-            assert_eq!(calls["echo"], json!({"body": "{\"n\":1}", "contentType": "application/json", "auth": "Bearer abc"}));
+            assert_eq!(
+                calls["echo"],
+                json!({"body": "{\"n\":1}", "contentType": "application/json", "auth": "Bearer abc", "host": host}),
+                "the host sets Host and Content-Length, not the function"
+            );
             assert_eq!(calls["redirect"], json!([200, true, true]));
             assert_eq!(calls["form"]["contentType"], "text/plain;charset=UTF-8");
 
