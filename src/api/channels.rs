@@ -13,7 +13,7 @@ use super::auth::Tenant;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Id, JsonBody};
 use super::hal::{link, page, page_request, time};
-use super::users::{merge_patch, properties_text, properties_value, resolve_user, user_json, validate_name};
+use super::users::{patched_properties, properties_text, properties_value, resolve_user, user_json, validate_name};
 use super::AppState;
 use crate::store::{Channel, ChannelPatch, ChannelType, ChatMessage, NewChannel, NewChatMessage, PageRequest};
 
@@ -198,9 +198,7 @@ pub async fn update_channel(
                 patch.display_name = Some(name);
             }
             ("properties", value @ (Value::Object(_) | Value::Null)) => {
-                let mut merged = properties_value(&current.properties);
-                merge_patch(&mut merged, if value.is_null() { json!({}) } else { value });
-                patch.properties = Some(properties_text("properties", Some(merged))?);
+                patch.properties = Some(patched_properties(&current.properties, value)?);
             }
             _ => {
                 return Err(ApiError::bad_request(format!(

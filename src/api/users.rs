@@ -64,7 +64,7 @@ pub fn validate_name(field: &str, name: &str) -> ApiResult<()> {
 }
 
 /// RFC 7396 JSON merge patch of `patch` onto `target`.
-pub fn merge_patch(target: &mut Value, patch: Value) {
+fn merge_patch(target: &mut Value, patch: Value) {
     match patch {
         Value::Object(fields) => {
             if !target.is_object() {
@@ -81,6 +81,13 @@ pub fn merge_patch(target: &mut Value, patch: Value) {
         }
         other => *target = other,
     }
+}
+
+/// Stored `properties` with a merge patch applied key by key (`null` keeps them).
+pub fn patched_properties(current: &str, patch: Value) -> ApiResult<String> {
+    let mut merged = properties_value(current);
+    merge_patch(&mut merged, if patch.is_null() { json!({}) } else { patch });
+    properties_text("properties", Some(merged))
 }
 
 /// A ChatKitty user reference: `{"id": 1}` or `{"username": "jane"}`.
@@ -207,9 +214,7 @@ pub async fn update_user(
             }
             ("isGuest" | "is_guest", Value::Bool(b)) => patch.is_guest = Some(b),
             ("properties", value @ (Value::Object(_) | Value::Null)) => {
-                let mut merged = properties_value(&current.properties);
-                merge_patch(&mut merged, if value.is_null() { json!({}) } else { value });
-                patch.properties = Some(properties_text("properties", Some(merged))?);
+                patch.properties = Some(patched_properties(&current.properties, value)?);
             }
             ("displayName" | "display_name" | "isGuest" | "is_guest" | "properties", other) => {
                 return Err(ApiError::bad_request(format!("invalid field `{key}`: unexpected value {other}")))
