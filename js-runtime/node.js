@@ -56,40 +56,21 @@
     }
   }
 
-  const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  // Base64 and Latin-1 conversions are Buffer's (buffer.js runs first).
+  const { Buffer } = globalThis;
   function btoa(data) {
     const s = String(data);
-    let out = "";
-    for (let i = 0; i < s.length; i += 3) {
-      const codes = [s.charCodeAt(i), s.charCodeAt(i + 1), s.charCodeAt(i + 2)];
-      for (const c of codes) {
-        if (c > 255) throw new DOMExceptionLike("The string to be encoded contains characters outside of the Latin1 range.", "InvalidCharacterError");
-      }
-      const [a, b, c] = codes;
-      const n = (a << 16) | ((b || 0) << 8) | (c || 0);
-      out += B64[(n >> 18) & 63] + B64[(n >> 12) & 63] + (i + 1 < s.length ? B64[(n >> 6) & 63] : "=") +
-        (i + 2 < s.length ? B64[n & 63] : "=");
+    if (/[^\u0000-\u00ff]/.test(s)) {
+      throw new DOMExceptionLike("The string to be encoded contains characters outside of the Latin1 range.", "InvalidCharacterError");
     }
-    return out;
+    return Buffer.from(s, "latin1").toString("base64");
   }
   function atob(data) {
     const s = String(data).replace(/[\t\n\f\r ]/g, "");
     if (s.length % 4 === 1 || /[^A-Za-z0-9+/=]/.test(s) || /=[^=]/.test(s)) {
       throw new DOMExceptionLike("The string to be decoded is not correctly encoded.", "InvalidCharacterError");
     }
-    let out = "";
-    let buffer = 0;
-    let bits = 0;
-    for (const ch of s) {
-      if (ch === "=") break;
-      buffer = (buffer << 6) | B64.indexOf(ch);
-      bits += 6;
-      if (bits >= 8) {
-        bits -= 8;
-        out += String.fromCharCode((buffer >> bits) & 255);
-      }
-    }
-    return out;
+    return Buffer.from(s, "base64").toString("latin1");
   }
   class DOMExceptionLike extends Error {
     constructor(message, name) {
@@ -489,22 +470,15 @@
 
   const cryptoModule = (() => {
     const toBytes = (data, encoding) => {
-      if (typeof data === "string") {
-        if (encoding === "hex") return new Uint8Array(data.match(/../g)?.map((h) => parseInt(h, 16)) ?? []);
-        if (encoding === "base64") return Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
-        return core.encode(data);
-      }
+      if (typeof data === "string") return Buffer.from(data, encoding ?? "utf8");
       if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
       if (data instanceof ArrayBuffer) return new Uint8Array(data);
       throw new TypeError('The "data" argument must be of type string or an instance of Buffer, TypedArray, or DataView');
     };
+    // As in Node: a Buffer, or a string in the asked encoding.
     const encodeOutput = (bytes, encoding) => {
-      if (encoding === "hex") return ArrayPrototypeJoin(ArrayPrototypeMap([...bytes], (b) => (b + 0x100).toString(16).slice(1)), "");
-      if (encoding === "base64") return btoa(String.fromCharCode(...bytes));
-      if (encoding === "base64url") return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-      if (encoding === "latin1" || encoding === "binary") return String.fromCharCode(...bytes);
-      if (encoding === undefined) return bytes;
-      throw new TypeError(`Unsupported digest encoding: ${encoding}`);
+      const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      return encoding === undefined ? buffer : buffer.toString(encoding);
     };
     const ALGORITHMS = { md5: "md5", sha1: "sha1", sha256: "sha256", sha512: "sha512", "sha-1": "sha1", "sha-256": "sha256", "sha-512": "sha512" };
     class Hash {
@@ -541,7 +515,8 @@
       createHash: (algorithm) => new Hash(algorithm, undefined),
       createHmac: (algorithm, key) => new Hash(algorithm, toBytes(key)),
       randomBytes: (size, callback) => {
-        const bytes = randomBytes(size);
+        const random = randomBytes(size);
+        const bytes = Buffer.from(random.buffer, random.byteOffset, random.byteLength);
         if (typeof callback === "function") {
           queueMicrotask(() => callback(null, bytes));
           return undefined;

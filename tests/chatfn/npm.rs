@@ -314,7 +314,11 @@ async function handleEvent() {
     sha256: crypto.createHash("sha256").update("abc").digest("hex"),
     md5: crypto.createHash("md5").update("abc").digest("base64"),
     hmac: crypto.createHmac("sha256", "key").update("The quick brown fox jumps over the lazy dog").digest("hex"),
-    random: [crypto.randomBytes(8).length, /^[0-9a-f-]{36}$/.test(crypto.randomUUID())],
+    random: [crypto.randomBytes(8).length, /^[0-9a-f-]{36}$/.test(crypto.randomUUID()), Buffer.isBuffer(crypto.randomBytes(2))],
+    codecs: [Buffer.isBuffer(crypto.createHash("sha1").update("a").digest()),
+      crypto.createHash("sha256").update("YWJj", "base64").digest("hex"),
+      crypto.createHash("sha256").update("616263", "hex").digest("base64url"),
+      attempt(() => btoa("€")), attempt(() => atob("a")), atob(btoa("\u00ff\u0000x"))],
     qs: [qs.stringify({ a: [1, 2], b: "x y" }), qs.parse("a=1&a=2&b=x+y")],
     assert: attempt(() => assert.strictEqual(1, 2)),
     fs: attempt(() => require("fs")),
@@ -359,7 +363,18 @@ async fn node_builtins_chat_functions_may_use() {
     assert_eq!(result["sha256"], "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     assert_eq!(result["md5"], "kAFQmDzST7DWlj99KOF/cg==");
     assert_eq!(result["hmac"], "f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8");
-    assert_eq!(result["random"], json!([8, true]));
+    assert_eq!(result["random"], json!([8, true, true]));
+    assert_eq!(
+        result["codecs"],
+        json!([
+            true,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+            "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0",
+            "undefined: The string to be encoded contains characters outside of the Latin1 range.",
+            "undefined: The string to be decoded is not correctly encoded.",
+            "\u{ff}\u{0}x"
+        ])
+    );
     assert_eq!(result["qs"], json!(["a=1&a=2&b=x%20y", {"a": ["1", "2"], "b": "x y"}]));
     assert!(
         result["assert"].as_str().unwrap().starts_with("ERR_ASSERTION: Expected values to be strictly equal"),
