@@ -93,7 +93,7 @@ impl Store {
         client_id: &str,
         client_secret_hash: &str,
     ) -> StoreResult<Application> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let now = now_millis();
         let row = sqlx::query(&format!(
             "INSERT INTO applications (name, client_id, client_secret_hash, created_at) VALUES ($1, $2, $3, $4) RETURNING {COLUMNS}"

@@ -287,7 +287,7 @@ impl Store {
         let direct_key = (new.channel_type == ChannelType::Direct)
             .then(|| members.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
 
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let existing = match (&new.name, &direct_key) {
             (_, Some(key)) => {
                 sqlx::query(&format!(

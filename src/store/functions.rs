@@ -264,7 +264,7 @@ impl Store {
     }
 
     pub async fn delete_function(&self, application_id: i64, id: i64) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for table in ["invocations", "function_versions"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE function_id = $1 AND application_id = $2"))
                 .bind(id)
@@ -290,7 +290,7 @@ impl Store {
         function_id: i64,
         script: &CompiledScript,
     ) -> StoreResult<Option<VersionRecord>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let Some(row) = sqlx::query(
             "UPDATE functions SET next_version_number = next_version_number + 1 \
              WHERE id = $1 AND application_id = $2 RETURNING next_version_number",
