@@ -2,22 +2,28 @@
 //!
 //! Each runtime lives on its own OS thread (V8 isolates are `!Send`, and
 //! isolates sharing a thread must be dropped in strict LIFO order, which an
-//! LRU cannot promise). A thread belongs to one application for its whole
-//! life and runs one invocation at a time; the OS schedules the threads, so a
-//! script spinning in one application slows but never blocks another.
+//! LRU cannot promise). Threads serve one application at a time and run one
+//! invocation at a time; the OS schedules the threads, so a script spinning
+//! in one application slows but never blocks another.
 //!
-//! Bounds: at most `max_runtimes` threads in all (the least recently used
-//! idle one is evicted to make room) and at most
-//! `max_concurrency_per_application` invocations of one application at once.
+//! Each application has a lane: one queue of invocations that its threads
+//! take from. A thread that finishes an invocation takes the next one
+//! straight from the queue, without a round trip through the caller, so
+//! under load the threads never sleep between invocations (waking a
+//! sleeping thread costs more than a warm invocation).
+//!
+//! Bounds: at most `max_runtimes` threads in all (past it, an idle thread of
+//! the least recently used application moves over) and at most
+//! `max_concurrency_per_application` threads per application; more
+//! invocations wait in the lane.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
-use lru::LruCache;
 use parking_lot::Mutex;
-use tokio::sync::{mpsc, oneshot, Notify, Semaphore};
+use tokio::sync::oneshot;
 
 use super::limits::{Guard, Trip};
 use super::runtime::{trip_error, Failure, LiveRuntime};
@@ -31,53 +37,52 @@ struct Job {
     reply: oneshot::Sender<InvocationOutcome>,
 }
 
-/// A worker on loan to one invocation.
-struct Lease {
-    pool: Arc<Pool>,
-    app: Arc<str>,
-    worker: Option<Worker>,
-    outcome: Option<oneshot::Receiver<InvocationOutcome>>,
-    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+enum Message {
+    Run(Job),
+    /// One of the lane's threads is to leave (its slot went to another lane).
+    Retire,
 }
 
-impl Drop for Lease {
-    fn drop(&mut self) {
-        if let (Some(worker), Some(outcome)) = (self.worker.take(), self.outcome.take()) {
-            let pool = self.pool.clone();
-            let app = self.app.clone();
-            let permit = self._permit.take();
-            tokio::spawn(async move {
-                let _permit = permit;
-                match outcome.await {
-                    Ok(_) => pool.checkin(app, worker),
-                    Err(_) => pool.lost(),
-                }
-            });
-        }
+/// One application's queue of invocations and the threads serving it.
+struct Lane {
+    id: u64,
+    jobs: flume::Sender<Message>,
+    inbox: flume::Receiver<Message>,
+    /// Threads serving the lane (not counting one told to retire).
+    threads: usize,
+    /// Invocations handed to the lane and not finished (queued or running).
+    in_flight: usize,
+    last_used: u64,
+}
+
+impl Lane {
+    fn idle(&self) -> usize {
+        self.threads.saturating_sub(self.in_flight)
     }
 }
 
-/// The pool's handle on one runtime thread; dropping it ends the thread.
-struct Worker {
-    id: u64,
-    jobs: mpsc::UnboundedSender<Job>,
-}
-
 struct State {
-    idle: HashMap<Arc<str>, Vec<Worker>>,
-    /// Idle workers, least recently used first: id → application.
-    lru: LruCache<u64, Arc<str>>,
+    lanes: HashMap<Arc<str>, Lane>,
+    /// Threads alive (each a slot of `max_runtimes`).
     live: usize,
     next_id: u64,
-    permits: HashMap<Arc<str>, Arc<Semaphore>>,
+    tick: u64,
+    /// Lanes with invocations queued and no thread: the next thread to go
+    /// idle anywhere moves to them.
+    starving: VecDeque<Arc<str>>,
 }
 
 pub(crate) struct Pool {
     config: EngineConfig,
     state: Mutex<State>,
-    released: Notify,
     started: AtomicU64,
     evicted: AtomicU64,
+}
+
+/// Where a runtime thread goes after an invocation.
+enum Next {
+    Stay,
+    Move { app: Arc<str>, lane_id: u64, inbox: flume::Receiver<Message> },
 }
 
 impl Pool {
@@ -86,13 +91,12 @@ impl Pool {
         Arc::new(Pool {
             config,
             state: Mutex::new(State {
-                idle: HashMap::new(),
-                lru: LruCache::unbounded(),
+                lanes: HashMap::new(),
                 live: 0,
                 next_id: 0,
-                permits: HashMap::new(),
+                tick: 0,
+                starving: VecDeque::new(),
             }),
-            released: Notify::new(),
             started: AtomicU64::new(0),
             evicted: AtomicU64::new(0),
         })
@@ -101,128 +105,146 @@ impl Pool {
     pub async fn invoke(self: Arc<Self>, request: InvocationRequest) -> InvocationOutcome {
         let started = Instant::now();
         let app = request.runtime.application_id.clone();
-        let permit = self.permits(&app).acquire_owned().await.expect("semaphore never closed");
-        let worker = self.checkout(&app).await;
         let (reply, outcome) = oneshot::channel();
-        if worker.jobs.send(Job { request, reply }).is_err() {
-            self.lost();
-            return InvocationOutcome::failed(
+        {
+            let mut state = self.state.lock();
+            state.tick += 1;
+            let tick = state.tick;
+            if !state.lanes.contains_key(&app) {
+                let (jobs, inbox) = flume::unbounded();
+                let id = state.next_id;
+                state.next_id += 1;
+                state.lanes.insert(app.clone(), Lane { id, jobs, inbox, threads: 0, in_flight: 0, last_used: tick });
+            }
+            let lane = state.lanes.get_mut(&app).expect("inserted above");
+            lane.in_flight += 1;
+            lane.last_used = tick;
+            // The lane holds a receiver, so the send cannot fail.
+            let _ = lane.jobs.send(Message::Run(Job { request, reply }));
+            if lane.in_flight > lane.threads && lane.threads < self.config.max_concurrency_per_application {
+                self.add_thread(&mut state, &app);
+            }
+        }
+        // If this future is dropped (the caller gave up), the invocation
+        // still runs to its end (or is skipped if it has not started).
+        match outcome.await {
+            Ok(outcome) => outcome,
+            Err(_) => InvocationOutcome::failed(
                 internal("the runtime thread stopped unexpectedly"),
                 vec![],
                 started.elapsed(),
                 false,
-            );
-        }
-        // From here on the worker is out on loan; if this future is dropped
-        // (a caller gave up), the lease still brings it back when it is done.
-        let mut lease =
-            Lease { pool: self.clone(), app, worker: Some(worker), outcome: Some(outcome), _permit: Some(permit) };
-        match lease.outcome.as_mut().expect("outcome present").await {
-            Ok(outcome) => {
-                lease.outcome = None;
-                let worker = lease.worker.take().expect("worker present");
-                self.checkin(lease.app.clone(), worker);
-                outcome
-            }
-            Err(_) => {
-                lease.outcome = None;
-                lease.worker = None;
-                self.lost();
-                InvocationOutcome::failed(
-                    internal("the runtime thread stopped unexpectedly"),
-                    vec![],
-                    started.elapsed(),
-                    false,
-                )
-            }
+            ),
         }
     }
 
-    /// A runtime thread died (a bug in the engine, never a script's doing).
-    fn lost(&self) {
-        self.state.lock().live -= 1;
-        self.released.notify_one();
-    }
-
-    fn permits(&self, app: &Arc<str>) -> Arc<Semaphore> {
-        let mut state = self.state.lock();
-        state
-            .permits
-            .entry(app.clone())
-            .or_insert_with(|| Arc::new(Semaphore::new(self.config.max_concurrency_per_application)))
-            .clone()
-    }
-
-    async fn checkout(&self, app: &Arc<str>) -> Worker {
-        loop {
-            let released = self.released.notified();
-            tokio::pin!(released);
-            released.as_mut().enable();
-            {
-                let mut state = self.state.lock();
-                if let Some(worker) = state.idle.get_mut(app).and_then(Vec::pop) {
-                    state.lru.pop(&worker.id);
-                    return worker;
+    /// Gives `app`'s lane one more thread: a new one while under
+    /// `max_runtimes`, else the idle thread of the least recently used lane;
+    /// with none idle, the lane waits for the next thread to finish.
+    fn add_thread(self: &Arc<Self>, state: &mut State, app: &Arc<str>) {
+        if state.live < self.config.max_runtimes {
+            state.live += 1;
+        } else {
+            let victim = state
+                .lanes
+                .iter()
+                .filter(|(other, lane)| *other != app && lane.idle() > 0)
+                .min_by_key(|(_, lane)| lane.last_used)
+                .map(|(other, _)| other.clone());
+            let Some(victim) = victim else {
+                let lane = &state.lanes[app];
+                if lane.threads == 0 && !state.starving.contains(app) {
+                    state.starving.push_back(app.clone());
                 }
-                if state.live < self.config.max_runtimes {
-                    state.live += 1;
-                    let id = state.next_id;
-                    state.next_id += 1;
-                    drop(state);
-                    return self.spawn(id);
-                }
-                if let Some((victim, victim_app)) = state.lru.pop_lru() {
-                    if let Some(workers) = state.idle.get_mut(&victim_app) {
-                        workers.retain(|w| w.id != victim);
-                    }
-                    let id = state.next_id;
-                    state.next_id += 1;
-                    drop(state);
-                    self.evicted.fetch_add(1, Ordering::Relaxed);
-                    return self.spawn(id);
-                }
-            }
-            // Every runtime is busy: wait for one to come back.
-            released.await;
+                return;
+            };
+            let lane = state.lanes.get_mut(&victim).expect("found above");
+            lane.threads -= 1;
+            let _ = lane.jobs.send(Message::Retire);
+            self.evicted.fetch_add(1, Ordering::Relaxed);
+            forget_if_empty(state, &victim);
         }
-    }
-
-    fn checkin(&self, app: Arc<str>, worker: Worker) {
-        let mut state = self.state.lock();
-        state.lru.put(worker.id, app.clone());
-        state.idle.entry(app).or_default().push(worker);
-        drop(state);
-        self.released.notify_one();
-    }
-
-    fn spawn(&self, id: u64) -> Worker {
-        let (jobs, inbox) = mpsc::unbounded_channel();
-        super::platform::spawn_isolate_thread(format!("chatfn-rt-{id}"), move || serve_jobs(inbox));
+        let lane = state.lanes.get_mut(app).expect("lane exists");
+        lane.threads += 1;
+        let (lane_id, inbox) = (lane.id, lane.inbox.clone());
+        let thread = state.next_id;
+        state.next_id += 1;
         self.started.fetch_add(1, Ordering::Relaxed);
-        Worker { id, jobs }
+        let pool = self.clone();
+        let app = app.clone();
+        super::platform::spawn_isolate_thread(format!("chatfn-rt-{thread}"), move || {
+            serve_lanes(pool, app, lane_id, inbox)
+        });
     }
 
+    /// An invocation of `app` ended on one of its lane's threads.
+    fn finished(&self, app: &Arc<str>, lane_id: u64) -> Next {
+        let mut state = self.state.lock();
+        let Some(lane) = state.lanes.get_mut(app).filter(|l| l.id == lane_id) else {
+            // The lane was dropped (evicted): drain it, then stop.
+            return Next::Stay;
+        };
+        lane.in_flight -= 1;
+        if lane.in_flight >= lane.threads {
+            return Next::Stay;
+        }
+        // This thread would wait idle: a starving lane needs it more.
+        while let Some(other) = state.starving.pop_front() {
+            let Some(starving) = state.lanes.get_mut(&other) else { continue };
+            if starving.threads > 0 || starving.in_flight == 0 {
+                continue;
+            }
+            starving.threads += 1;
+            let next = Next::Move { app: other.clone(), lane_id: starving.id, inbox: starving.inbox.clone() };
+            state.lanes.get_mut(app).expect("looked up above").threads -= 1;
+            forget_if_empty(&mut state, app);
+            self.evicted.fetch_add(1, Ordering::Relaxed);
+            return next;
+        }
+        Next::Stay
+    }
+
+    /// A thread ended. `retired`: its slot already went to another lane.
+    fn exited(&self, app: &Arc<str>, lane_id: u64, retired: bool) {
+        if retired {
+            return;
+        }
+        let mut state = self.state.lock();
+        state.live -= 1;
+        if let Some(lane) = state.lanes.get_mut(app).filter(|l| l.id == lane_id) {
+            // Not planned: the thread died (an engine bug, never a script's doing).
+            lane.threads -= 1;
+            let stranded = lane.in_flight > 0 && lane.threads == 0;
+            if stranded && !state.starving.contains(app) {
+                state.starving.push_back(app.clone());
+            }
+        }
+    }
+
+    /// Drops an application's lane: its threads finish what is queued and
+    /// end; later invocations start new runtimes.
     pub fn evict(&self, application_id: &str) {
         let mut state = self.state.lock();
-        if let Some(workers) = state.idle.remove(application_id) {
-            for worker in &workers {
-                state.lru.pop(&worker.id);
-            }
-            state.live -= workers.len();
-            self.evicted.fetch_add(workers.len() as u64, Ordering::Relaxed);
+        if let Some(lane) = state.lanes.remove(application_id) {
+            self.evicted.fetch_add(lane.threads as u64, Ordering::Relaxed);
         }
-        drop(state);
-        self.released.notify_waiters();
     }
 
     pub fn stats(&self) -> EngineStats {
         let state = self.state.lock();
         EngineStats {
             live_runtimes: state.live,
-            idle_runtimes: state.lru.len(),
+            idle_runtimes: state.lanes.values().map(Lane::idle).sum(),
             runtimes_started: self.started.load(Ordering::Relaxed),
             runtimes_evicted: self.evicted.load(Ordering::Relaxed),
         }
+    }
+}
+
+/// A lane with no threads and nothing to run is forgotten.
+fn forget_if_empty(state: &mut State, app: &Arc<str>) {
+    if state.lanes.get(app).is_some_and(|l| l.threads == 0 && l.in_flight == 0) {
+        state.lanes.remove(app);
     }
 }
 
@@ -230,15 +252,52 @@ fn internal(message: impl Into<String>) -> InvocationError {
     InvocationError { name: "InternalError".into(), message: message.into(), stack: None }
 }
 
-/// Body of a runtime thread: one runtime at a time, one job at a time.
-fn serve_jobs(mut inbox: mpsc::UnboundedReceiver<Job>) {
+/// Body of a runtime thread: one runtime at a time, one invocation at a
+/// time, taken from its lane until the lane ends or the thread retires.
+fn serve_lanes(pool: Arc<Pool>, mut app: Arc<str>, mut lane_id: u64, mut inbox: flume::Receiver<Message>) {
+    // Tells the pool when the thread ends, however it ends.
+    struct Exit {
+        pool: Arc<Pool>,
+        app: Arc<str>,
+        lane_id: u64,
+        retired: bool,
+    }
+    impl Drop for Exit {
+        fn drop(&mut self) {
+            self.pool.exited(&self.app, self.lane_id, self.retired);
+        }
+    }
+    let mut exit = Exit { pool: pool.clone(), app: app.clone(), lane_id, retired: false };
     let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
-    tokio.block_on(async move {
+    tokio.block_on(async {
         let guard = Guard::for_current_thread();
         let mut live: Option<LiveRuntime> = None;
-        while let Some(job) = inbox.recv().await {
-            let outcome = run(&mut live, &guard, &job.request).await;
-            let _ = job.reply.send(outcome);
+        loop {
+            let job = match inbox.recv_async().await {
+                Ok(Message::Run(job)) => job,
+                Ok(Message::Retire) => {
+                    exit.retired = true;
+                    break;
+                }
+                // The lane was evicted and is drained.
+                Err(_) => break,
+            };
+            // Nobody waits for it any more: skip it.
+            let outcome = match job.reply.is_closed() {
+                false => Some(run(&mut live, &guard, &job.request).await),
+                true => None,
+            };
+            // Accounted before answering, so that the caller's next
+            // invocation finds this thread free.
+            let next = pool.finished(&app, lane_id);
+            if let Some(outcome) = outcome {
+                let _ = job.reply.send(outcome);
+            }
+            if let Next::Move { app: next, lane_id: next_id, inbox: next_inbox } = next {
+                live = None;
+                (app, lane_id, inbox) = (next, next_id, next_inbox);
+                (exit.app, exit.lane_id) = (app.clone(), lane_id);
+            }
         }
     });
 }

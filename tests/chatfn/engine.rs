@@ -244,3 +244,33 @@ async fn a_caller_that_gives_up_does_not_strand_its_runtime() {
     assert_eq!(payload(&outcome), serde_json::json!(2));
     assert_eq!(engine.stats().live_runtimes, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_application_waiting_for_a_full_pool_gets_the_next_free_runtime() {
+    // One runtime in all, busy with application A: B's invocation waits
+    // for it and runs as soon as A's ends, in a fresh runtime of its own.
+    let engine = Engine::new(EngineConfig { max_runtimes: 1, max_concurrency_per_application: 1 });
+    let a = runtime("full-a", "1", None, &[], Limits::default());
+    let b = runtime("full-b", "1", None, &[], Limits::default());
+    let slow = function(
+        "full-a",
+        "f",
+        1,
+        "let n = 0; async function handleEvent() { await new Promise(r => setTimeout(r, 200)); return ['a', ++n] }",
+    );
+    let quick = function("full-b", "f", 1, "let n = 0; async function handleEvent() { return ['b', ++n] }");
+    let first = tokio::spawn({
+        let (engine, request) = (engine.clone(), request(&a, &slow, "{}"));
+        async move { engine.invoke(request).await }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let waited = Instant::now();
+    let second = engine.invoke(request(&b, &quick, "{}")).await;
+    assert!(waited.elapsed() >= Duration::from_millis(100), "B ran before A's runtime was free");
+    assert_eq!(payload(&second), serde_json::json!(["b", 1]));
+    assert_eq!(payload(&first.await.unwrap()), serde_json::json!(["a", 1]));
+    assert_eq!(engine.stats().live_runtimes, 1);
+    // A's state went with the runtime that moved to B.
+    assert_eq!(payload(&engine.invoke(request(&a, &slow, "{}")).await), serde_json::json!(["a", 1]));
+    assert_eq!(payload(&engine.invoke(request(&b, &quick, "{}")).await), serde_json::json!(["b", 1]));
+}
