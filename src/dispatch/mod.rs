@@ -244,8 +244,23 @@ impl Dispatcher {
     }
 
     /// Runs a function now and records the invocation (RUNNING, then its end)
-    /// through the batching recorder.
+    /// through the batching recorder. The invocation runs to its end and is
+    /// recorded even if the caller stops waiting (the platform hung up).
     pub async fn run(
+        &self,
+        application_id: i64,
+        function: &ReadyFunction,
+        event: Arc<str>,
+        attempt: Attempt,
+        blocking: bool,
+    ) -> Ran {
+        let (dispatcher, function) = (self.clone(), function.clone());
+        tokio::spawn(async move { dispatcher.run_here(application_id, &function, event, attempt, blocking).await })
+            .await
+            .expect("an invocation's task never panics")
+    }
+
+    async fn run_here(
         &self,
         application_id: i64,
         function: &ReadyFunction,

@@ -88,6 +88,32 @@ async fn blocking_trigger_allows_and_records() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blocking_call_the_platform_hung_up_on_still_runs_and_is_recorded() {
+    each_store(|app| async move {
+        let id = deploy(
+            &app,
+            LOGIN,
+            "async function handleEvent(e: any) { await new Promise(r => setTimeout(r, 400)); return { user: e.username } }",
+        )
+        .await;
+        let gave_up = app
+            .http
+            .post(app.url(&format!("/v1/triggers/{LOGIN}")))
+            .bearer_auth(&app.token)
+            .json(&json!({"username": "hung", "authParams": {}}))
+            .timeout(Duration::from_millis(100))
+            .send()
+            .await;
+        assert!(gave_up.unwrap_err().is_timeout());
+        let all = invocations_when(&app, id, |all| all.iter().any(|i| i["status"] != "RUNNING")).await;
+        assert_eq!(all.len(), 1);
+        assert_eq!(all[0]["status"], "SUCCEEDED", "{:#}", all[0]);
+        assert_eq!(all[0]["result"]["payload"], json!({"user": "hung"}));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn blocking_time_out_fails_closed_or_open_by_policy() {
     each_store(|app| async move {
         let id = deploy(&app, LOGIN, "async function handleEvent() { while (true) {} }").await;
