@@ -88,7 +88,7 @@ impl Server {
         let npm = Npm::new(config.npm.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
         let engine = Engine::new(EngineConfig::default());
         let dispatcher =
-            Dispatcher::new(store.clone(), engine, config.dispatch.clone(), platforms.clone(), npm.clone());
+            Dispatcher::new(store.clone(), engine, config.dispatch.clone(), platforms.clone(), npm.clone())?;
         let queue = Queue::start(store.clone(), dispatcher.clone(), config.queue.clone()).await?;
         let api =
             ApiConfig { base_url, token_ttl_secs: config.token_ttl_secs, install_timeout: config.install_timeout };
@@ -121,7 +121,7 @@ impl Server {
         axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
         queue.stop(std::time::Duration::from_secs(30)).await;
         // Invocation records still queued are written before the store closes.
-        dispatcher.recorder().flush().await;
+        dispatcher.recorder().close().await;
         store.close().await;
         Ok(())
     }

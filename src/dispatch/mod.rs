@@ -119,9 +119,9 @@ impl Dispatcher {
         config: DispatchConfig,
         platforms: Platforms,
         npm: Arc<Npm>,
-    ) -> Dispatcher {
-        let recorder = Recorder::start(store.clone());
-        Dispatcher {
+    ) -> StoreResult<Dispatcher> {
+        let recorder = Recorder::start(store.clone())?;
+        Ok(Dispatcher {
             inner: Arc::new(Inner {
                 store,
                 engine,
@@ -133,7 +133,7 @@ impl Dispatcher {
                 resolved: Mutex::default(),
                 functions: Mutex::default(),
             }),
-        }
+        })
     }
 
     pub fn config(&self) -> &DispatchConfig {

@@ -16,7 +16,7 @@ use parking_lot::Mutex;
 use sqlx::Row;
 use tokio::sync::{oneshot, Notify, Semaphore};
 
-use super::recorder::{Enqueue, JobDone};
+use super::recorder::{ClaimedJob, Enqueue, JobDone};
 use super::{Attempt, Dispatcher};
 use crate::engine::InvocationStatus;
 use crate::store::{now_millis, Store, StoreError, StoreResult};
@@ -229,7 +229,7 @@ impl Queue {
         }
     }
 
-    async fn claim(&self, limit: i64) -> StoreResult<Vec<Job>> {
+    async fn claim(&self, limit: i64) -> StoreResult<Vec<ClaimedJob>> {
         let lease_until = now_millis() + self.inner.config.lease.as_millis() as i64;
         // Applications with pending work, starting at a different one each
         // round so none is always first.
@@ -240,28 +240,14 @@ impl Queue {
             let turn = self.inner.round.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % applications.len();
             applications.rotate_left(turn);
         }
-        let rows = self
-            .inner
+        self.inner
             .dispatcher
             .recorder()
             .claim(applications, limit, self.inner.config.claim_per_application, lease_until)
-            .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Job {
-                    id: r.try_get("id")?,
-                    application_id: r.try_get("application_id")?,
-                    trigger_type: r.try_get("trigger_type")?,
-                    event: Arc::from(r.try_get::<String, _>("event")?),
-                    attempts: r.try_get("attempts")?,
-                    max_attempts: r.try_get("max_attempts")?,
-                    first_invocation_id: r.try_get("invocation_id")?,
-                })
-            })
-            .collect()
+            .await
     }
 
-    async fn run(&self, job: Job) {
+    async fn run(&self, job: ClaimedJob) {
         // Keep the lease while the job runs, so a short lease is safe.
         let heartbeat = {
             let recorder = self.inner.dispatcher.recorder().clone();
@@ -281,7 +267,7 @@ impl Queue {
                 Some(function) => {
                     let attempt = Attempt {
                         number: job.attempts,
-                        invocation_id: (job.attempts == 1).then_some(job.first_invocation_id),
+                        invocation_id: (job.attempts == 1).then_some(job.invocation_id),
                         job_id: Some(job.id),
                     };
                     let ran = dispatcher.run(job.application_id, &function, job.event.clone(), attempt, false).await;
@@ -331,14 +317,4 @@ impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
     }
-}
-
-struct Job {
-    id: i64,
-    application_id: i64,
-    trigger_type: String,
-    event: Arc<str>,
-    attempts: i64,
-    max_attempts: i64,
-    first_invocation_id: i64,
 }

@@ -71,11 +71,25 @@ pub struct PageRequest {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// The database file of an SQLite store.
+    sqlite_file: Option<std::path::PathBuf>,
 }
 
 /// `ORDER BY column ASC|DESC` for a page request.
 fn order(page: &PageRequest, column: &str) -> String {
     format!("ORDER BY {column} {}", if page.descending { "DESC" } else { "ASC" })
+}
+
+/// The file an `sqlite:` URL names. An in-memory database is refused: the
+/// recorder writes through a connection of its own, which needs a file.
+fn sqlite_file(url: &str) -> StoreResult<std::path::PathBuf> {
+    let invalid = |reason: String| StoreError::Url { url: url.into(), reason };
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(url).map_err(|e| invalid(e.to_string()))?;
+    let file = options.get_filename();
+    if url.contains(":memory:") || url.contains("mode=memory") || file.as_os_str().is_empty() {
+        return Err(invalid("chatfn keeps its SQLite store in a file: use sqlite://FILE".into()));
+    }
+    Ok(file.to_path_buf())
 }
 
 pub fn now_millis() -> i64 {
@@ -97,6 +111,10 @@ impl Store {
                 reason: "use sqlite://FILE or postgres://USER@HOST/DB".into(),
             });
         };
+        let sqlite_file = match backend {
+            Backend::Sqlite => Some(sqlite_file(url)?),
+            Backend::Postgres => None,
+        };
         let url = match backend {
             // Create the file on first start.
             Backend::Sqlite if !url.contains("mode=") => {
@@ -116,7 +134,7 @@ impl Store {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
                         conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                              PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
                         )
                         .await?;
@@ -130,7 +148,12 @@ impl Store {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
             Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
         }
-        Ok(Store { pool, backend })
+        Ok(Store { pool, backend, sqlite_file })
+    }
+
+    /// The database file of an SQLite store (its recorder opens it too).
+    pub fn sqlite_file(&self) -> Option<&std::path::Path> {
+        self.sqlite_file.as_deref()
     }
 
     pub fn backend(&self) -> Backend {

@@ -203,6 +203,13 @@ fn serve_refuses_a_bad_configuration_clearly() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    let out = chatfn().args(["serve", "--database-url", "sqlite::memory:"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("keeps its SQLite store in a file"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = chatfn().args(["serve", "--listen", "not-an-address"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--listen"));

@@ -1,185 +1,14 @@
-//! Invocation records, written in batches off the hot path.
-//!
-//! A dispatcher hands the recorder "started" and "finished" events and moves
-//! on; one task commits whatever has queued up in a single transaction (a
-//! start and finish of the same invocation in one batch become one row
-//! insert). Ids are made here, not by the database, so callers know an
-//! invocation's id before it is written.
+//! The PostgreSQL writer: a task writing each round through the pool, in
+//! multi-row statements (each statement is a round trip to the server).
+//! Claims take rows only if they are still due when updated, so hosts
+//! sharing the store never run one job twice at once.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot};
-
+use super::{Claim, ClaimedJob, Enqueue, IdSource, Round, Write, MAX_ROUND};
 use crate::store::{now_millis, Store};
 
-/// Largest batch committed at once.
-const MAX_BATCH: usize = 512;
-
-#[derive(Debug, Clone)]
-pub struct Started {
-    pub id: i64,
-    pub application_id: i64,
-    pub function_id: i64,
-    pub version_id: i64,
-    pub version_number: i64,
-    pub trigger_type: Arc<str>,
-    pub args: Arc<str>,
-    pub attempt: i64,
-    pub created_at: i64,
-    /// The queued job this attempt belongs to (non-blocking triggers).
-    pub job_id: Option<i64>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Finished {
-    pub id: i64,
-    pub application_id: i64,
-    pub status: &'static str,
-    pub result: Option<String>,
-    pub error: Option<String>,
-    pub logs: String,
-    pub duration_ms: f64,
-    pub finished_at: i64,
-}
-
-/// A job's state after an attempt.
-#[derive(Debug, Clone)]
-pub struct JobDone {
-    pub job_id: i64,
-    /// SUCCEEDED, QUEUED (to retry at `run_at`) or FAILED.
-    pub status: &'static str,
-    pub run_at: i64,
-    pub last_error: Option<String>,
-}
-
-/// A non-blocking event to store as a job with its first (QUEUED) attempt.
-pub struct Enqueue {
-    pub application_id: i64,
-    pub function_id: i64,
-    pub version_id: i64,
-    pub version_number: i64,
-    pub trigger_type: String,
-    pub event: Arc<str>,
-    pub idempotency_key: Option<String>,
-    pub max_attempts: i64,
-    /// The first attempt's invocation id, and whether the key was seen before;
-    /// sent once committed.
-    pub reply: oneshot::Sender<Result<(i64, bool), String>>,
-}
-
-/// Claim due jobs (a write: it goes through the writer like every other).
-pub struct Claim {
-    /// Applications to give a share first (those with pending work).
-    pub applications: Vec<i64>,
-    pub limit: i64,
-    pub per_application: i64,
-    pub lease_until: i64,
-    pub reply: oneshot::Sender<Result<Vec<sqlx::any::AnyRow>, sqlx::Error>>,
-}
-
-enum Write {
-    Claim(Claim),
-    /// Extend a running job's lease.
-    Extend {
-        job_id: i64,
-        until: i64,
-    },
-    Started(Started),
-    Finished(Finished),
-    JobDone(JobDone),
-    Enqueue(Enqueue),
-    Flush(oneshot::Sender<()>),
-}
-
-#[derive(Clone)]
-pub struct Recorder {
-    writes: mpsc::UnboundedSender<Write>,
-    ids: Arc<IdSource>,
-}
-
-/// Time-ordered 63-bit ids: milliseconds, a random per-process tag (so
-/// hosts sharing a store do not collide), and a counter.
-struct IdSource {
-    tag: u64,
-    last: AtomicU64,
-}
-
-impl IdSource {
-    fn next(&self) -> i64 {
-        let now = (now_millis() as u64) << 22 | self.tag << 14;
-        let mut last = self.last.load(Ordering::Relaxed);
-        loop {
-            let candidate = if now > last { now } else { last + 1 };
-            match self.last.compare_exchange_weak(last, candidate, Ordering::AcqRel, Ordering::Relaxed) {
-                Ok(_) => return candidate as i64,
-                Err(seen) => last = seen,
-            }
-        }
-    }
-}
-
-impl Recorder {
-    pub fn start(store: Store) -> Recorder {
-        let (writes, inbox) = mpsc::unbounded_channel();
-        let ids = Arc::new(IdSource { tag: rand::random::<u64>() & 0xFF, last: AtomicU64::new(0) });
-        tokio::spawn(write_batches(store, inbox, ids.clone()));
-        Recorder { writes, ids }
-    }
-
-    pub fn next_id(&self) -> i64 {
-        self.ids.next()
-    }
-
-    pub fn started(&self, started: Started) {
-        let _ = self.writes.send(Write::Started(started));
-    }
-
-    pub fn finished(&self, finished: Finished) {
-        let _ = self.writes.send(Write::Finished(finished));
-    }
-
-    pub async fn claim(
-        &self,
-        applications: Vec<i64>,
-        limit: i64,
-        per_application: i64,
-        lease_until: i64,
-    ) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
-        let (reply, rows) = oneshot::channel();
-        if self.writes.send(Write::Claim(Claim { applications, limit, per_application, lease_until, reply })).is_err() {
-            return Ok(Vec::new());
-        }
-        rows.await.unwrap_or_else(|_| Ok(Vec::new()))
-    }
-
-    pub fn extend_lease(&self, job_id: i64, until: i64) {
-        let _ = self.writes.send(Write::Extend { job_id, until });
-    }
-
-    pub fn job_done(&self, done: JobDone) {
-        let _ = self.writes.send(Write::JobDone(done));
-    }
-
-    /// Hands over an event to store; its `reply` answers after the commit.
-    pub fn enqueue(&self, enqueue: Enqueue) {
-        if let Err(mpsc::error::SendError(Write::Enqueue(e))) = self.writes.send(Write::Enqueue(enqueue)) {
-            let _ = e.reply.send(Err("the server is shutting down".into()));
-        }
-    }
-
-    /// Waits until everything handed over so far is committed.
-    pub async fn flush(&self) {
-        let (done, wait) = oneshot::channel();
-        if self.writes.send(Write::Flush(done)).is_ok() {
-            let _ = wait.await;
-        }
-    }
-}
-
-/// The one task that writes invocations and jobs: on SQLite, a single
-/// writer never waits on another for the write lock.
 /// How long the writer keeps its connection with nothing to write.
 const IDLE_RELEASE: std::time::Duration = std::time::Duration::from_millis(100);
 
@@ -208,64 +37,40 @@ impl Connection {
     }
 }
 
-async fn write_batches(store: Store, mut inbox: mpsc::UnboundedReceiver<Write>, ids: Arc<IdSource>) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
+pub async fn write_rounds(store: Store, inbox: flume::Receiver<Write>, ids: Arc<IdSource>) {
     let mut conn = Connection { store, held: None };
     loop {
         // Idle for a moment: give the connection back (the store cannot
         // close while it is held).
-        let received = match tokio::time::timeout(IDLE_RELEASE, inbox.recv_many(&mut batch, MAX_BATCH)).await {
-            Ok(n) => n,
+        let first = match tokio::time::timeout(IDLE_RELEASE, inbox.recv_async()).await {
+            Ok(first) => first,
             Err(_idle) => {
                 conn.held = None;
-                inbox.recv_many(&mut batch, MAX_BATCH).await
+                inbox.recv_async().await
             }
         };
-        if received == 0 {
-            break;
-        }
-        let mut flushes = Vec::new();
-        let mut started: Vec<Started> = Vec::new();
-        let mut finished: HashMap<i64, Finished> = HashMap::new();
-        let mut jobs: Vec<JobDone> = Vec::new();
-        let mut enqueues: Vec<Enqueue> = Vec::new();
-        let mut claims: Vec<Claim> = Vec::new();
-        let mut extends: Vec<(i64, i64)> = Vec::new();
-        for write in batch.drain(..) {
-            match write {
-                Write::Claim(c) => claims.push(c),
-                Write::Extend { job_id, until } => extends.push((job_id, until)),
-                Write::Started(s) => started.push(s),
-                Write::Finished(f) => {
-                    finished.insert(f.id, f);
-                }
-                Write::JobDone(j) => jobs.push(j),
-                Write::Enqueue(e) => enqueues.push(e),
-                Write::Flush(done) => flushes.push(done),
-            }
-        }
+        let Ok(first) = first else { break };
+        let mut round = Round::new(std::iter::once(first).chain(inbox.try_iter().take(MAX_ROUND - 1)));
         // Accepted events are answered only once committed; if that fails
         // they are refused (the platform retries), not held.
-        if !enqueues.is_empty() {
+        if !round.enqueues.is_empty() {
             let committed = match conn.get().await {
-                Ok(c) => commit_enqueues(c, &enqueues, &ids).await,
+                Ok(c) => commit_enqueues(c, &round.enqueues, &ids).await,
                 Err(e) => Err(e),
             };
             match conn.reset_on(committed) {
                 Ok(results) => {
-                    for (e, result) in enqueues.into_iter().zip(results) {
+                    for (e, result) in round.enqueues.drain(..).zip(results) {
                         let _ = e.reply.send(Ok(result));
                     }
                 }
                 Err(err) => {
                     tracing::error!(error = %err, "storing accepted events failed");
-                    for e in enqueues {
-                        let _ = e.reply.send(Err(format!("the event could not be stored: {err}")));
-                    }
+                    round.refuse(&err.to_string());
                 }
             }
         }
-        for (job_id, until) in extends {
+        for (job_id, until) in std::mem::take(&mut round.extends) {
             let extended = match conn.get().await {
                 Ok(c) => sqlx::query("UPDATE jobs SET locked_until = $1 WHERE id = $2 AND status = 'RUNNING'")
                     .bind(until)
@@ -277,25 +82,25 @@ async fn write_batches(store: Store, mut inbox: mpsc::UnboundedReceiver<Write>, 
             };
             let _ = conn.reset_on(extended);
         }
-        for c in claims {
-            let rows = match conn.get().await {
+        for c in std::mem::take(&mut round.claims) {
+            let jobs = match conn.get().await {
                 Ok(connection) => claim(connection, &c).await,
                 Err(e) => Err(e),
             };
-            let _ = c.reply.send(conn.reset_on(rows));
+            let _ = c.reply.send(conn.reset_on(jobs).map_err(|e| e.to_string()));
         }
         // Records may not be lost: retry (store down), keeping the order.
         let mut delay = std::time::Duration::from_millis(50);
-        loop {
+        while round.has_records() {
             let committed = match conn.get().await {
-                Ok(c) => commit(c, &started, &mut finished.clone(), &jobs).await,
+                Ok(c) => commit(c, &round).await,
                 Err(e) => Err(e),
             };
             match conn.reset_on(committed) {
                 Ok(()) => break,
                 Err(sqlx::Error::PoolClosed) => {
                     tracing::error!(
-                        records = started.len() + finished.len(),
+                        records = round.complete.len() + round.running.len() + round.ended.len(),
                         "the store closed before these records were written"
                     );
                     break;
@@ -307,8 +112,9 @@ async fn write_batches(store: Store, mut inbox: mpsc::UnboundedReceiver<Write>, 
                 }
             }
         }
-        for done in flushes {
-            let _ = done.send(());
+        if let Some(close) = round.done() {
+            let _ = close.send(());
+            break;
         }
     }
 }
@@ -316,7 +122,7 @@ async fn write_batches(store: Store, mut inbox: mpsc::UnboundedReceiver<Write>, 
 const CLAIM_RETURNING: &str =
     "RETURNING id, application_id, function_id, trigger_type, event, attempts, max_attempts, invocation_id";
 
-async fn claim(conn: &mut sqlx::AnyConnection, c: &Claim) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
+async fn claim(conn: &mut sqlx::AnyConnection, c: &Claim) -> Result<Vec<ClaimedJob>, sqlx::Error> {
     let now = now_millis();
     let mut rows = Vec::new();
     // First a share for each application known to have pending work, so a
@@ -356,7 +162,20 @@ async fn claim(conn: &mut sqlx::AnyConnection, c: &Claim) -> Result<Vec<sqlx::an
         .await?;
         rows.extend(claimed);
     }
-    Ok(rows)
+    rows.iter()
+        .map(|r| {
+            use sqlx::Row;
+            Ok(ClaimedJob {
+                id: r.try_get("id")?,
+                application_id: r.try_get("application_id")?,
+                trigger_type: r.try_get("trigger_type")?,
+                event: Arc::from(r.try_get::<String, _>("event")?),
+                attempts: r.try_get("attempts")?,
+                max_attempts: r.try_get("max_attempts")?,
+                invocation_id: r.try_get("invocation_id")?,
+            })
+        })
+        .collect()
 }
 
 /// Rows per multi-row statement, largest first: powers of two, so a batch
@@ -471,29 +290,14 @@ async fn commit_enqueues(
     Ok(results)
 }
 
-async fn commit(
-    conn: &mut sqlx::AnyConnection,
-    started: &[Started],
-    finished: &mut HashMap<i64, Finished>,
-    jobs: &[JobDone],
-) -> Result<(), sqlx::Error> {
-    if started.is_empty() && finished.is_empty() && jobs.is_empty() {
-        return Ok(());
-    }
+async fn commit(conn: &mut sqlx::AnyConnection, round: &Round) -> Result<(), sqlx::Error> {
     // Each kind of write is one multi-row statement per chunk: row-at-a-time
     // statements were a third of the CPU under load.
-    let (mut complete, mut running) = (Vec::new(), Vec::new());
-    for s in started {
-        match finished.remove(&s.id) {
-            Some(end) => complete.push((s, end)),
-            None => running.push(s),
-        }
-    }
-    let ended: Vec<&Finished> = finished.values().collect();
+    let (complete, running, ended, jobs) = (&round.complete, &round.running, &round.ended, &round.jobs);
     let mut tx = sqlx::Connection::begin(conn).await?;
     // A queued job's first attempt was written (QUEUED) when the event was
     // accepted: the attempt takes that row over.
-    for chunk in statement_chunks(&complete) {
+    for chunk in statement_chunks(complete) {
         let sql = format!(
             "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, trigger_type, args, \
              status, result, error, logs, attempt, duration_ms, created_at, finished_at, job_id) VALUES {} \
@@ -527,7 +331,7 @@ async fn commit(
     }
     // Still running: bind none of the end columns (sqlx's Any driver cannot
     // bind a NULL DOUBLE for PostgreSQL).
-    for chunk in statement_chunks(&running) {
+    for chunk in statement_chunks(running) {
         let sql = format!(
             "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, trigger_type, args, \
              attempt, created_at, job_id, status) SELECT *, 'RUNNING' FROM (VALUES {}) AS v WHERE true \
@@ -551,7 +355,7 @@ async fn commit(
         }
         q.execute(&mut *tx).await?;
     }
-    for chunk in statement_chunks(&ended) {
+    for chunk in statement_chunks(ended) {
         let sql = format!(
             "WITH v (id, application_id, status, result, error, logs, duration_ms, finished_at) AS (VALUES {}) \
              UPDATE invocations SET status = v.status, result = v.result, error = v.error, logs = v.logs, \

@@ -1,0 +1,309 @@
+//! Invocation records and queued jobs, written in batches off the hot path.
+//!
+//! A dispatcher hands the recorder "started" and "finished" events and moves
+//! on; accepted events, claims of due jobs and lease extensions go through
+//! the same writer, which takes whatever has queued up as one round (a start
+//! and finish of the same invocation in one round become one row). Ids are
+//! made here, not by the database, so callers know an invocation's id before
+//! it is written.
+//!
+//! Two writers share this interface. On SQLite (one host) a thread owns its
+//! own connection and commits each round in one transaction, with nothing
+//! handed between threads per statement. On PostgreSQL (hosts sharing the
+//! store) a task writes each round through the pool in multi-row statements.
+
+mod postgres;
+mod sqlite;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::oneshot;
+
+use crate::store::{now_millis, Backend, Store, StoreError, StoreResult};
+
+/// Largest round written at once.
+const MAX_ROUND: usize = 512;
+
+#[derive(Debug, Clone)]
+pub struct Started {
+    pub id: i64,
+    pub application_id: i64,
+    pub function_id: i64,
+    pub version_id: i64,
+    pub version_number: i64,
+    pub trigger_type: Arc<str>,
+    pub args: Arc<str>,
+    pub attempt: i64,
+    pub created_at: i64,
+    /// The queued job this attempt belongs to (non-blocking triggers).
+    pub job_id: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub id: i64,
+    pub application_id: i64,
+    pub status: &'static str,
+    pub result: Option<String>,
+    pub error: Option<String>,
+    pub logs: String,
+    pub duration_ms: f64,
+    pub finished_at: i64,
+}
+
+/// A job's state after an attempt.
+#[derive(Debug, Clone)]
+pub struct JobDone {
+    pub job_id: i64,
+    /// SUCCEEDED, QUEUED (to retry at `run_at`) or FAILED.
+    pub status: &'static str,
+    pub run_at: i64,
+    pub last_error: Option<String>,
+}
+
+/// A non-blocking event to store as a job with its first (QUEUED) attempt.
+pub struct Enqueue {
+    pub application_id: i64,
+    pub function_id: i64,
+    pub version_id: i64,
+    pub version_number: i64,
+    pub trigger_type: String,
+    pub event: Arc<str>,
+    pub idempotency_key: Option<String>,
+    pub max_attempts: i64,
+    /// The first attempt's invocation id, and whether the key was seen before;
+    /// sent once committed.
+    pub reply: oneshot::Sender<Result<(i64, bool), String>>,
+}
+
+/// A due job this host claimed (its lease runs until the claim's `lease_until`).
+#[derive(Debug, Clone)]
+pub struct ClaimedJob {
+    pub id: i64,
+    pub application_id: i64,
+    pub trigger_type: String,
+    pub event: Arc<str>,
+    /// Attempts so far, this one included.
+    pub attempts: i64,
+    pub max_attempts: i64,
+    /// The first attempt's invocation (written QUEUED when accepted).
+    pub invocation_id: i64,
+}
+
+/// Claim due jobs (a write: it goes through the writer like every other).
+pub struct Claim {
+    /// Applications to give a share first (those with pending work).
+    pub applications: Vec<i64>,
+    pub limit: i64,
+    pub per_application: i64,
+    pub lease_until: i64,
+    pub reply: oneshot::Sender<Result<Vec<ClaimedJob>, String>>,
+}
+
+enum Write {
+    Claim(Claim),
+    /// Extend a running job's lease.
+    Extend {
+        job_id: i64,
+        until: i64,
+    },
+    Started(Started),
+    Finished(Finished),
+    JobDone(JobDone),
+    Enqueue(Enqueue),
+    Flush(oneshot::Sender<()>),
+    /// Write what came before, then stop.
+    Close(oneshot::Sender<()>),
+}
+
+/// What one round writes, grouped by kind, in the order it is applied:
+/// accepted events, lease extensions, claims, then records and job states.
+#[derive(Default)]
+struct Round {
+    enqueues: Vec<Enqueue>,
+    extends: Vec<(i64, i64)>,
+    claims: Vec<Claim>,
+    /// Started and finished within the round: one row each.
+    complete: Vec<(Started, Finished)>,
+    /// Started, still running.
+    running: Vec<Started>,
+    /// Finished, started in an earlier round.
+    ended: Vec<Finished>,
+    jobs: Vec<JobDone>,
+    flushes: Vec<oneshot::Sender<()>>,
+    close: Option<oneshot::Sender<()>>,
+}
+
+impl Round {
+    fn new(writes: impl IntoIterator<Item = Write>) -> Round {
+        let mut round = Round::default();
+        let mut started = Vec::new();
+        let mut finished: HashMap<i64, Finished> = HashMap::new();
+        for write in writes {
+            match write {
+                Write::Claim(c) => round.claims.push(c),
+                Write::Extend { job_id, until } => round.extends.push((job_id, until)),
+                Write::Started(s) => started.push(s),
+                Write::Finished(f) => {
+                    finished.insert(f.id, f);
+                }
+                Write::JobDone(j) => round.jobs.push(j),
+                Write::Enqueue(e) => round.enqueues.push(e),
+                Write::Flush(done) => round.flushes.push(done),
+                Write::Close(done) => round.close = Some(done),
+            }
+        }
+        for s in started {
+            match finished.remove(&s.id) {
+                Some(end) => round.complete.push((s, end)),
+                None => round.running.push(s),
+            }
+        }
+        round.ended = finished.into_values().collect();
+        round
+    }
+
+    fn has_records(&self) -> bool {
+        !(self.complete.is_empty() && self.running.is_empty() && self.ended.is_empty() && self.jobs.is_empty())
+    }
+
+    /// Refuses what waits for an answer (the platform retries an event).
+    fn refuse(&mut self, why: &str) {
+        for e in self.enqueues.drain(..) {
+            let _ = e.reply.send(Err(format!("the event could not be stored: {why}")));
+        }
+        for c in self.claims.drain(..) {
+            let _ = c.reply.send(Err(why.to_string()));
+        }
+    }
+
+    /// Everything up to here is written: tell those waiting.
+    fn done(self) -> Option<oneshot::Sender<()>> {
+        for done in self.flushes {
+            let _ = done.send(());
+        }
+        self.close
+    }
+}
+
+/// The records of a round that failed, kept to be written again (records
+/// may not be lost; accepted events and claims are refused instead).
+fn records_only(round: &mut Round) -> Round {
+    Round {
+        complete: std::mem::take(&mut round.complete),
+        running: std::mem::take(&mut round.running),
+        ended: std::mem::take(&mut round.ended),
+        jobs: std::mem::take(&mut round.jobs),
+        ..Round::default()
+    }
+}
+
+#[derive(Clone)]
+pub struct Recorder {
+    writes: flume::Sender<Write>,
+    ids: Arc<IdSource>,
+}
+
+/// Time-ordered 63-bit ids: milliseconds, a random per-process tag (so
+/// hosts sharing a store do not collide), and a counter.
+struct IdSource {
+    tag: u64,
+    last: AtomicU64,
+}
+
+impl IdSource {
+    fn next(&self) -> i64 {
+        let now = (now_millis() as u64) << 22 | self.tag << 14;
+        let mut last = self.last.load(Ordering::Relaxed);
+        loop {
+            let candidate = if now > last { now } else { last + 1 };
+            match self.last.compare_exchange_weak(last, candidate, Ordering::AcqRel, Ordering::Relaxed) {
+                Ok(_) => return candidate as i64,
+                Err(seen) => last = seen,
+            }
+        }
+    }
+}
+
+impl Recorder {
+    pub fn start(store: Store) -> StoreResult<Recorder> {
+        let (writes, inbox) = flume::unbounded();
+        let ids = Arc::new(IdSource { tag: rand::random::<u64>() & 0xFF, last: AtomicU64::new(0) });
+        match store.backend() {
+            Backend::Sqlite => {
+                let path = store.sqlite_file().expect("an SQLite store has a file").to_path_buf();
+                let connection = sqlite::open(&path)
+                    .map_err(|e| StoreError::Unavailable(format!("the recorder cannot open {}: {e}", path.display())))?;
+                let ids = ids.clone();
+                std::thread::Builder::new()
+                    .name("chatfn-recorder".into())
+                    .spawn(move || sqlite::write_rounds(connection, inbox, &ids))
+                    .map_err(|e| StoreError::Unavailable(format!("the recorder thread cannot start: {e}")))?;
+            }
+            Backend::Postgres => {
+                tokio::spawn(postgres::write_rounds(store, inbox, ids.clone()));
+            }
+        }
+        Ok(Recorder { writes, ids })
+    }
+
+    pub fn next_id(&self) -> i64 {
+        self.ids.next()
+    }
+
+    pub fn started(&self, started: Started) {
+        let _ = self.writes.send(Write::Started(started));
+    }
+
+    pub fn finished(&self, finished: Finished) {
+        let _ = self.writes.send(Write::Finished(finished));
+    }
+
+    pub async fn claim(
+        &self,
+        applications: Vec<i64>,
+        limit: i64,
+        per_application: i64,
+        lease_until: i64,
+    ) -> StoreResult<Vec<ClaimedJob>> {
+        let (reply, rows) = oneshot::channel();
+        if self.writes.send(Write::Claim(Claim { applications, limit, per_application, lease_until, reply })).is_err() {
+            return Ok(Vec::new());
+        }
+        rows.await.unwrap_or_else(|_| Ok(Vec::new())).map_err(StoreError::Unavailable)
+    }
+
+    pub fn extend_lease(&self, job_id: i64, until: i64) {
+        let _ = self.writes.send(Write::Extend { job_id, until });
+    }
+
+    pub fn job_done(&self, done: JobDone) {
+        let _ = self.writes.send(Write::JobDone(done));
+    }
+
+    /// Hands over an event to store; its `reply` answers after the commit.
+    pub fn enqueue(&self, enqueue: Enqueue) {
+        if let Err(flume::SendError(Write::Enqueue(e))) = self.writes.send(Write::Enqueue(enqueue)) {
+            let _ = e.reply.send(Err("the server is shutting down".into()));
+        }
+    }
+
+    /// Waits until everything handed over so far is committed.
+    pub async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.writes.send(Write::Flush(done)).is_ok() {
+            let _ = wait.await;
+        }
+    }
+
+    /// Writes everything handed over so far and stops the writer (before
+    /// the store closes); later writes are refused.
+    pub async fn close(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.writes.send(Write::Close(done)).is_ok() {
+            let _ = wait.await;
+        }
+    }
+}

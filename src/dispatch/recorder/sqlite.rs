@@ -1,0 +1,245 @@
+//! The SQLite writer: a thread that owns its connection and commits each
+//! round in one transaction (`BEGIN IMMEDIATE`: it is the store's main
+//! writer and must not fail on a lock it could have waited for).
+//! Statements are prepared once and cached, one row at a time: in-process,
+//! a row costs microseconds, and SQLite looks parameters up by a linear
+//! scan, which makes wide multi-row statements cost more, not less.
+//! `synchronous = FULL`: a commit is on disk before anyone hears of it.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+
+use super::{records_only, ClaimedJob, Claim, Enqueue, IdSource, Round, Write, MAX_ROUND};
+use crate::store::now_millis;
+
+pub fn open(path: &Path) -> rusqlite::Result<Connection> {
+    let connection = Connection::open(path)?;
+    connection.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+    )?;
+    connection.set_prepared_statement_cache_capacity(32);
+    Ok(connection)
+}
+
+pub fn write_rounds(mut connection: Connection, inbox: flume::Receiver<Write>, ids: &IdSource) {
+    let mut writes = Vec::with_capacity(MAX_ROUND);
+    // Ends when every sender is gone, or on Close.
+    while let Ok(first) = inbox.recv() {
+        writes.push(first);
+        writes.extend(inbox.try_iter().take(MAX_ROUND - 1));
+        let mut round = Round::new(writes.drain(..));
+        if let Err(e) = write_round(&mut connection, &mut round, ids) {
+            tracing::error!(error = %e, "a recorder round failed; its events are refused and its records retried");
+            round.refuse(&e.to_string());
+            let mut records = records_only(&mut round);
+            let mut delay = Duration::from_millis(50);
+            while let Err(e) = write_round(&mut connection, &mut records, ids) {
+                tracing::error!(error = %e, "recording invocations failed; retrying");
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+        if let Some(close) = round.done() {
+            let _ = close.send(());
+            break;
+        }
+    }
+}
+
+/// Writes a round in one transaction; answers the accepted events and the
+/// claims once it is committed.
+fn write_round(connection: &mut Connection, round: &mut Round, ids: &IdSource) -> rusqlite::Result<()> {
+    if round.enqueues.is_empty() && round.claims.is_empty() && round.extends.is_empty() && !round.has_records() {
+        return Ok(());
+    }
+    let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let accepted = enqueue(&tx, &round.enqueues, ids)?;
+    {
+        let mut extend = tx.prepare_cached("UPDATE jobs SET locked_until = ?1 WHERE id = ?2 AND status = 'RUNNING'")?;
+        for (job_id, until) in &round.extends {
+            extend.execute(params![until, job_id])?;
+        }
+    }
+    let claimed = round.claims.iter().map(|c| claim(&tx, c)).collect::<rusqlite::Result<Vec<_>>>()?;
+    record(&tx, round)?;
+    tx.commit()?;
+    for (e, result) in round.enqueues.drain(..).zip(accepted) {
+        let _ = e.reply.send(Ok(result));
+    }
+    for (c, jobs) in round.claims.drain(..).zip(claimed) {
+        let _ = c.reply.send(Ok(jobs));
+    }
+    Ok(())
+}
+
+/// Stores each event as a job with its first attempt (QUEUED); a repeated
+/// idempotency key answers the earlier event's invocation instead.
+fn enqueue(tx: &Transaction, requests: &[Enqueue], ids: &IdSource) -> rusqlite::Result<Vec<(i64, bool)>> {
+    let mut seen = tx.prepare_cached("SELECT invocation_id FROM jobs WHERE application_id = ?1 AND idempotency_key = ?2")?;
+    let mut job = tx.prepare_cached(
+        "INSERT INTO jobs (id, application_id, function_id, trigger_type, event, max_attempts, run_at, \
+         invocation_id, idempotency_key, created_at, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?7, 'QUEUED')",
+    )?;
+    let mut invocation = tx.prepare_cached(
+        "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, trigger_type, args, \
+         created_at, job_id, status, attempt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'QUEUED', 1)",
+    )?;
+    let now = now_millis();
+    let mut results = Vec::with_capacity(requests.len());
+    for r in requests {
+        if let Some(key) = &r.idempotency_key {
+            // Earlier in this round too: the insert below is visible here.
+            if let Some(invocation_id) = seen.query_row(params![r.application_id, key], |row| row.get(0)).optional()? {
+                results.push((invocation_id, true));
+                continue;
+            }
+        }
+        let (job_id, invocation_id) = (ids.next(), ids.next());
+        job.execute(params![
+            job_id,
+            r.application_id,
+            r.function_id,
+            r.trigger_type,
+            &*r.event,
+            r.max_attempts,
+            now,
+            invocation_id,
+            r.idempotency_key,
+        ])?;
+        invocation.execute(params![
+            invocation_id,
+            r.application_id,
+            r.function_id,
+            r.version_id,
+            r.version_number,
+            r.trigger_type,
+            &*r.event,
+            now,
+            job_id,
+        ])?;
+        results.push((invocation_id, false));
+    }
+    Ok(results)
+}
+
+const CLAIMED_COLUMNS: &str = "id, application_id, trigger_type, event, attempts, max_attempts, invocation_id";
+
+fn claimed_job(row: &rusqlite::Row) -> rusqlite::Result<ClaimedJob> {
+    Ok(ClaimedJob {
+        id: row.get(0)?,
+        application_id: row.get(1)?,
+        trigger_type: row.get(2)?,
+        event: row.get::<_, String>(3)?.into(),
+        attempts: row.get(4)?,
+        max_attempts: row.get(5)?,
+        invocation_id: row.get(6)?,
+    })
+}
+
+fn claim(tx: &Transaction, c: &Claim) -> rusqlite::Result<Vec<ClaimedJob>> {
+    let now = now_millis();
+    let mut jobs = Vec::new();
+    // First a share for each application known to have pending work, so a
+    // flood cannot crowd the others out; every lookup is an index range.
+    let mut share = tx.prepare_cached(&format!(
+        "UPDATE jobs SET status = 'RUNNING', attempts = attempts + 1, locked_until = ?1 \
+         WHERE id IN (SELECT id FROM jobs WHERE application_id = ?2 AND status = 'QUEUED' AND run_at <= ?3 \
+                      ORDER BY run_at LIMIT ?4) RETURNING {CLAIMED_COLUMNS}"
+    ))?;
+    for &application_id in &c.applications {
+        let room = c.limit - jobs.len() as i64;
+        if room <= 0 {
+            break;
+        }
+        let rows = share.query_map(params![c.lease_until, application_id, now, room.min(c.per_application)], claimed_job)?;
+        for job in rows {
+            jobs.push(job?);
+        }
+    }
+    // Then whatever is due anywhere: retries and jobs whose lease lapsed.
+    let room = c.limit - jobs.len() as i64;
+    if room > 0 {
+        let mut due = tx.prepare_cached(&format!(
+            "UPDATE jobs SET status = 'RUNNING', attempts = attempts + 1, locked_until = ?1 \
+             WHERE id IN (SELECT id FROM jobs WHERE status = 'QUEUED' AND run_at <= ?2 ORDER BY run_at LIMIT ?3) \
+                OR id IN (SELECT id FROM jobs WHERE status = 'RUNNING' AND locked_until < ?2 LIMIT ?3) \
+             RETURNING {CLAIMED_COLUMNS}"
+        ))?;
+        let rows = due.query_map(params![c.lease_until, now, room], claimed_job)?;
+        for job in rows {
+            jobs.push(job?);
+        }
+    }
+    Ok(jobs)
+}
+
+/// Invocation records and job states.
+fn record(tx: &Transaction, round: &Round) -> rusqlite::Result<()> {
+    // A queued job's first attempt was written (QUEUED) when the event was
+    // accepted: the attempt takes that row over.
+    let mut complete = tx.prepare_cached(
+        "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, trigger_type, args, \
+         status, result, error, logs, attempt, duration_ms, created_at, finished_at, job_id) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) \
+         ON CONFLICT (id) DO UPDATE SET version_id = excluded.version_id, version_number = excluded.version_number, \
+         status = excluded.status, result = excluded.result, error = excluded.error, logs = excluded.logs, \
+         attempt = excluded.attempt, duration_ms = excluded.duration_ms, created_at = excluded.created_at, \
+         finished_at = excluded.finished_at",
+    )?;
+    for (s, end) in &round.complete {
+        complete.execute(params![
+            s.id,
+            s.application_id,
+            s.function_id,
+            s.version_id,
+            s.version_number,
+            &*s.trigger_type,
+            &*s.args,
+            end.status,
+            end.result,
+            end.error,
+            end.logs,
+            s.attempt,
+            end.duration_ms,
+            s.created_at,
+            end.finished_at,
+            s.job_id,
+        ])?;
+    }
+    let mut running = tx.prepare_cached(
+        "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, trigger_type, args, \
+         attempt, created_at, job_id, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'RUNNING') \
+         ON CONFLICT (id) DO UPDATE SET version_id = excluded.version_id, version_number = excluded.version_number, \
+         status = excluded.status, attempt = excluded.attempt, created_at = excluded.created_at",
+    )?;
+    for s in &round.running {
+        running.execute(params![
+            s.id,
+            s.application_id,
+            s.function_id,
+            s.version_id,
+            s.version_number,
+            &*s.trigger_type,
+            &*s.args,
+            s.attempt,
+            s.created_at,
+            s.job_id,
+        ])?;
+    }
+    let mut ended = tx.prepare_cached(
+        "UPDATE invocations SET status = ?1, result = ?2, error = ?3, logs = ?4, duration_ms = ?5, finished_at = ?6 \
+         WHERE id = ?7 AND application_id = ?8",
+    )?;
+    for f in &round.ended {
+        ended.execute(params![f.status, f.result, f.error, f.logs, f.duration_ms, f.finished_at, f.id, f.application_id])?;
+    }
+    let mut job = tx.prepare_cached(
+        "UPDATE jobs SET status = ?1, run_at = ?2, locked_until = NULL, last_error = ?3 WHERE id = ?4",
+    )?;
+    for j in &round.jobs {
+        job.execute(params![j.status, j.run_at, j.last_error, j.job_id])?;
+    }
+    Ok(())
+}
