@@ -2,6 +2,10 @@
 # wrk against `chatfn serve` (release build, fresh SQLite store): the blocking
 # trigger and the non-blocking accept path, each with a trivial handler.
 #   bash benches/wrk.sh [seconds] [connections]
+# SERVE_ARGS adds flags to `chatfn serve` (e.g. "--queue-concurrency 1" to
+# measure accepts while the queue's workers are held back); PERF=1 records a
+# perf profile of the server (PERF_ALL=1: of the whole machine) into
+# /tmp/perf.data, PERF_DELAY seconds after the load starts.
 # Needs wrk (apt-get install wrk) and curl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +18,7 @@ trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$dir"' EXIT
 
 CHATFN_CLIENT_ID=bench CHATFN_CLIENT_SECRET=bench-secret-0 CHATFN_MAX_PENDING=10000000 \
   "$bin" serve --listen 127.0.0.1:$port --database-url "sqlite://$dir/bench.db" \
-  --npm-cache-dir "$dir/packages" >"$dir/serve.log" 2>&1 &
+  --npm-cache-dir "$dir/packages" ${SERVE_ARGS:-} >"$dir/serve.log" 2>&1 &
 server=$!
 base=http://127.0.0.1:$port
 for _ in $(seq 100); do curl -fs "$base/openapi.json" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -40,7 +44,7 @@ run() {
   BODY=$2 wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$dir/post.lua" "$base$3" |
     grep -E 'Requests/sec|50%|99%|Non-2xx|Socket errors'
 }
-[ -n "${PERF:-}" ] && (sleep 2; perf record -F 999 -g -p $server -o /tmp/perf.data -- sleep 3 >/dev/null 2>&1) &
+[ -n "${PERF:-}" ] && (sleep ${PERF_DELAY:-2}; perf record -F 999 -g $([ -n "${PERF_ALL:-}" ] && echo -a || echo -p $server) -o /tmp/perf.data -- sleep 3 >/dev/null 2>&1) &
 run "blocking trigger (user.attempted.start_session)" '{"username":"jane","authParams":{"password":"x"}}' \
   /v1/triggers/user.attempted.start_session
 run "non-blocking accept (user.received.notification)" \

@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::api::{self, auth, ApiConfig, AppState};
 use crate::dispatch::queue::{Queue, QueueConfig};
 use crate::dispatch::{DispatchConfig, Dispatcher};
-use crate::engine::{Engine, EngineConfig};
+use crate::engine::Engine;
 use crate::npm::{Npm, NpmConfig};
 use crate::platform::{EmbeddedPlatform, Platforms, RemoteConfig, RemotePlatform};
 use crate::store::Store;
@@ -86,7 +86,7 @@ impl Server {
             Some(remote) => Platforms::Remote(RemotePlatform::new(remote)?),
         };
         let npm = Npm::new(config.npm.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
-        let engine = Engine::new(EngineConfig::default());
+        let engine = Engine::new(config.dispatch.engine);
         let dispatcher =
             Dispatcher::new(store.clone(), engine, config.dispatch.clone(), platforms.clone(), npm.clone())?;
         let queue = Queue::start(store.clone(), dispatcher.clone(), config.queue.clone()).await?;

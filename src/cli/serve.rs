@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 
 use crate::dispatch::queue::QueueConfig;
 use crate::dispatch::DispatchConfig;
-use crate::engine::Limits;
+use crate::engine::{EngineConfig, Limits};
 use crate::npm::NpmConfig;
 use crate::platform::RemoteConfig;
 
@@ -44,6 +44,15 @@ pub struct ServeArgs {
     /// Non-blocking events of one application accepted but not finished; more are refused with 429.
     #[arg(long, env = "CHATFN_MAX_PENDING", default_value_t = 10_000, value_parser = clap::value_parser!(i64).range(1..))]
     max_pending: i64,
+    /// Non-blocking invocations running at once on this host (all applications).
+    #[arg(long, env = "CHATFN_QUEUE_CONCURRENCY", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    queue_concurrency: u32,
+    /// Warm runtimes (each a V8 isolate on its own thread) across all applications.
+    #[arg(long, env = "CHATFN_MAX_RUNTIMES", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    max_runtimes: u32,
+    /// Invocations of one application running at once; more wait their turn. Default: the number of cores.
+    #[arg(long, env = "CHATFN_MAX_CONCURRENCY_PER_APP", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    max_concurrency_per_app: Option<u32>,
     /// V8 heap limit of each application's runtime, in MiB.
     #[arg(long, env = "CHATFN_HEAP_MB", default_value_t = 128, value_parser = clap::value_parser!(u64).range(16..=4096))]
     heap_mb: u64,
@@ -108,9 +117,19 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
             timeout: Duration::from_millis(args.timeout_ms),
             limits: Limits { heap_bytes: (args.heap_mb as usize) << 20, ..Limits::default() },
             max_attempts: args.max_attempts,
+            engine: EngineConfig {
+                max_runtimes: args.max_runtimes as usize,
+                max_concurrency_per_application: args
+                    .max_concurrency_per_app
+                    .map_or(EngineConfig::default().max_concurrency_per_application, |n| n as usize),
+            },
             ..DispatchConfig::default()
         },
-        queue: QueueConfig { max_pending_per_application: args.max_pending, ..QueueConfig::default() },
+        queue: QueueConfig {
+            max_pending_per_application: args.max_pending,
+            concurrency: args.queue_concurrency as usize,
+            ..QueueConfig::default()
+        },
         remote_platform: args.platform_url.map(|base_url| RemoteConfig {
             base_url,
             client_id: args.platform_client_id.unwrap_or_default(),

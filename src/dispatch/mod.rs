@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use parking_lot::Mutex;
 
 use crate::engine::{
-    Engine, FunctionSpec, InvocationOutcome, InvocationRequest, InvocationStatus, Limits, RuntimeSpec,
+    Engine, EngineConfig, FunctionSpec, InvocationOutcome, InvocationRequest, InvocationStatus, Limits, RuntimeSpec,
 };
 use crate::npm::{Lockfile, Npm};
 use crate::platform::Platforms;
@@ -31,6 +31,8 @@ pub struct DispatchConfig {
     pub timeout: Duration,
     /// Limits of every runtime (heap, CPU, console).
     pub limits: Limits,
+    /// How many warm runtimes, and how many per application.
+    pub engine: EngineConfig,
     /// How long a resolved trigger may be reused without asking the store.
     pub cache_ttl: Duration,
     /// Attempts of a non-blocking invocation before it stays FAILED.
@@ -43,6 +45,7 @@ impl Default for DispatchConfig {
             blocking_timeout: Duration::from_secs(7),
             timeout: Duration::from_secs(10),
             limits: Limits::default(),
+            engine: EngineConfig::default(),
             cache_ttl: Duration::from_secs(1),
             max_attempts: 3,
         }

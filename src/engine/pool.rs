@@ -90,13 +90,7 @@ impl Pool {
         assert!(config.max_runtimes > 0 && config.max_concurrency_per_application > 0);
         Arc::new(Pool {
             config,
-            state: Mutex::new(State {
-                lanes: HashMap::new(),
-                live: 0,
-                next_id: 0,
-                tick: 0,
-                starving: VecDeque::new(),
-            }),
+            state: Mutex::new(State { lanes: HashMap::new(), live: 0, next_id: 0, tick: 0, starving: VecDeque::new() }),
             started: AtomicU64::new(0),
             evicted: AtomicU64::new(0),
         })

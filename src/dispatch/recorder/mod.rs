@@ -234,8 +234,9 @@ impl Recorder {
         match store.backend() {
             Backend::Sqlite => {
                 let path = store.sqlite_file().expect("an SQLite store has a file").to_path_buf();
-                let connection = sqlite::open(&path)
-                    .map_err(|e| StoreError::Unavailable(format!("the recorder cannot open {}: {e}", path.display())))?;
+                let connection = sqlite::open(&path).map_err(|e| {
+                    StoreError::Unavailable(format!("the recorder cannot open {}: {e}", path.display()))
+                })?;
                 let ids = ids.clone();
                 std::thread::Builder::new()
                     .name("chatfn-recorder".into())

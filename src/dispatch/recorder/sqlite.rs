@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
-use super::{records_only, ClaimedJob, Claim, Enqueue, IdSource, Round, Write, MAX_ROUND};
+use super::{records_only, Claim, ClaimedJob, Enqueue, IdSource, Round, Write, MAX_ROUND};
 use crate::store::now_millis;
 
 pub fn open(path: &Path) -> rusqlite::Result<Connection> {
@@ -77,7 +77,8 @@ fn write_round(connection: &mut Connection, round: &mut Round, ids: &IdSource) -
 /// Stores each event as a job with its first attempt (QUEUED); a repeated
 /// idempotency key answers the earlier event's invocation instead.
 fn enqueue(tx: &Transaction, requests: &[Enqueue], ids: &IdSource) -> rusqlite::Result<Vec<(i64, bool)>> {
-    let mut seen = tx.prepare_cached("SELECT invocation_id FROM jobs WHERE application_id = ?1 AND idempotency_key = ?2")?;
+    let mut seen =
+        tx.prepare_cached("SELECT invocation_id FROM jobs WHERE application_id = ?1 AND idempotency_key = ?2")?;
     let mut job = tx.prepare_cached(
         "INSERT INTO jobs (id, application_id, function_id, trigger_type, event, max_attempts, run_at, \
          invocation_id, idempotency_key, created_at, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?7, 'QUEUED')",
@@ -153,7 +154,8 @@ fn claim(tx: &Transaction, c: &Claim) -> rusqlite::Result<Vec<ClaimedJob>> {
         if room <= 0 {
             break;
         }
-        let rows = share.query_map(params![c.lease_until, application_id, now, room.min(c.per_application)], claimed_job)?;
+        let rows =
+            share.query_map(params![c.lease_until, application_id, now, room.min(c.per_application)], claimed_job)?;
         for job in rows {
             jobs.push(job?);
         }
@@ -233,7 +235,16 @@ fn record(tx: &Transaction, round: &Round) -> rusqlite::Result<()> {
          WHERE id = ?7 AND application_id = ?8",
     )?;
     for f in &round.ended {
-        ended.execute(params![f.status, f.result, f.error, f.logs, f.duration_ms, f.finished_at, f.id, f.application_id])?;
+        ended.execute(params![
+            f.status,
+            f.result,
+            f.error,
+            f.logs,
+            f.duration_ms,
+            f.finished_at,
+            f.id,
+            f.application_id
+        ])?;
     }
     let mut job = tx.prepare_cached(
         "UPDATE jobs SET status = ?1, run_at = ?2, locked_until = NULL, last_error = ?3 WHERE id = ?4",
