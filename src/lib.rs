@@ -23,5 +23,6 @@ pub mod dispatch;
 pub mod npm;
 pub mod platform;
 pub mod server;
+mod spin;
 pub mod store;
 pub mod triggers;

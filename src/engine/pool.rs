@@ -267,7 +267,11 @@ fn serve_lanes(pool: Arc<Pool>, mut app: Arc<str>, mut lane_id: u64, mut inbox: 
         let guard = Guard::for_current_thread();
         let mut live: Option<LiveRuntime> = None;
         loop {
-            let job = match inbox.recv_async().await {
+            let next = match crate::spin::recv_soon(&inbox) {
+                Some(message) => Ok(message),
+                None => inbox.recv_async().await,
+            };
+            let job = match next {
                 Ok(Message::Run(job)) => job,
                 Ok(Message::Retire) => {
                     exit.retired = true;

@@ -26,7 +26,7 @@ pub fn open(path: &Path) -> rusqlite::Result<Connection> {
 pub fn write_rounds(mut connection: Connection, inbox: flume::Receiver<Write>, ids: &IdSource) {
     let mut writes = Vec::with_capacity(MAX_ROUND);
     // Ends when every sender is gone, or on Close.
-    while let Ok(first) = inbox.recv() {
+    while let Some(first) = crate::spin::recv_soon(&inbox).or_else(|| inbox.recv().ok()) {
         writes.push(first);
         writes.extend(inbox.try_iter().take(MAX_ROUND - 1));
         let mut round = Round::new(writes.drain(..));
