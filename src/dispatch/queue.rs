@@ -78,18 +78,43 @@ struct Inner {
 }
 
 impl Queue {
-    /// Starts the workers. On an SQLite store (one host by definition) jobs
-    /// a previous process left RUNNING are queued again at once.
+    /// Starts the workers. On an SQLite store (one host by definition)
+    /// whatever a previous process left running was interrupted: those
+    /// invocations are recorded as FAILED and their jobs queued again.
     pub async fn start(store: Store, dispatcher: Dispatcher, config: QueueConfig) -> StoreResult<Queue> {
         let config_concurrency = config.concurrency;
         if store.backend() == crate::store::Backend::Sqlite {
+            let now = now_millis();
+            let mut tx = store.begin_write().await?;
+            let interrupted = sqlx::query(
+                "UPDATE invocations SET status = 'FAILED', error = $1, finished_at = $2 WHERE status = 'RUNNING'",
+            )
+            .bind(super::recorder::INTERRUPTED)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            // Claimed, but its first attempt never recorded as started.
+            sqlx::query(
+                "UPDATE invocations SET status = 'FAILED', error = $1, finished_at = $2 \
+                 WHERE status = 'QUEUED' AND id IN (SELECT invocation_id FROM jobs WHERE status = 'RUNNING')",
+            )
+            .bind(super::recorder::INTERRUPTED)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
             let recovered =
                 sqlx::query("UPDATE jobs SET status = 'QUEUED', locked_until = NULL WHERE status = 'RUNNING'")
-                    .execute(store.pool())
+                    .execute(&mut *tx)
                     .await?
                     .rows_affected();
-            if recovered > 0 {
-                tracing::warn!(recovered, "re-queued jobs interrupted by the previous shutdown");
+            tx.commit().await?;
+            if recovered > 0 || interrupted > 0 {
+                tracing::warn!(
+                    recovered,
+                    interrupted,
+                    "re-queued jobs and failed invocations interrupted by the previous shutdown"
+                );
             }
         }
         let queue = Queue {

@@ -258,7 +258,8 @@ fn accepted_events_survive_a_kill_9() {
         assert_eq!(res.status(), 202);
         accepted.push(res.json::<serde_json::Value>().unwrap()["invocationIds"][0].as_i64().unwrap());
     }
-    // Killed with work queued and running.
+    // Killed with work queued and running (the handler takes 200 ms).
+    std::thread::sleep(std::time::Duration::from_millis(100));
     server.child.kill().unwrap();
     server.child.wait().unwrap();
 
@@ -291,6 +292,22 @@ fn accepted_events_survive_a_kill_9() {
         );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
+    // The attempts the kill cut short are not left RUNNING (or QUEUED) in
+    // the log: they are FAILED as interrupted, beside the attempt that ran.
+    let page: serde_json::Value = http
+        .get(format!("{}/v1/functions/{function_id}/invocations?size=100", server.base))
+        .bearer_auth(&auth)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let all = page["_embedded"]["invocations"].as_array().unwrap();
+    let interrupted = all.iter().filter(|i| i["status"] == "FAILED").collect::<Vec<_>>();
+    assert!(!interrupted.is_empty(), "some attempts were running when the host was killed");
+    for i in &interrupted {
+        assert_eq!(i["error"]["name"], "InterruptedError", "{i:#}");
+    }
+    assert_eq!(all.len(), 40 + interrupted.len(), "{page:#}");
     assert!(server.stop().success());
 }
 

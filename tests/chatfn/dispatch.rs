@@ -415,3 +415,51 @@ async fn a_flooding_application_does_not_starve_anothers_blocking_calls() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_whose_lease_lapsed_runs_again_and_its_cut_short_attempt_is_failed() {
+    each_store(|app| async move {
+        let id = deploy(&app, NOTIFY, "async function handleEvent(e: any) { return e.user.name }").await;
+        let (_, version) = app.get(&format!("/v1/functions/{id}/current-version")).await;
+        // What a host that died mid-attempt leaves behind: its job RUNNING
+        // under a lease long lapsed, the attempt's record RUNNING.
+        let store = chatfn::store::Store::connect(&app.database_url).await.unwrap();
+        let event = notification("lapsed").to_string();
+        // One transaction, so that no claim sees the job without its record.
+        let mut tx = store.pool().begin().await.unwrap();
+        sqlx::query(
+            "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, trigger_type, args, \
+             status, attempt, created_at, job_id) VALUES (2001, $1, $2, $3, 1, $4, $5, 'RUNNING', 1, 1, 1001)",
+        )
+        .bind(app.application_id)
+        .bind(id)
+        .bind(version["id"].as_i64().unwrap())
+        .bind(NOTIFY)
+        .bind(&event)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO jobs (id, application_id, function_id, trigger_type, event, status, attempts, max_attempts, \
+             run_at, locked_until, invocation_id, created_at) VALUES (1001, $1, $2, $3, $4, 'RUNNING', 1, 3, 1, 1, 2001, 1)",
+        )
+        .bind(app.application_id)
+        .bind(id)
+        .bind(NOTIFY)
+        .bind(&event)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        store.close().await;
+
+        let all = invocations_when(&app, id, |all| all.iter().any(|i| i["status"] == "SUCCEEDED")).await;
+        assert_eq!(all.len(), 2, "{all:#?}");
+        assert_eq!(all[0]["id"], 2001);
+        assert_eq!(all[0]["status"], "FAILED");
+        assert_eq!(all[0]["error"]["name"], "InterruptedError");
+        assert_eq!(all[1]["attempt"], 2);
+        assert_eq!(all[1]["result"]["payload"], "lapsed");
+    })
+    .await;
+}

@@ -23,6 +23,11 @@ use tokio::sync::oneshot;
 
 use crate::store::{now_millis, Backend, Store, StoreError, StoreResult};
 
+/// The error recorded on an attempt whose host stopped before it finished
+/// (a crash, `kill -9`, a lapsed lease); a queued event runs again.
+pub(crate) const INTERRUPTED: &str =
+    r#"{"name":"InterruptedError","message":"the host running this invocation stopped before it finished"}"#;
+
 /// Largest round written at once.
 const MAX_ROUND: usize = 512;
 

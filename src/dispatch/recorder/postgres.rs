@@ -149,6 +149,16 @@ async fn claim(conn: &mut sqlx::AnyConnection, c: &Claim) -> Result<Vec<ClaimedJ
     // host accepted.
     let room = c.limit - rows.len() as i64;
     if room > 0 {
+        // The attempts of lapsed leases are over: not left RUNNING.
+        sqlx::query(
+            "UPDATE invocations SET status = 'FAILED', error = $1, finished_at = $2 \
+             WHERE (status = 'RUNNING' AND job_id IN (SELECT id FROM jobs WHERE status = 'RUNNING' AND locked_until < $2)) \
+                OR (status = 'QUEUED' AND id IN (SELECT invocation_id FROM jobs WHERE status = 'RUNNING' AND locked_until < $2))",
+        )
+        .bind(super::INTERRUPTED)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
         let claimed = sqlx::query(&format!(
             "UPDATE jobs SET status = 'RUNNING', attempts = attempts + 1, locked_until = $1 \
              WHERE (id IN (SELECT id FROM jobs WHERE status = 'QUEUED' AND run_at <= $2 ORDER BY run_at LIMIT $3) \
