@@ -149,16 +149,6 @@ async fn claim(conn: &mut sqlx::AnyConnection, c: &Claim) -> Result<Vec<ClaimedJ
     // host accepted.
     let room = c.limit - rows.len() as i64;
     if room > 0 {
-        // The attempts of lapsed leases are over: not left RUNNING.
-        sqlx::query(
-            "UPDATE invocations SET status = 'FAILED', error = $1, finished_at = $2 \
-             WHERE (status = 'RUNNING' AND job_id IN (SELECT id FROM jobs WHERE status = 'RUNNING' AND locked_until < $2)) \
-                OR (status = 'QUEUED' AND id IN (SELECT invocation_id FROM jobs WHERE status = 'RUNNING' AND locked_until < $2))",
-        )
-        .bind(super::INTERRUPTED)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
         let claimed = sqlx::query(&format!(
             "UPDATE jobs SET status = 'RUNNING', attempts = attempts + 1, locked_until = $1 \
              WHERE (id IN (SELECT id FROM jobs WHERE status = 'QUEUED' AND run_at <= $2 ORDER BY run_at LIMIT $3) \
@@ -172,7 +162,8 @@ async fn claim(conn: &mut sqlx::AnyConnection, c: &Claim) -> Result<Vec<ClaimedJ
         .await?;
         rows.extend(claimed);
     }
-    rows.iter()
+    let jobs = rows
+        .iter()
         .map(|r| {
             use sqlx::Row;
             Ok(ClaimedJob {
@@ -185,7 +176,30 @@ async fn claim(conn: &mut sqlx::AnyConnection, c: &Claim) -> Result<Vec<ClaimedJ
                 invocation_id: r.try_get("invocation_id")?,
             })
         })
-        .collect()
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    // A job claimed again after a lapsed lease: the attempt its host cut
+    // short is over, not RUNNING (nor, if it never started, QUEUED).
+    for job in jobs.iter().filter(|j| j.attempts > 1) {
+        // (Two statements: with an OR neither index is used.)
+        sqlx::query(
+            "UPDATE invocations SET status = 'FAILED', error = $1, finished_at = $2 \
+             WHERE status = 'RUNNING' AND job_id = $3",
+        )
+        .bind(super::INTERRUPTED)
+        .bind(now)
+        .bind(job.id)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "UPDATE invocations SET status = 'FAILED', error = $1, finished_at = $2 WHERE id = $3 AND status = 'QUEUED'",
+        )
+        .bind(super::INTERRUPTED)
+        .bind(now)
+        .bind(job.invocation_id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(jobs)
 }
 
 /// Rows per multi-row statement, largest first: powers of two, so a batch
