@@ -8,6 +8,8 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
+use super::client::{ApiClient, ServerArgs};
+
 #[derive(Debug, Args)]
 pub struct DepsArgs {
     #[command(subcommand)]
@@ -26,15 +28,8 @@ struct InstallArgs {
     /// `name@range` of each dependency.
     #[arg(required = true)]
     packages: Vec<String>,
-    /// The chatfn server.
-    #[arg(long, env = "CHATFN_SERVER", default_value = "http://127.0.0.1:8080")]
-    server: String,
-    /// The application's client id.
-    #[arg(long, env = "CHATFN_CLIENT_ID", allow_hyphen_values = true)]
-    client_id: String,
-    /// The application's client secret.
-    #[arg(long, env = "CHATFN_CLIENT_SECRET", allow_hyphen_values = true, hide_env_values = true)]
-    client_secret: String,
+    #[command(flatten)]
+    server: ServerArgs,
 }
 
 /// `lodash@^4.17.0` → ("lodash", "^4.17.0"); `@scope/pkg` → ("@scope/pkg", "latest").
@@ -58,22 +53,7 @@ pub async fn deps(args: DepsArgs) -> ExitCode {
 }
 
 async fn install(args: InstallArgs) -> Result<ExitCode, String> {
-    let base = args.server.trim_end_matches('/').to_string();
-    let http = reqwest::Client::new();
-    let token: Value = http
-        .post(format!("{base}/oauth/token"))
-        .basic_auth(&args.client_id, Some(&args.client_secret))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .map_err(|e| format!("{base} could not be reached: {e}"))?
-        .json()
-        .await
-        .map_err(|e| format!("the token answer was not JSON: {e}"))?;
-    let token = token["access_token"]
-        .as_str()
-        .ok_or_else(|| format!("the server refused the client credentials: {token}"))?
-        .to_string();
+    let ApiClient { http, base, token } = ApiClient::connect(&args.server).await?;
     let body: Vec<Value> = args
         .packages
         .iter()

@@ -2,7 +2,9 @@
 
 mod bench;
 mod bench_http;
+mod client;
 mod deps;
+mod logs;
 mod run;
 mod serve;
 
@@ -31,6 +33,8 @@ enum Command {
     Apps(serve::AppsArgs),
     /// Set a runtime's NPM dependencies on a running server, with install progress.
     Deps(deps::DepsArgs),
+    /// Show a function's invocations on a running server (`--follow` to keep watching).
+    Logs(logs::LogsArgs),
 }
 
 /// Exit status for bad usage or unreadable input files.
@@ -44,6 +48,7 @@ pub async fn execute(cli: Cli) -> ExitCode {
         Command::Serve(args) => serve::serve(args).await,
         Command::Apps(args) => serve::apps(args).await,
         Command::Deps(args) => deps::deps(args).await,
+        Command::Logs(args) => logs::logs(args).await,
     }
 }
 

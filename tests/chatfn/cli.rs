@@ -376,3 +376,92 @@ fn credentials_that_begin_with_a_hyphen_are_values() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("could not be reached"), "parsed, then failed to connect: {stderr}");
 }
+
+#[test]
+fn logs_show_a_functions_invocations_and_follow_new_ones() {
+    use serde_json::json;
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("chatfn.db").display());
+    let mut server = ServeProcess::start(&url);
+    let mut line = String::new();
+    server.stdout.read_line(&mut line).unwrap();
+    let credentials: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let (id, secret) = (credentials["clientId"].as_str().unwrap(), credentials["clientSecret"].as_str().unwrap());
+    let auth = token(&server.base, id, secret).json::<serde_json::Value>().unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let http = reqwest::blocking::Client::new();
+    let post = |path: &str, body: serde_json::Value| {
+        http.post(format!("{}{path}", server.base)).bearer_auth(&auth).json(&body).send().unwrap()
+    };
+    let function: serde_json::Value =
+        post("/v1/runtimes/nodejs/functions", json!({"type": "user.attempted.start_session", "name": "Login"}))
+            .json()
+            .unwrap();
+    let handler = "async function handleEvent(e: any) {\n  console.log(`login ${e.username}`);\n  if (e.username === 'mallory') throw new Error('no entry');\n  return { user: e.username };\n}";
+    assert_eq!(
+        post(&format!("/v1/functions/{}/versions", function["id"]), json!({"handlerScript": handler})).status(),
+        201
+    );
+    let login =
+        |name: &str| post("/v1/triggers/user.attempted.start_session", json!({"username": name, "authParams": {}}));
+    assert_eq!(login("jane").status(), 200);
+    assert_eq!(login("mallory").status(), 403);
+    let logs = |args: &[&str]| {
+        chatfn()
+            .arg("logs")
+            .args(args)
+            .args(["--server", &server.base, "--client-id", id, "--client-secret", secret])
+            .output()
+            .unwrap()
+    };
+
+    // By name, oldest of the newest first: outcome, TS stack, console.
+    let out = logs(&["Login"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let jane = text.find("SUCCEEDED").expect("jane's invocation");
+    let mallory = text.find("FAILED").expect("mallory's invocation");
+    assert!(jane < mallory, "{text}");
+    assert!(text.contains("  = {\"user\":\"jane\"}"), "{text}");
+    assert!(text.contains("  ! Error: no entry") && text.contains("handler.ts:3:"), "{text}");
+    assert!(text.contains("  [info] login mallory"), "{text}");
+
+    // By id, filtered, as JSON lines.
+    let out = logs(&[&function["id"].to_string(), "--status", "failed", "--json"]);
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 1);
+    assert_eq!(lines[0]["error"]["message"], "no entry");
+
+    let out = logs(&["Nope"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no function named \"Nope\""));
+
+    // --follow prints what finishes after it started.
+    let mut follow = chatfn()
+        .args(["logs", "Login", "--limit", "1", "--json", "--follow"])
+        .args(["--server", &server.base, "--client-id", id, "--client-secret", secret])
+        .stdout(std::process::Stdio::piped())
+        // Not the test's own stderr: a follower left running by a failed
+        // assertion would keep it open, and cargo waiting.
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, printed) = std::sync::mpsc::channel();
+    let stdout = follow.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(serde_json::from_str::<serde_json::Value>(&line).unwrap());
+        }
+    });
+    let next = || printed.recv_timeout(std::time::Duration::from_secs(30)).expect("logs --follow printed nothing");
+    assert_eq!(next()["error"]["message"], "no entry", "the newest one first");
+    assert_eq!(login("ann").status(), 200);
+    assert_eq!(next()["args"]["username"], "ann", "then only what came after");
+    follow.kill().unwrap();
+    follow.wait().unwrap();
+    assert!(server.stop().success());
+}

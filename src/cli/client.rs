@@ -1,0 +1,64 @@
+//! The CLI's side of a running server: where it is, the application's
+//! credentials, and an access token for them.
+
+use clap::Args;
+use serde_json::Value;
+
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// The chatfn server.
+    #[arg(long, env = "CHATFN_SERVER", default_value = "http://127.0.0.1:8080")]
+    pub server: String,
+    /// The application's client id.
+    #[arg(long, env = "CHATFN_CLIENT_ID", allow_hyphen_values = true)]
+    pub client_id: String,
+    /// The application's client secret.
+    #[arg(long, env = "CHATFN_CLIENT_SECRET", allow_hyphen_values = true, hide_env_values = true)]
+    pub client_secret: String,
+}
+
+/// A server, signed in as one application.
+pub struct ApiClient {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub token: String,
+}
+
+impl ApiClient {
+    pub async fn connect(args: &ServerArgs) -> Result<ApiClient, String> {
+        let base = args.server.trim_end_matches('/').to_string();
+        let http = reqwest::Client::new();
+        let token: Value = http
+            .post(format!("{base}/oauth/token"))
+            .basic_auth(&args.client_id, Some(&args.client_secret))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .map_err(|e| format!("{base} could not be reached: {e}"))?
+            .json()
+            .await
+            .map_err(|e| format!("the token answer was not JSON: {e}"))?;
+        let token = token["access_token"]
+            .as_str()
+            .ok_or_else(|| format!("the server refused the client credentials: {token}"))?
+            .to_string();
+        Ok(ApiClient { http, base, token })
+    }
+
+    /// GETs `path`; a non-2xx answer is an error with the server's message.
+    pub async fn get(&self, path: &str) -> Result<Value, String> {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| format!("{} could not be reached: {e}", self.base))?;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            return Err(format!("{status}: {}", body["message"].as_str().unwrap_or("the request failed")));
+        }
+        Ok(body)
+    }
+}
