@@ -5,6 +5,7 @@
 mod application;
 pub mod auth;
 mod channels;
+mod console;
 pub mod error;
 mod extract;
 mod functions;
@@ -82,6 +83,7 @@ impl AppState {
 
 pub fn router(state: AppState) -> Router {
     let control = Router::new()
+        .route("/console", get(console::console))
         .route("/oauth/token", post(auth::issue_token))
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/v1/application/settings", get(application::get_settings).put(application::update_settings))

@@ -555,3 +555,22 @@ async fn expired_tokens_are_refused() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operators_console_is_a_locked_down_page_over_the_same_api() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let app = TestApp::spawn(format!("sqlite://{}", dir.path().join("c.db").display()), dir.clone()).await;
+    // The page itself needs no token: it signs in with client credentials.
+    let res = app.http.get(app.url("/console")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "text/html; charset=utf-8");
+    let policy = res.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(policy.contains("default-src 'none'") && policy.contains("connect-src 'self'"), "{policy}");
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    let page = res.text().await.unwrap();
+    // It reads what it shows from the API, and never renders it as HTML.
+    for path in ["/oauth/token", "/v1/runtimes/nodejs/functions", "/invocations?"] {
+        assert!(page.contains(path), "the page uses {path}");
+    }
+    assert!(!page.contains("innerHTML"), "invocation data must not be interpreted as HTML");
+}
