@@ -88,7 +88,7 @@ impl Server {
         let npm = Npm::new(config.npm.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
         let engine = Engine::new(config.dispatch.engine);
         let dispatcher =
-            Dispatcher::new(store.clone(), engine, config.dispatch.clone(), platforms.clone(), npm.clone())?;
+            Dispatcher::new(store.clone(), engine, config.dispatch.clone(), platforms.clone(), npm.clone()).await?;
         let queue = Queue::start(store.clone(), dispatcher.clone(), config.queue.clone()).await?;
         let api =
             ApiConfig { base_url, token_ttl_secs: config.token_ttl_secs, install_timeout: config.install_timeout };

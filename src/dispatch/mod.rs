@@ -116,14 +116,14 @@ pub struct Ran {
 }
 
 impl Dispatcher {
-    pub fn new(
+    pub async fn new(
         store: Store,
         engine: Engine,
         config: DispatchConfig,
         platforms: Platforms,
         npm: Arc<Npm>,
     ) -> StoreResult<Dispatcher> {
-        let recorder = Recorder::start(store.clone())?;
+        let recorder = Recorder::start(store.clone()).await?;
         Ok(Dispatcher {
             inner: Arc::new(Inner {
                 store,

@@ -56,6 +56,8 @@ async fn blocking_trigger_allows_and_records() {
         assert_eq!(status, StatusCode::OK, "{allowed}");
         assert_eq!(allowed["status"], "SUCCEEDED");
         assert_eq!(allowed["result"]["payload"], json!({"greeting": "Hello, jane", "version": 1}));
+        // Ids stay below 2^53, so JavaScript clients hold them exactly.
+        assert!(allowed["invocationId"].as_i64().unwrap() < 1 << 53, "{allowed}");
         let invocation = recorded(&app, id, allowed["invocationId"].as_i64().unwrap()).await;
         assert_eq!(invocation["status"], "SUCCEEDED");
         assert_eq!(invocation["args"]["username"], "jane");
