@@ -465,3 +465,43 @@ async fn a_job_whose_lease_lapsed_runs_again_and_its_cut_short_attempt_is_failed
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_host_fails_the_blocking_calls_it_left_running() {
+    each_store(|app| async move {
+        let id = deploy(&app, LOGIN, "async function handleEvent() { return 1 }").await;
+        let (_, version) = app.get(&format!("/v1/functions/{id}/current-version")).await;
+        // Blocking calls a host was running when it died, one for each of the
+        // 32 host tags an id ends with.
+        let store = chatfn::store::Store::connect(&app.database_url).await.unwrap();
+        for tag in 0..32i64 {
+            sqlx::query(
+                "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, trigger_type, \
+                 args, status, attempt, created_at) VALUES ($1, $2, $3, $4, 1, $5, '{}', 'RUNNING', 1, 1)",
+            )
+            .bind(32_000 + tag)
+            .bind(app.application_id)
+            .bind(id)
+            .bind(version["id"].as_i64().unwrap())
+            .bind(LOGIN)
+            .execute(store.pool())
+            .await
+            .unwrap();
+        }
+        store.close().await;
+        app.shutdown().await;
+        let sqlite = app.database_url.starts_with("sqlite:");
+        let keep: std::sync::Arc<dyn std::any::Any + Send + Sync> = std::sync::Arc::new(());
+        let restarted = TestApp::respawn(app.database_url.clone(), keep, |_| {}).await;
+        let (_, page) = restarted.get(&format!("/v1/functions/{id}/invocations?size=100")).await;
+        let all = page["_embedded"]["invocations"].as_array().unwrap();
+        let failed: Vec<_> = all.iter().filter(|i| i["status"] == "FAILED").collect();
+        assert!(failed.iter().all(|i| i["error"]["name"] == "InterruptedError"), "{page:#}");
+        // SQLite has one host: everything left running was its own. On
+        // PostgreSQL a host fails only what carries its own tag: another
+        // host's calls may still be running.
+        assert_eq!(failed.len(), if sqlite { 32 } else { 1 }, "{page:#}");
+        restarted.shutdown().await;
+    })
+    .await;
+}

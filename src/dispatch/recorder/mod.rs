@@ -209,8 +209,9 @@ fn records_only(round: &mut Round) -> Round {
 pub struct Recorder {
     writes: flume::Sender<Write>,
     ids: Arc<IdSource>,
-    /// PostgreSQL: the session holding this host's id tag (see `IdSource`).
-    _host_tag: Option<Arc<parking_lot::Mutex<sqlx::AnyConnection>>>,
+    /// PostgreSQL: the session holding this host's id tag (see `IdSource`),
+    /// until the recorder closes.
+    host_tag: HostTagSession,
 }
 
 /// Milliseconds of ids count from 2024-01-01.
@@ -248,13 +249,15 @@ impl IdSource {
     }
 }
 
+type HostTagSession = Arc<parking_lot::Mutex<Option<sqlx::AnyConnection>>>;
+
 /// This host's id tag. On SQLite there is one host: 0. On PostgreSQL the
 /// first of 32 advisory locks this session gets; it is held as long as the
-/// session (the recorder) lives and freed when the host dies.
-async fn host_tag(store: &Store) -> StoreResult<(u64, Option<Arc<parking_lot::Mutex<sqlx::AnyConnection>>>)> {
+/// session lives and freed when the host dies.
+async fn host_tag(store: &Store) -> StoreResult<(u64, HostTagSession)> {
     use sqlx::Row;
     if store.backend() == Backend::Sqlite {
-        return Ok((0, None));
+        return Ok((0, HostTagSession::default()));
     }
     // "chatfn" in ASCII, then the tag.
     const LOCK_BASE: i64 = 0x6368_6174_666e_0000;
@@ -266,7 +269,24 @@ async fn host_tag(store: &Store) -> StoreResult<(u64, Option<Arc<parking_lot::Mu
             .await?
             .try_get("taken")?;
         if taken {
-            return Ok((tag, Some(Arc::new(parking_lot::Mutex::new(session)))));
+            // Invocations a previous host with this tag left RUNNING outside
+            // any job (blocking calls) were cut short: no live host has the tag.
+            // Queued jobs' attempts are failed when their lapsed jobs are claimed.
+            let failed = sqlx::query(
+                "UPDATE invocations SET status = 'FAILED', error = $1, finished_at = $2 \
+                 WHERE status = 'RUNNING' AND job_id IS NULL AND id % $3 = $4",
+            )
+            .bind(INTERRUPTED)
+            .bind(now_millis())
+            .bind(1i64 << TAG_BITS)
+            .bind(tag as i64)
+            .execute(&mut session)
+            .await?
+            .rows_affected();
+            if failed > 0 {
+                tracing::warn!(failed, tag, "failed blocking invocations a previous host with this tag left running");
+            }
+            return Ok((tag, Arc::new(parking_lot::Mutex::new(Some(session)))));
         }
     }
     Err(StoreError::Unavailable(format!("at most {} hosts can share one store", 1u64 << TAG_BITS)))
@@ -302,7 +322,7 @@ impl Recorder {
                 tokio::spawn(postgres::write_rounds(store, inbox, ids.clone()));
             }
         }
-        Ok(Recorder { writes, ids, _host_tag: host_tag_session })
+        Ok(Recorder { writes, ids, host_tag: host_tag_session })
     }
 
     pub fn next_id(&self) -> i64 {
@@ -361,6 +381,8 @@ impl Recorder {
         if self.writes.send(Write::Close(done)).is_ok() {
             let _ = wait.await;
         }
+        // Give the host's id tag back (the session ends with the connection).
+        drop(self.host_tag.lock().take());
     }
 }
 
