@@ -179,10 +179,13 @@ impl Pool {
             return Next::Stay;
         };
         lane.in_flight -= 1;
-        if lane.in_flight >= lane.threads {
+        // A lane with no thread at all goes first: it gets this thread if
+        // the thread would wait idle here, or if this lane keeps another
+        // (so one application's backlog cannot hold every runtime).
+        let may_move = lane.in_flight < lane.threads || lane.threads > 1;
+        if !may_move || state.starving.is_empty() {
             return Next::Stay;
         }
-        // This thread would wait idle: a starving lane needs it more.
         while let Some(other) = state.starving.pop_front() {
             let Some(starving) = state.lanes.get_mut(&other) else { continue };
             if starving.threads > 0 || starving.in_flight == 0 {

@@ -274,3 +274,36 @@ async fn an_application_waiting_for_a_full_pool_gets_the_next_free_runtime() {
     assert_eq!(payload(&engine.invoke(request(&a, &slow, "{}")).await), serde_json::json!(["a", 1]));
     assert_eq!(payload(&engine.invoke(request(&b, &quick, "{}")).await), serde_json::json!(["b", 1]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_applications_backlog_does_not_hold_every_runtime() {
+    // Two runtimes in all, both busy with A's backlog of ten slow calls: B's
+    // call gets the next runtime to finish, not the one after A's backlog.
+    let engine = Engine::new(EngineConfig { max_runtimes: 2, max_concurrency_per_application: 2 });
+    let a = runtime("backlog-a", "1", None, &[], Limits::default());
+    let b = runtime("backlog-b", "1", None, &[], Limits::default());
+    let slow = function(
+        "backlog-a",
+        "f",
+        1,
+        "async function handleEvent() { await new Promise(r => setTimeout(r, 100)); return 'a' }",
+    );
+    let quick = function("backlog-b", "f", 1, "async function handleEvent() { return 'b' }");
+    let began = Instant::now();
+    let backlog: Vec<_> = (0..10)
+        .map(|_| {
+            let (engine, request) = (engine.clone(), request(&a, &slow, "{}"));
+            tokio::spawn(async move { engine.invoke(request).await })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    assert_eq!(payload(&engine.invoke(request(&b, &quick, "{}")).await), serde_json::json!("b"));
+    let b_done = began.elapsed();
+    for call in backlog {
+        assert_eq!(payload(&call.await.unwrap()), serde_json::json!("a"));
+    }
+    let a_done = began.elapsed();
+    // Alone, A's backlog takes ~500 ms on two runtimes; B waited for one call.
+    assert!(b_done < a_done / 2, "B answered after {b_done:?}, A's backlog after {a_done:?}");
+    assert!(engine.stats().live_runtimes <= 2);
+}
