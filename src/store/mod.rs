@@ -75,6 +75,12 @@ pub struct Store {
     sqlite_file: Option<std::path::PathBuf>,
 }
 
+/// Every SQLite connection's settings, the pool's and the recorder's: WAL,
+/// and `synchronous = FULL` so that a commit is on disk before it is
+/// answered.
+pub(crate) const SQLITE_PRAGMAS: &str =
+    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;";
+
 /// `ORDER BY column ASC|DESC` for a page request.
 fn order(page: &PageRequest, column: &str) -> String {
     format!("ORDER BY {column} {}", if page.descending { "DESC" } else { "ASC" })
@@ -133,11 +139,7 @@ impl Store {
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-                        )
-                        .await?;
+                        conn.execute(SQLITE_PRAGMAS).await?;
                     }
                     Ok(())
                 })

@@ -16,9 +16,7 @@ use crate::store::now_millis;
 
 pub fn open(path: &Path) -> rusqlite::Result<Connection> {
     let connection = Connection::open(path)?;
-    connection.execute_batch(
-        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-    )?;
+    connection.execute_batch(crate::store::SQLITE_PRAGMAS)?;
     connection.set_prepared_statement_cache_capacity(32);
     Ok(connection)
 }
