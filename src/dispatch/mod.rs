@@ -258,12 +258,14 @@ impl Dispatcher {
         blocking: bool,
     ) -> Ran {
         let (dispatcher, function) = (self.clone(), function.clone());
-        tokio::spawn(async move { dispatcher.run_here(application_id, &function, event, attempt, blocking).await })
+        tokio::spawn(async move { dispatcher.run_inline(application_id, &function, event, attempt, blocking).await })
             .await
             .expect("an invocation's task never panics")
     }
 
-    async fn run_here(
+    /// `run` in the caller's task, for a caller that is a task of its own
+    /// which nothing cancels (a queue worker): no second task per job.
+    pub(super) async fn run_inline(
         &self,
         application_id: i64,
         function: &ReadyFunction,

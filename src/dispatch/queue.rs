@@ -298,7 +298,8 @@ impl Queue {
                         invocation_id: (job.attempts == 1).then_some(job.invocation_id),
                         job_id: Some(job.id),
                     };
-                    let ran = dispatcher.run(job.application_id, &function, job.event.clone(), attempt, false).await;
+                    let ran =
+                        dispatcher.run_inline(job.application_id, &function, job.event.clone(), attempt, false).await;
                     match ran.outcome.status {
                         InvocationStatus::Succeeded => Ok(()),
                         InvocationStatus::Failed => Err(ran

@@ -180,7 +180,7 @@ async fn claim(conn: &mut sqlx::AnyConnection, c: &Claim) -> Result<Vec<ClaimedJ
     // A job claimed again after a lapsed lease: the attempt its host cut
     // short is over, not RUNNING (nor, if it never started, QUEUED).
     for job in jobs.iter().filter(|j| j.attempts > 1) {
-        // (Two statements: with an OR neither index is used.)
+        // (Two statements, each on an index, as on SQLite.)
         sqlx::query(
             "UPDATE invocations SET status = 'FAILED', error = $1, finished_at = $2 \
              WHERE status = 'RUNNING' AND job_id = $3",
