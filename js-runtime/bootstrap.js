@@ -7,7 +7,7 @@
 
 ((globalThis) => {
   const core = globalThis.Deno.core;
-  const { op_chatfn_log } = core.ops;
+  const { op_chatfn_log, op_chatfn_now } = core.ops;
 
   const {
     ArrayIsArray,
@@ -28,6 +28,7 @@
     SafeSet,
     StringPrototypeSlice,
     SymbolPrototypeToString,
+    SymbolToPrimitive,
   } = globalThis.__bootstrap.primordials;
 
   // ---------------------------------------------------------------------------
@@ -124,44 +125,197 @@
   // ---------------------------------------------------------------------------
   const timers = new SafeMap();
   let nextTimerId = 1;
+  // What setTimeout/setInterval return, as in Node: an object with
+  // ref/unref/refresh that also converts to its numeric id.
+  class Timeout {
+    #id;
+    #refed = true;
+    constructor(id) {
+      this.#id = id;
+    }
+    ref() {
+      const timer = MapPrototypeGet(timers, this.#id);
+      if (timer !== undefined) core.refTimer(timer);
+      this.#refed = true;
+      return this;
+    }
+    unref() {
+      const timer = MapPrototypeGet(timers, this.#id);
+      if (timer !== undefined) core.unrefTimer(timer);
+      this.#refed = false;
+      return this;
+    }
+    hasRef() {
+      return this.#refed && MapPrototypeGet(timers, this.#id) !== undefined;
+    }
+    refresh() {
+      const timer = MapPrototypeGet(timers, this.#id);
+      if (timer !== undefined) core.refreshTimer(timer);
+      return this;
+    }
+    close() {
+      clearTimer(this.#id);
+      return this;
+    }
+    [SymbolToPrimitive]() {
+      return this.#id;
+    }
+  }
   function schedule(callback, delay, args, repeat) {
     if (typeof callback !== "function") {
-      throw new TypeError("The callback of a timer must be a function");
+      const error = new TypeError(`The "callback" argument must be of type function. Received ${typeof callback}`);
+      error.code = "ERR_INVALID_ARG_TYPE";
+      throw error;
     }
     const id = nextTimerId++;
     const run = repeat ? callback : (...a) => {
       MapPrototypeDelete(timers, id);
       return callback(...a);
     };
-    MapPrototypeSet(timers, id, core.createTimer(run, delay, args.length ? args : undefined, repeat, true));
-    return id;
+    const after = typeof delay === "number" && delay >= 1 && delay <= 2147483647 ? delay : 1;
+    MapPrototypeSet(timers, id, core.createTimer(run, after, args.length ? args : undefined, repeat, true));
+    return new Timeout(id);
   }
-  function clearTimer(id) {
+  function clearTimer(handle) {
+    const id = handle instanceof Timeout ? handle[SymbolToPrimitive]() : handle;
     const timer = MapPrototypeGet(timers, id);
     if (timer !== undefined) {
       core.cancelTimer(timer);
       MapPrototypeDelete(timers, id);
     }
   }
+  class Immediate {
+    #timeout;
+    constructor(timeout) {
+      this.#timeout = timeout;
+    }
+    ref() {
+      this.#timeout.ref();
+      return this;
+    }
+    unref() {
+      this.#timeout.unref();
+      return this;
+    }
+    hasRef() {
+      return this.#timeout.hasRef();
+    }
+    [SymbolToPrimitive]() {
+      return this.#timeout[SymbolToPrimitive]();
+    }
+  }
+  const setImmediate = (callback, ...args) => new Immediate(schedule(callback, 0, args, false));
+  const clearImmediate = (immediate) => immediate instanceof Immediate && clearTimer(immediate[SymbolToPrimitive]());
 
   // ---------------------------------------------------------------------------
   // process: only what handler authors expect (env, nextTick, platform facts);
   // `env` is replaced by the host with the application's variables.
   // ---------------------------------------------------------------------------
-  const process = {
-    env: ObjectFreeze(ObjectCreate(null)),
-    nextTick: (callback, ...args) => queueMicrotask(() => callback(...args)),
-    platform: "linux",
-    version: "v20.0.0",
-    versions: ObjectFreeze({ node: "20.0.0", chatfn: "0.1.0" }),
-    argv: ObjectFreeze([]),
-    cwd: () => "/",
-    hrtime: { bigint: () => BigInt(Math.round(performanceNow() * 1e6)) },
-  };
-  const startedAt = Date.now();
-  function performanceNow() {
-    return Date.now() - startedAt;
+  // Monotonic milliseconds (µs resolution) since the process started.
+  const performanceNow = () => op_chatfn_now();
+  const NS_PER_SEC = 1_000_000_000;
+  function hrtime(previous) {
+    const ns = BigInt(Math.round(op_chatfn_now() * 1e6));
+    const seconds = Number(ns / 1_000_000_000n);
+    const nanos = Number(ns % 1_000_000_000n);
+    if (ArrayIsArray(previous)) {
+      let s = seconds - previous[0];
+      let n = nanos - previous[1];
+      if (n < 0) {
+        s -= 1;
+        n += NS_PER_SEC;
+      }
+      return [s, n];
+    }
+    return [seconds, nanos];
   }
+  hrtime.bigint = () => BigInt(Math.round(op_chatfn_now() * 1e6));
+  const notAvailable = (name) => () => {
+    const error = new Error(`process.${name} is not available in chat functions`);
+    error.code = "ERR_CHATFN_UNAVAILABLE";
+    throw error;
+  };
+  const stream = (level, fd) => ({
+    fd,
+    isTTY: false,
+    writable: true,
+    columns: 80,
+    write(chunk, encoding, callback) {
+      const text = typeof chunk === "string" ? chunk : core.decode(chunk);
+      op_chatfn_log(level, text.endsWith("\n") ? text.slice(0, -1) : text);
+      const done = typeof encoding === "function" ? encoding : callback;
+      if (typeof done === "function") queueMicrotask(done);
+      return true;
+    },
+    end() {},
+    on() { return this; },
+    once() { return this; },
+    off() { return this; },
+    removeListener() { return this; },
+    emit() { return false; },
+    cork() {},
+    uncork() {},
+    getColorDepth: () => 1,
+    hasColors: () => false,
+  });
+  // What Node's `process` offers that makes sense in a sandbox: facts of a
+  // neutral Node 22 on Linux (never the host's own), env, timing, nextTick.
+  // require.js makes it an EventEmitter.
+  const process = {
+    title: "node",
+    env: ObjectFreeze(ObjectCreate(null)),
+    nextTick: (callback, ...args) => {
+      if (typeof callback !== "function") throw new TypeError('The "callback" argument must be of type function');
+      queueMicrotask(() => callback(...args));
+    },
+    platform: "linux",
+    arch: "x64",
+    version: "v22.12.0",
+    versions: ObjectFreeze({
+      node: "22.12.0", v8: "12.4.254.21-node.21", uv: "1.49.1", zlib: "1.3.0.1-motley", modules: "127",
+      unicode: "15.1", chatfn: "0.1.0",
+    }),
+    release: ObjectFreeze({ name: "node", lts: "Jod" }),
+    features: ObjectFreeze({ inspector: false, ipv6: true, tls: true, typescript: false }),
+    config: ObjectFreeze({ variables: ObjectFreeze({}) }),
+    argv: ObjectFreeze(["/usr/local/bin/node", "/chat-function.js"]),
+    argv0: "node",
+    execArgv: ObjectFreeze([]),
+    execPath: "/usr/local/bin/node",
+    pid: 1,
+    ppid: 0,
+    exitCode: undefined,
+    cwd: () => "/",
+    chdir: notAvailable("chdir"),
+    umask: () => 0o22,
+    uptime: () => performanceNow() / 1000,
+    hrtime,
+    memoryUsage: ObjectFreeze(Object.assign(() => ({ rss: 0, heapTotal: 0, heapUsed: 0, external: 0, arrayBuffers: 0 }), { rss: () => 0 })),
+    resourceUsage: () => ({ userCPUTime: 0, systemCPUTime: 0, maxRSS: 0 }),
+    cpuUsage: () => ({ user: 0, system: 0 }),
+    emitWarning(warning, type, code) {
+      const name = typeof type === "string" ? type : type?.type ?? warning?.name ?? "Warning";
+      const message = typeof warning === "string" ? warning : warning?.message;
+      op_chatfn_log(LEVEL.warn, `(node) ${code ? `[${code}] ` : ""}${name}: ${message}`);
+    },
+    getuid: () => 1000,
+    geteuid: () => 1000,
+    getgid: () => 1000,
+    getegid: () => 1000,
+    getgroups: () => [1000],
+    exit: notAvailable("exit"),
+    reallyExit: notAvailable("reallyExit"),
+    abort: notAvailable("abort"),
+    kill: notAvailable("kill"),
+    dlopen: notAvailable("dlopen"),
+    binding: notAvailable("binding"),
+    setUncaughtExceptionCaptureCallback() {},
+    hasUncaughtExceptionCaptureCallback: () => false,
+    stdout: stream(LEVEL.info, 1),
+    stderr: stream(LEVEL.error, 2),
+    stdin: { fd: 0, isTTY: false, on() { return this; }, once() { return this; }, read: () => null, pause() {}, resume() {} },
+    emit: () => false,
+  };
 
   const defineGlobal = (name, value) =>
     ObjectDefineProperty(globalThis, name, { value, writable: true, enumerable: false, configurable: true });
@@ -170,6 +324,8 @@
   defineGlobal("setInterval", (cb, delay, ...args) => schedule(cb, delay, args, true));
   defineGlobal("clearTimeout", clearTimer);
   defineGlobal("clearInterval", clearTimer);
+  defineGlobal("setImmediate", setImmediate);
+  defineGlobal("clearImmediate", clearImmediate);
   defineGlobal("process", process);
   defineGlobal("global", globalThis);
 
@@ -185,13 +341,13 @@
   // ---------------------------------------------------------------------------
   const handlers = new SafeMap();
 
-  function notAvailable(name) {
+  function noRequire(name) {
     const err = new Error(`Cannot find module '${name}'`);
     err.code = "MODULE_NOT_FOUND";
     throw err;
   }
   // require.js replaces this with the runtime's CommonJS loader.
-  let rootRequire = notAvailable;
+  let rootRequire = noRequire;
   function useRequire(require) {
     rootRequire = require;
   }

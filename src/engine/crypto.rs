@@ -1,5 +1,5 @@
 //! The host side of `require("crypto")` and the global `crypto`: digests,
-//! HMACs and random bytes (see `js-runtime/require.js`).
+//! HMACs and random bytes (see `js-runtime/node/crypto.js` and `web.js`).
 
 use deno_core::{op2, serde_v8, ToJsBuffer};
 use deno_error::JsErrorBox;
@@ -26,11 +26,15 @@ pub fn op_chatfn_digest(
     let out = match (algorithm, key) {
         ("md5", None) => md5::Md5::digest(&data).to_vec(),
         ("sha1", None) => sha1::Sha1::digest(&data).to_vec(),
+        ("sha224", None) => sha2::Sha224::digest(&data).to_vec(),
         ("sha256", None) => sha2::Sha256::digest(&data).to_vec(),
+        ("sha384", None) => sha2::Sha384::digest(&data).to_vec(),
         ("sha512", None) => sha2::Sha512::digest(&data).to_vec(),
         ("md5", Some(key)) => hmac::<hmac::Hmac<md5::Md5>>(&key, &data),
         ("sha1", Some(key)) => hmac::<hmac::Hmac<sha1::Sha1>>(&key, &data),
+        ("sha224", Some(key)) => hmac::<hmac::Hmac<sha2::Sha224>>(&key, &data),
         ("sha256", Some(key)) => hmac::<hmac::Hmac<sha2::Sha256>>(&key, &data),
+        ("sha384", Some(key)) => hmac::<hmac::Hmac<sha2::Sha384>>(&key, &data),
         ("sha512", Some(key)) => hmac::<hmac::Hmac<sha2::Sha512>>(&key, &data),
         (other, _) => return Err(JsErrorBox::generic(format!("Digest method not supported: {other}"))),
     };
@@ -48,3 +52,5 @@ pub fn op_chatfn_random_bytes(#[smi] size: u32) -> Result<ToJsBuffer, JsErrorBox
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
     Ok(bytes.into())
 }
+
+deno_core::extension!(chatfn_crypto, ops = [op_chatfn_digest, op_chatfn_random_bytes]);

@@ -11,13 +11,17 @@ pub mod console;
 pub mod context;
 mod crypto;
 pub mod fetch;
+mod fs;
 pub mod limits;
+mod loader;
 pub mod modules;
+mod node;
 mod platform;
 mod pool;
 mod runtime;
 pub mod script;
 mod url;
+mod zlib;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -32,9 +32,29 @@ pub struct Packages {
     pub dependencies: BTreeMap<String, String>,
     /// By `name@version`.
     pub packages: HashMap<String, InstalledPackage>,
+    /// What npm's flat `node_modules` would hold at the top: for each name,
+    /// the version met first walking the tree breadth first from the
+    /// runtime's dependencies. Packages (and the runtime's scripts) that
+    /// use a name they do not declare get this one, as they do in Node.
+    hoisted: HashMap<String, String>,
 }
 
 impl Packages {
+    pub fn new(dependencies: BTreeMap<String, String>, packages: HashMap<String, InstalledPackage>) -> Packages {
+        let mut hoisted = HashMap::new();
+        let mut queue: std::collections::VecDeque<(&String, &String)> = dependencies.iter().collect();
+        while let Some((name, version)) = queue.pop_front() {
+            if hoisted.contains_key(name) {
+                continue;
+            }
+            hoisted.insert(name.clone(), version.clone());
+            if let Some(package) = packages.get(&format!("{name}@{version}")) {
+                queue.extend(package.dependencies.iter());
+            }
+        }
+        Packages { dependencies, packages, hoisted }
+    }
+
     fn root_of(key: &str) -> String {
         format!("{ROOT}{key}")
     }
@@ -52,7 +72,7 @@ impl Packages {
     }
 
     /// The real file behind a virtual path, if it is inside a package.
-    fn real_path(&self, path: &str) -> Option<PathBuf> {
+    pub(crate) fn real_path(&self, path: &str) -> Option<PathBuf> {
         let (package, inner) = self.package_of(path)?;
         let inner = Path::new(inner);
         if inner.components().any(|c| !matches!(c, Component::Normal(_))) {
@@ -61,7 +81,7 @@ impl Packages {
         Some(package.dir.join(inner))
     }
 
-    fn is_file(&self, path: &str) -> bool {
+    pub(crate) fn is_file(&self, path: &str) -> bool {
         self.real_path(path).is_some_and(|p| p.is_file())
     }
 
@@ -97,6 +117,42 @@ impl Packages {
     /// the handler or initialization script, whose scope is the runtime's
     /// own dependencies).
     pub fn resolve(&self, request: &str, parent: &str) -> Result<String, String> {
+        self.resolve_with(request, parent, REQUIRE_CONDITIONS)
+    }
+
+    /// Resolves `request` as imported (`import`, `import()`) from `parent`.
+    pub fn resolve_import(&self, request: &str, parent: &str) -> Result<String, String> {
+        self.resolve_with(request, parent, IMPORT_CONDITIONS)
+    }
+
+    /// How Node would load the file at `path`: by its extension, and for
+    /// `.js` by the `type` of the nearest `package.json` inside its package.
+    pub fn format_of(&self, path: &str) -> ModuleFormat {
+        if path.ends_with(".mjs") {
+            return ModuleFormat::EsModule;
+        }
+        if path.ends_with(".json") {
+            return ModuleFormat::Json;
+        }
+        if path.ends_with(".cjs") {
+            return ModuleFormat::CommonJs;
+        }
+        let Some((package, _)) = self.package_of(path) else { return ModuleFormat::CommonJs };
+        let root = Self::root_of(&format!("{}@{}", package.name, package.version));
+        let mut dir = path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+        while dir.len() >= root.len() {
+            if let Some(manifest) = self.read_json(&format!("{dir}/package.json")) {
+                return match manifest.get("type").and_then(Value::as_str) {
+                    Some("module") => ModuleFormat::EsModule,
+                    _ => ModuleFormat::CommonJs,
+                };
+            }
+            dir = dir.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+        }
+        ModuleFormat::CommonJs
+    }
+
+    fn resolve_with(&self, request: &str, parent: &str, conditions: &[&str]) -> Result<String, String> {
         let not_found = || format!("Cannot find module '{request}'");
         if request.is_empty() {
             return Err(not_found());
@@ -126,8 +182,8 @@ impl Packages {
         let version = match parent_package {
             // A package may require itself by name (Node's self-reference).
             Some(package) if package.name == name => &package.version,
-            Some(package) => package.dependencies.get(&name).ok_or_else(not_found)?,
-            None => self.dependencies.get(&name).ok_or_else(not_found)?,
+            Some(package) => package.dependencies.get(&name).or_else(|| self.hoisted.get(&name)).ok_or_else(not_found)?,
+            None => self.dependencies.get(&name).or_else(|| self.hoisted.get(&name)).ok_or_else(not_found)?,
         };
         let key = format!("{name}@{version}");
         self.packages.get(&key).ok_or_else(not_found)?;
@@ -135,7 +191,7 @@ impl Packages {
         let manifest = self.read_json(&format!("{root}/package.json")).unwrap_or(Value::Null);
         if let Some(exports) = manifest.get("exports").filter(|e| !e.is_null()) {
             let wanted = if subpath.is_empty() { ".".to_string() } else { format!("./{subpath}") };
-            let target = exports_target(exports, &wanted).ok_or_else(|| {
+            let target = exports_target(exports, &wanted, conditions).ok_or_else(|| {
                 format!("Package subpath '{wanted}' is not defined by \"exports\" in {name}/package.json")
             })?;
             let path = normalize(&format!("{root}/{target}")).ok_or_else(not_found)?;
@@ -155,12 +211,22 @@ impl Packages {
     }
 }
 
-/// Conditions `require` matches in `exports`, in priority order of the
-/// package's own listing.
-const CONDITIONS: &[&str] = &["require", "node", "default"];
+/// How a module file is evaluated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModuleFormat {
+    CommonJs,
+    EsModule,
+    Json,
+}
+
+/// Conditions `require` and `import` match in `exports` (Node's, for the
+/// `node` platform), in priority order of the package's own listing.
+const REQUIRE_CONDITIONS: &[&str] = &["require", "node", "module-sync", "default"];
+const IMPORT_CONDITIONS: &[&str] = &["import", "node", "module-sync", "default"];
 
 /// The target of `wanted` (`.` or `./sub`) in a package's `exports`.
-fn exports_target(exports: &Value, wanted: &str) -> Option<String> {
+fn exports_target(exports: &Value, wanted: &str, conditions: &[&str]) -> Option<String> {
+    let conditional = |entry: &Value| conditional(entry, conditions);
     let is_subpath_map = exports.as_object().is_some_and(|map| map.keys().next().is_some_and(|k| k.starts_with('.')));
     if !is_subpath_map {
         return if wanted == "." { conditional(exports) } else { None };
@@ -181,13 +247,13 @@ fn exports_target(exports: &Value, wanted: &str) -> Option<String> {
     None
 }
 
-fn conditional(entry: &Value) -> Option<String> {
+fn conditional(entry: &Value, conditions: &[&str]) -> Option<String> {
     match entry {
         Value::String(s) => Some(s.clone()),
-        Value::Array(options) => options.iter().find_map(conditional),
-        Value::Object(map) => {
-            map.iter().find_map(|(k, v)| CONDITIONS.contains(&k.as_str()).then(|| conditional(v)).flatten())
-        }
+        Value::Array(options) => options.iter().find_map(|o| conditional(o, conditions)),
+        Value::Object(map) => map
+            .iter()
+            .find_map(|(k, v)| conditions.contains(&k.as_str()).then(|| conditional(v, conditions)).flatten()),
         _ => None,
     }
 }
@@ -225,6 +291,17 @@ pub fn op_chatfn_require_resolve(
     packages(state)?.resolve(request, parent).map_err(JsErrorBox::generic)
 }
 
+/// How `require` loads the file at `path`: "commonjs", "module" or "json".
+#[op2]
+#[string]
+pub fn op_chatfn_module_format(state: &mut OpState, #[string] path: &str) -> Result<&'static str, JsErrorBox> {
+    Ok(match packages(state)?.format_of(path) {
+        ModuleFormat::CommonJs => "commonjs",
+        ModuleFormat::EsModule => "module",
+        ModuleFormat::Json => "json",
+    })
+}
+
 #[op2]
 #[string]
 pub fn op_chatfn_require_read(state: &mut OpState, #[string] path: &str) -> Result<String, JsErrorBox> {
@@ -236,10 +313,9 @@ deno_core::extension!(
     ops = [
         op_chatfn_require_resolve,
         op_chatfn_require_read,
-        super::crypto::op_chatfn_digest,
-        super::crypto::op_chatfn_random_bytes,
-        super::url::op_chatfn_url_parse,
-        super::url::op_chatfn_url_set
+        op_chatfn_module_format,
+        super::node::op_chatfn_builtin_source,
+        super::node::op_chatfn_builtin_names
     ],
     state = |state| {
         state.put(ModuleBinding::default());
@@ -257,11 +333,13 @@ mod tests {
             "./sub": "./lib/sub.js",
             "./feature/*": {"default": "./features/*.js"},
         });
-        assert_eq!(exports_target(&exports, ".").as_deref(), Some("./cjs/index.js"));
-        assert_eq!(exports_target(&exports, "./sub").as_deref(), Some("./lib/sub.js"));
-        assert_eq!(exports_target(&exports, "./feature/x").as_deref(), Some("./features/x.js"));
-        assert_eq!(exports_target(&exports, "./private"), None);
-        assert_eq!(exports_target(&serde_json::json!("./main.js"), ".").as_deref(), Some("./main.js"));
+        let r = REQUIRE_CONDITIONS;
+        assert_eq!(exports_target(&exports, ".", r).as_deref(), Some("./cjs/index.js"));
+        assert_eq!(exports_target(&exports, ".", IMPORT_CONDITIONS).as_deref(), Some("./esm/index.mjs"));
+        assert_eq!(exports_target(&exports, "./sub", r).as_deref(), Some("./lib/sub.js"));
+        assert_eq!(exports_target(&exports, "./feature/x", r).as_deref(), Some("./features/x.js"));
+        assert_eq!(exports_target(&exports, "./private", r), None);
+        assert_eq!(exports_target(&serde_json::json!("./main.js"), ".", r).as_deref(), Some("./main.js"));
         assert_eq!(normalize("/node_modules/a@1/lib/../x.js").as_deref(), Some("/node_modules/a@1/x.js"));
         assert_eq!(normalize("/../x"), None);
     }

@@ -15,9 +15,18 @@ use super::console::{op_chatfn_log, ConsoleCapture};
 /// Stack of an isolate thread; V8 keeps its own stack limit well inside it.
 const ISOLATE_THREAD_STACK: usize = 8 * 1024 * 1024;
 
+/// Monotonic milliseconds since the process started, to the microsecond
+/// (`performance.now()`, `process.hrtime()`).
+#[deno_core::op2(fast)]
+fn op_chatfn_now() -> f64 {
+    static START: OnceLock<std::time::Instant> = OnceLock::new();
+    let elapsed = START.get_or_init(std::time::Instant::now).elapsed();
+    (elapsed.as_micros() as f64) / 1000.0
+}
+
 deno_core::extension!(
     chatfn_runtime,
-    ops = [op_chatfn_log],
+    ops = [op_chatfn_log, op_chatfn_now],
     // Tenant code cannot reach `Deno.core.ops` (the host deletes it), but
     // ops that could crash or write to the host's stdout are disabled anyway.
     middleware = |op| match op.name {
@@ -35,7 +44,11 @@ pub fn extensions() -> Vec<deno_core::Extension> {
         chatfn_runtime::init(),
         super::context::chatfn_context::init(),
         super::fetch::chatfn_fetch::init(),
+        super::crypto::chatfn_crypto::init(),
+        super::url::chatfn_url::init(),
         super::modules::chatfn_modules::init(),
+        super::fs::chatfn_fs::init(),
+        super::zlib::chatfn_zlib::init(),
     ]
 }
 
@@ -75,11 +88,10 @@ pub fn spawn_isolate_thread(name: String, job: impl FnOnce() + Send + 'static) {
 /// capability, each beside its ops.
 const RUNTIME_SCRIPTS: &[(&str, &str)] = &[
     ("chatfn:runtime/bootstrap.js", include_str!("../../js-runtime/bootstrap.js")),
+    ("chatfn:runtime/web.js", include_str!("../../js-runtime/web.js")),
     ("chatfn:runtime/context.js", include_str!("../../js-runtime/context.js")),
     ("chatfn:runtime/fetch.js", include_str!("../../js-runtime/fetch.js")),
     ("chatfn:runtime/url.js", include_str!("../../js-runtime/url.js")),
-    ("chatfn:runtime/buffer.js", include_str!("../../js-runtime/buffer.js")),
-    ("chatfn:runtime/node.js", include_str!("../../js-runtime/node.js")),
     ("chatfn:runtime/require.js", include_str!("../../js-runtime/require.js")),
 ];
 

@@ -5,24 +5,19 @@
 //! A `LiveRuntime` lives on one isolate thread (it is `!Send`); the pool
 //! hands it work over a channel.
 
-use std::borrow::Cow;
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::rc::Rc;
 use std::sync::Arc;
 
 use deno_core::error::{CoreError, CoreErrorKind, JsError};
-use deno_core::{
-    v8, JsRuntime, ModuleLoadOptions, ModuleLoadReferrer, ModuleLoadResponse, ModuleLoader, ModuleResolveResponse,
-    ModuleSpecifier, PollEventLoopOptions, ResolutionKind, RuntimeOptions,
-};
-use deno_error::JsErrorBox;
+use deno_core::{v8, JsRuntime, ModuleSpecifier, PollEventLoopOptions, RuntimeOptions};
 
 use super::console::{ConsoleCapture, ConsoleLimits, LogLine};
 
 use super::context::ContextBinding;
 use super::limits::{Guard, Limits, Trip};
+use super::loader::{ChatLoader, SourceMaps};
 use super::platform::{extensions, startup_snapshot};
 use super::script::{CompiledScript, Evaluation};
 use super::{FunctionSpec, InvocationError, RuntimeSpec};
@@ -36,42 +31,6 @@ const SEAL_SCRIPT: &str = r#"(() => {
   delete globalThis.Deno;
   return host;
 })()"#;
-
-/// Source maps of the scripts this runtime compiled, keyed by specifier;
-/// deno_core asks for them when it maps a stack trace.
-#[derive(Default, Clone)]
-struct SourceMaps(Rc<RefCell<HashMap<String, Arc<[u8]>>>>);
-
-/// Tenant code may not load modules at all: `import()` fails, and so does
-/// any other attempt to reach a file or URL.
-struct SealedLoader {
-    maps: SourceMaps,
-}
-
-impl ModuleLoader for SealedLoader {
-    fn resolve(&self, specifier: &str, _referrer: &str, _kind: ResolutionKind) -> ModuleResolveResponse {
-        // Only the host's own scripts (whose code it supplies) resolve.
-        if self.maps.0.borrow().contains_key(specifier) {
-            return ModuleSpecifier::parse(specifier).map_err(JsErrorBox::from_err);
-        }
-        Err(JsErrorBox::type_error(format!(
-            "Cannot load module '{specifier}': chat functions cannot import modules at run time"
-        )))
-    }
-
-    fn load(
-        &self,
-        specifier: &ModuleSpecifier,
-        _referrer: Option<&ModuleLoadReferrer>,
-        _options: ModuleLoadOptions,
-    ) -> ModuleLoadResponse {
-        ModuleLoadResponse::Sync(Err(JsErrorBox::type_error(format!("Cannot load module '{specifier}'"))))
-    }
-
-    fn get_source_map(&self, file_name: &str) -> Option<Cow<'_, [u8]>> {
-        self.maps.0.borrow().get(file_name).filter(|m| !m.is_empty()).map(|m| Cow::Owned(m.to_vec()))
-    }
-}
 
 struct Host {
     set_env: v8::Global<v8::Function>,
@@ -113,7 +72,7 @@ impl LiveRuntime {
         let mut js = JsRuntime::try_new(RuntimeOptions {
             extensions: extensions(),
             startup_snapshot: Some(startup_snapshot()),
-            module_loader: Some(Rc::new(SealedLoader { maps: maps.clone() })),
+            module_loader: Some(Rc::new(ChatLoader { maps: maps.clone(), packages: spec.packages.clone() })),
             create_params: Some(
                 v8::CreateParams::default()
                     .heap_limits(0, spec.limits.heap_bytes)

@@ -78,3 +78,5 @@ pub fn op_chatfn_url_set(
     }
     Ok(parts(&url))
 }
+
+deno_core::extension!(chatfn_url, ops = [op_chatfn_url_parse, op_chatfn_url_set]);

@@ -132,6 +132,21 @@ pub enum NpmError {
     Cache(#[from] std::io::Error),
 }
 
+impl NpmError {
+    /// The same error again (one failed packument can fail several wants).
+    pub(crate) fn duplicate(&self) -> NpmError {
+        let message = self.to_string();
+        match self {
+            NpmError::NotFound(_) => NpmError::NotFound(message),
+            NpmError::Integrity(_) => NpmError::Integrity(message),
+            NpmError::TooLarge(_) => NpmError::TooLarge(message),
+            NpmError::Registry(_) | NpmError::Cache(_) => NpmError::Registry(message),
+            NpmError::Offline(_) => NpmError::Offline(message),
+            NpmError::BadPackage(_) => NpmError::BadPackage(message),
+        }
+    }
+}
+
 /// How far an install has come; read by `GET /v1/runtimes/nodejs/dependencies/install`.
 #[derive(Debug, Default)]
 pub struct InstallProgress {
@@ -209,6 +224,6 @@ impl Npm {
                 },
             );
         }
-        Ok(Packages { dependencies: lock.dependencies.clone(), packages })
+        Ok(Packages::new(lock.dependencies.clone(), packages))
     }
 }

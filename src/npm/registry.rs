@@ -6,35 +6,127 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde_json::Value;
 
 use super::{NpmConfig, NpmError};
 
-#[derive(Debug, Clone, Deserialize)]
+/// A package's registry document, read leniently: a field of an unexpected
+/// shape (npm has published `"dependencies": []`, numbers as ranges, and
+/// versions with no `dist`) is ignored rather than failing the install, as
+/// npm itself does.
+#[derive(Debug, Clone)]
 pub struct Packument {
     pub name: String,
-    #[serde(rename = "dist-tags", default)]
     pub dist_tags: BTreeMap<String, String>,
-    #[serde(default)]
     pub versions: BTreeMap<String, VersionInfo>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct VersionInfo {
-    #[serde(default)]
     pub dependencies: BTreeMap<String, String>,
-    #[serde(default, rename = "optionalDependencies")]
     pub optional_dependencies: BTreeMap<String, String>,
+    pub peer_dependencies: BTreeMap<String, String>,
+    /// Peers marked `{"optional": true}` in `peerDependenciesMeta`.
+    pub optional_peers: Vec<String>,
+    /// `os` and `cpu` as published (`["linux", "!win32"]`); empty: any.
+    pub os: Vec<String>,
+    pub cpu: Vec<String>,
     pub dist: Dist,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct Dist {
     pub tarball: String,
-    #[serde(default)]
     pub integrity: Option<String>,
-    #[serde(default)]
     pub shasum: Option<String>,
+}
+
+impl Packument {
+    /// Parses a packument; only a document that is not a JSON object, or
+    /// names no package, is refused.
+    pub fn parse(bytes: &[u8], fallback_name: &str) -> Result<Packument, String> {
+        let document: Value = serde_json::from_slice(bytes).map_err(|e| e.to_string())?;
+        let Value::Object(document) = document else {
+            return Err("it is not a JSON object".into());
+        };
+        let name = document.get("name").and_then(Value::as_str).unwrap_or(fallback_name).to_string();
+        let versions = match document.get("versions") {
+            Some(Value::Object(versions)) => {
+                versions.iter().filter_map(|(v, info)| Some((v.clone(), VersionInfo::parse(info)?))).collect()
+            }
+            _ => BTreeMap::new(),
+        };
+        Ok(Packument { name, dist_tags: string_map(document.get("dist-tags")), versions })
+    }
+}
+
+impl VersionInfo {
+    /// `None` for a version with no tarball (nothing to install).
+    pub fn parse(info: &Value) -> Option<VersionInfo> {
+        let dist = info.get("dist")?;
+        let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_string);
+        let dist = Dist {
+            tarball: text(dist.get("tarball"))?,
+            integrity: text(dist.get("integrity")),
+            shasum: text(dist.get("shasum")),
+        };
+        let optional_peers = match info.get("peerDependenciesMeta") {
+            Some(Value::Object(meta)) => meta
+                .iter()
+                .filter(|(_, m)| m.get("optional").and_then(Value::as_bool) == Some(true))
+                .map(|(name, _)| name.clone())
+                .collect(),
+            _ => Vec::new(),
+        };
+        Some(VersionInfo {
+            dependencies: string_map(info.get("dependencies")),
+            optional_dependencies: string_map(info.get("optionalDependencies")),
+            peer_dependencies: string_map(info.get("peerDependencies")),
+            optional_peers,
+            os: string_list(info.get("os")),
+            cpu: string_list(info.get("cpu")),
+            dist,
+        })
+    }
+
+    /// Whether `os`/`cpu` admit this host (npm's rules: a list of allowed
+    /// values, or of `!excluded` ones).
+    pub fn fits_host(&self) -> bool {
+        fn admits(list: &[String], here: &str) -> bool {
+            if list.is_empty() || list.iter().any(|v| v == "any") {
+                return true;
+            }
+            if list.iter().any(|v| v.strip_prefix('!') == Some(here)) {
+                return false;
+            }
+            list.iter().all(|v| v.starts_with('!')) || list.iter().any(|v| v == here)
+        }
+        admits(&self.os, HOST_OS) && admits(&self.cpu, HOST_CPU)
+    }
+}
+
+/// The platform chat functions see (`process.platform`, `process.arch`).
+pub const HOST_OS: &str = "linux";
+pub const HOST_CPU: &str = "x64";
+
+/// A map of strings; entries of another type (and a field of another shape)
+/// are dropped.
+fn string_map(value: Option<&Value>) -> BTreeMap<String, String> {
+    match value {
+        Some(Value::Object(map)) => {
+            map.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.trim().to_string()))).collect()
+        }
+        _ => BTreeMap::new(),
+    }
+}
+
+/// A list of strings; a lone string counts as a list of one.
+fn string_list(value: Option<&Value>) -> Vec<String> {
+    match value {
+        Some(Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+        Some(Value::String(one)) => vec![one.clone()],
+        _ => Vec::new(),
+    }
 }
 
 pub struct Registry {
@@ -73,7 +165,7 @@ impl Registry {
     pub async fn packument(&self, name: &str) -> Result<Packument, NpmError> {
         if let Some(path) = self.mirror_path(&format!("{name}/index.json")) {
             if let Ok(bytes) = tokio::fs::read(&path).await {
-                return serde_json::from_slice(&bytes)
+                return Packument::parse(&bytes, name)
                     .map_err(|e| NpmError::Registry(format!("the mirror's packument of {name} is not valid: {e}")));
             }
         }
@@ -91,8 +183,8 @@ impl Registry {
             }
             Fetch::Failed(reason) => NpmError::Registry(format!("the registry failed for package {name}: {reason}")),
         })?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| NpmError::Registry(format!("the registry's packument of {name} is not valid JSON: {e}")))
+        Packument::parse(&bytes, name)
+            .map_err(|e| NpmError::Registry(format!("the registry's packument of {name} is not valid: {e}")))
     }
 
     /// A tarball's bytes (unverified: the cache checks them).

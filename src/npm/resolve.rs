@@ -1,10 +1,12 @@
 //! Resolution of a runtime's dependencies into a lockfile: every range is
 //! matched with npm's rules against the registry's versions (the highest
-//! match wins; a dist-tag names its version), dependencies (not dev or
-//! peer) are followed transitively, optional ones are skipped when they
-//! fail, and every tarball is fetched, verified and extracted.
+//! match wins; a dist-tag names its version), dependencies are followed
+//! transitively (not dev ones; peers as npm 7+ does, one copy shared with
+//! the package that wants the peer), optional ones are skipped when they
+//! fail or do not fit this platform, and every tarball is fetched, verified
+//! and extracted.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use deno_semver::{Version, VersionReq};
@@ -55,7 +57,13 @@ struct Want {
     optional: bool,
     /// `name@version` of the package that wants it; `None` for the runtime.
     parent: Option<String>,
+    /// For a peer dependency: the package whose peer it is. The peer is
+    /// resolved as a dependency of `parent`, so both see one copy (npm 7+).
+    peer_of: Option<String>,
 }
+
+/// Packuments fetched at once while resolving.
+const PACKUMENT_CONCURRENCY: usize = 16;
 
 /// Resolves, fetches, verifies and extracts the whole tree of `dependencies`.
 pub async fn install(
@@ -66,71 +74,92 @@ pub async fn install(
 ) -> Result<Lockfile, NpmError> {
     use std::sync::atomic::Ordering::Relaxed;
     let config = registry.config().clone();
-    let mut packuments: HashMap<String, Arc<Packument>> = HashMap::new();
+    let mut packuments: HashMap<String, Result<Arc<Packument>, Arc<NpmError>>> = HashMap::new();
     let mut chosen: HashMap<(String, String), String> = HashMap::new();
     let mut lock = Lockfile::default();
     let mut infos: BTreeMap<String, VersionInfo> = BTreeMap::new();
-    let mut queue: VecDeque<Want> = dependencies
+    let mut wave: Vec<Want> = dependencies
         .iter()
-        .map(|d| Want { name: d.name.clone(), range: d.version.clone(), optional: false, parent: None })
+        .map(|d| Want { name: d.name.clone(), range: d.version.clone(), optional: false, parent: None, peer_of: None })
         .collect();
 
-    while let Some(want) = queue.pop_front() {
-        let resolved = resolve_one(registry, &mut packuments, &mut chosen, &want).await;
-        let (version, info) = match resolved {
-            Ok(found) => found,
-            Err(_) if want.optional => continue,
-            Err(e) => return Err(e),
-        };
-        let key = package_key(&want.name, &version);
-        match &want.parent {
-            None => {
-                lock.dependencies.insert(want.name.clone(), version.clone());
-            }
-            Some(parent) => {
-                if let Some(p) = lock.packages.get_mut(parent) {
-                    p.dependencies.insert(want.name.clone(), version.clone());
+    // Breadth first, a level at a time, with the level's packuments fetched
+    // concurrently.
+    while !wave.is_empty() {
+        prefetch(registry, &mut packuments, &wave).await;
+        let mut next = Vec::new();
+        for want in wave {
+            let edges = match &want.parent {
+                None => Some(&lock.dependencies),
+                Some(parent) => lock.packages.get(parent).map(|p| &p.dependencies),
+            };
+            let already = edges.and_then(|edges| edges.get(&want.name)).cloned();
+            let version = match (&want.peer_of, already) {
+                // A peer the dependent already has: share that copy.
+                (Some(_), Some(version)) => version,
+                (Some(_), None) if want.optional => continue,
+                _ => {
+                    let resolved = resolve_one(&packuments, &mut chosen, &want).and_then(|(version, info)| {
+                        if info.fits_host() {
+                            Ok((version, info))
+                        } else {
+                            Err(NpmError::NotFound(format!(
+                                "{}@{version} does not run on {}/{} (os {:?}, cpu {:?})",
+                                want.name,
+                                super::registry::HOST_OS,
+                                super::registry::HOST_CPU,
+                                info.os,
+                                info.cpu
+                            )))
+                        }
+                    });
+                    let (version, info) = match resolved {
+                        Ok(found) => found,
+                        Err(_) if want.optional => continue,
+                        Err(e) => return Err(e),
+                    };
+                    let key = package_key(&want.name, &version);
+                    if !lock.packages.contains_key(&key) {
+                        if lock.packages.len() >= config.max_packages {
+                            return Err(NpmError::TooLarge(format!(
+                                "the dependency tree has more than {} packages",
+                                config.max_packages
+                            )));
+                        }
+                        progress.resolved.fetch_add(1, Relaxed);
+                        lock.packages.insert(
+                            key.clone(),
+                            LockedPackage {
+                                name: want.name.clone(),
+                                version: version.clone(),
+                                integrity: String::new(),
+                                resolved: info.dist.tarball.clone(),
+                                dependencies: BTreeMap::new(),
+                                size: 0,
+                            },
+                        );
+                        next.extend(children(&key, &info, want.parent.as_ref()));
+                        infos.insert(key, info);
+                    }
+                    version
                 }
+            };
+            let mut link = |from: Option<&String>| match from {
+                None => {
+                    lock.dependencies.insert(want.name.clone(), version.clone());
+                }
+                Some(from) => {
+                    if let Some(p) = lock.packages.get_mut(from) {
+                        p.dependencies.insert(want.name.clone(), version.clone());
+                    }
+                }
+            };
+            link(want.parent.as_ref());
+            if let Some(peer_of) = &want.peer_of {
+                link(Some(peer_of));
             }
         }
-        if lock.packages.contains_key(&key) {
-            continue;
-        }
-        if lock.packages.len() >= config.max_packages {
-            return Err(NpmError::TooLarge(format!(
-                "the dependency tree has more than {} packages",
-                config.max_packages
-            )));
-        }
-        progress.resolved.fetch_add(1, Relaxed);
-        lock.packages.insert(
-            key.clone(),
-            LockedPackage {
-                name: want.name.clone(),
-                version: version.clone(),
-                integrity: String::new(),
-                resolved: info.dist.tarball.clone(),
-                dependencies: BTreeMap::new(),
-                size: 0,
-            },
-        );
-        for (name, range) in &info.dependencies {
-            queue.push_back(Want {
-                name: name.clone(),
-                range: range.clone(),
-                optional: false,
-                parent: Some(key.clone()),
-            });
-        }
-        for (name, range) in &info.optional_dependencies {
-            queue.push_back(Want {
-                name: name.clone(),
-                range: range.clone(),
-                optional: true,
-                parent: Some(key.clone()),
-            });
-        }
-        infos.insert(key, info);
+        wave = next;
     }
 
     // Fetch and unpack what the cache lacks, eight at a time.
@@ -183,9 +212,60 @@ async fn fetch_package(
         .map_err(|e| NpmError::BadPackage(format!("unpacking {name}@{version} failed: {e}")))?
 }
 
-async fn resolve_one(
+/// What `key` wants in turn: its dependencies, optional dependencies and
+/// (resolved beside it, under the package that wants it) its peers.
+fn children(key: &str, info: &VersionInfo, parent: Option<&String>) -> Vec<Want> {
+    let mut wants = Vec::new();
+    for (deps, optional) in [(&info.dependencies, false), (&info.optional_dependencies, true)] {
+        for (name, range) in deps {
+            wants.push(Want {
+                name: name.clone(),
+                range: range.clone(),
+                optional,
+                parent: Some(key.to_string()),
+                peer_of: None,
+            });
+        }
+    }
+    for (name, range) in &info.peer_dependencies {
+        // A package that also lists its peer as a dependency gets it as one.
+        if info.dependencies.contains_key(name) || info.optional_dependencies.contains_key(name) {
+            continue;
+        }
+        wants.push(Want {
+            name: name.clone(),
+            range: range.clone(),
+            optional: info.optional_peers.contains(name),
+            parent: parent.cloned(),
+            peer_of: Some(key.to_string()),
+        });
+    }
+    wants
+}
+
+/// Fetches the packuments a wave needs and does not have yet, several at once.
+async fn prefetch(
     registry: &Registry,
-    packuments: &mut HashMap<String, Arc<Packument>>,
+    packuments: &mut HashMap<String, Result<Arc<Packument>, Arc<NpmError>>>,
+    wave: &[Want],
+) {
+    let mut missing: Vec<String> = wave
+        .iter()
+        .filter(|w| !unsupported_spec(&w.range) && !packuments.contains_key(&w.name))
+        .map(|w| w.name.clone())
+        .collect();
+    missing.sort_unstable();
+    missing.dedup();
+    for batch in missing.chunks(PACKUMENT_CONCURRENCY) {
+        let fetched = futures::future::join_all(batch.iter().map(|name| registry.packument(name))).await;
+        for (name, packument) in batch.iter().zip(fetched) {
+            packuments.insert(name.clone(), packument.map(Arc::new).map_err(Arc::new));
+        }
+    }
+}
+
+fn resolve_one(
+    packuments: &HashMap<String, Result<Arc<Packument>, Arc<NpmError>>>,
     chosen: &mut HashMap<(String, String), String>,
     want: &Want,
 ) -> Result<(String, VersionInfo), NpmError> {
@@ -196,12 +276,9 @@ async fn resolve_one(
         )));
     }
     let packument = match packuments.get(&want.name) {
-        Some(p) => p.clone(),
-        None => {
-            let p = Arc::new(registry.packument(&want.name).await?);
-            packuments.insert(want.name.clone(), p.clone());
-            p
-        }
+        Some(Ok(p)) => p.clone(),
+        Some(Err(e)) => return Err(e.duplicate()),
+        None => return Err(NpmError::Registry(format!("the packument of {} was not fetched", want.name))),
     };
     let cache_key = (want.name.clone(), want.range.clone());
     let version = match chosen.get(&cache_key) {
@@ -230,7 +307,7 @@ mod tests {
             .map(|v| {
                 (
                     v.to_string(),
-                    serde_json::from_value(serde_json::json!({"dist": {"tarball": format!("http://x/{v}.tgz")}}))
+                    VersionInfo::parse(&serde_json::json!({"dist": {"tarball": format!("http://x/{v}.tgz")}}))
                         .unwrap(),
                 )
             })

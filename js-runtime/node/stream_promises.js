@@ -1,0 +1,5 @@
+// node:stream/promises
+"use strict";
+const { promises } = require("stream");
+module.exports = promises;
+0 && (module.exports = { pipeline, finished });
