@@ -29,6 +29,7 @@
     StringPrototypeSlice,
     SymbolPrototypeToString,
     SymbolToPrimitive,
+    SymbolToStringTag,
   } = globalThis.__bootstrap.primordials;
 
   // ---------------------------------------------------------------------------
@@ -315,6 +316,9 @@
     stderr: stream(LEVEL.error, 2),
     stdin: { fd: 0, isTTY: false, on() { return this; }, once() { return this; }, read: () => null, pause() {}, resume() {} },
     emit: () => false,
+    // `Object.prototype.toString.call(process)` is "[object process]" in
+    // Node; packages (axios among them) tell Node from browsers by it.
+    [SymbolToStringTag]: "process",
   };
 
   const defineGlobal = (name, value) =>

@@ -7,7 +7,7 @@
 
 ((globalThis) => {
   const core = globalThis.Deno.core;
-  const { op_chatfn_fetch } = core.ops;
+  const { op_chatfn_fetch, op_chatfn_zlib_new, op_chatfn_zlib_write } = core.ops;
   const {
     ArrayBufferIsView,
     ArrayIsArray,
@@ -208,6 +208,26 @@
     }
   }
 
+  // As browsers' and Node's fetch do: a compressed answer is decompressed
+  // (by the host's zlib codecs) and its encoding headers dropped.
+  const DECODERS = { gzip: "unzip", "x-gzip": "unzip", deflate: "inflate", br: "brotliDecompress" };
+  const MAX_DECODED_BYTES = 64 * 1024 * 1024;
+  function decodeContent(headers, body) {
+    const encoding = headers.get("content-encoding")?.trim().toLowerCase();
+    const mode = encoding ? DECODERS[encoding] : undefined;
+    if (mode === undefined || body === null || body.byteLength === 0) return body;
+    const stream = op_chatfn_zlib_new(mode, -1, 11, 22, MAX_DECODED_BYTES);
+    let decoded;
+    try {
+      decoded = op_chatfn_zlib_write(stream, body, 4);
+    } catch (e) {
+      throw new TypeError(`fetch failed: the ${encoding}-encoded answer could not be decoded (${String(e.message).replace(/^[A-Z_]+:/, "")})`);
+    }
+    headers.delete("content-encoding");
+    headers.delete("content-length");
+    return decoded;
+  }
+
   async function fetch(input, init = undefined) {
     const request = new Request(input instanceof Request ? input : String(input?.href ?? input), init ?? {});
     if (request.signal?.aborted) {
@@ -222,7 +242,7 @@
       request[bodyKey],
     );
     const response = new Response(null, { status: answer.status, statusText: answer.statusText, headers: answer.headers });
-    response[bodyKey] = answer.body;
+    response[bodyKey] = decodeContent(response.headers, answer.body);
     response.url = answer.url;
     response.redirected = answer.redirected;
     response.type = "basic";

@@ -215,5 +215,27 @@
   // Buffer is a global in Node: its module is evaluated into the snapshot.
   const { Buffer } = loadBuiltin("buffer");
   host.defineGlobal("Buffer", Buffer);
+  // Node 22's web stream globals, loaded on first use.
+  for (const name of [
+    "ReadableStream", "ReadableStreamDefaultReader", "ReadableStreamBYOBReader", "ReadableStreamBYOBRequest",
+    "ReadableByteStreamController", "ReadableStreamDefaultController", "TransformStream",
+    "TransformStreamDefaultController", "WritableStream", "WritableStreamDefaultWriter",
+    "WritableStreamDefaultController", "ByteLengthQueuingStrategy", "CountQueuingStrategy", "TextEncoderStream",
+    "TextDecoderStream", "CompressionStream", "DecompressionStream",
+  ]) {
+    ObjectDefineProperty(globalThis, name, {
+      get() {
+        const value = loadBuiltin("stream/web")[name];
+        host.defineGlobal(name, value);
+        return value;
+      },
+      set(value) {
+        host.defineGlobal(name, value);
+      },
+      enumerable: false,
+      configurable: true,
+    });
+  }
   host.builtin = loadBuiltin;
+  host.lib = (name) => evaluateOwn("lib", name);
 })(globalThis);

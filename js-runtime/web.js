@@ -231,7 +231,15 @@
     for (let i = 0; i < 16; i++) hex += (b[i] + 0x100).toString(16).slice(1);
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
   }
-  const crypto = { getRandomValues, randomUUID };
+  // `subtle` (and CryptoKey) load on first use, with node:crypto under them.
+  const host = globalThis.__chatfnHost;
+  const crypto = {
+    getRandomValues,
+    randomUUID,
+    get subtle() {
+      return host.lib("webcrypto").subtle;
+    },
+  };
 
   // ---------------------------------------------------------------------------
   // Events
@@ -561,6 +569,11 @@
   defineGlobal("btoa", btoa);
   defineGlobal("atob", atob);
   defineGlobal("crypto", crypto);
+  ObjectDefineProperty(globalThis, "CryptoKey", {
+    get: () => host.lib("webcrypto").CryptoKey,
+    enumerable: false,
+    configurable: true,
+  });
   defineGlobal("Event", Event);
   defineGlobal("CustomEvent", CustomEvent);
   defineGlobal("EventTarget", EventTarget);

@@ -1,8 +1,10 @@
-// node:crypto: hashes and HMACs, random values and the Web Crypto global
-// through the host's RustCrypto ops (engine/crypto.rs).
+// node:crypto: hashes and HMACs, random values, keys (KeyObject), signatures,
+// ciphers, Diffie-Hellman and key derivation through the host's RustCrypto
+// ops (engine/crypto.rs, engine/keys.rs).
 "use strict";
 
-const { op_chatfn_digest, op_chatfn_random_bytes } = internal.ops;
+const { ops } = internal;
+const { op_chatfn_digest, op_chatfn_random_bytes } = ops;
 const { unavailable } = internal.lib("unavailable");
 
 const toBytes = (data, encoding) => {
@@ -64,10 +66,374 @@ class Hash {
   }
 }
 
+const kKey = Symbol("keyMaterial");
+const kDer = Symbol("der");
+const kInfo = Symbol("info");
+const codedError = (Kind, message, code) => Object.assign(new Kind(message), { code });
+
+/**
+ * A key, as Node passes them around: secret (its bytes) or asymmetric
+ * (canonical DER kept here, parsed by the host per use).
+ */
+class KeyObject {
+  #type;
+  constructor(type, material) {
+    if (material === undefined || material[kKey] !== true) throw codedError(TypeError, "Illegal constructor", "ERR_ILLEGAL_CONSTRUCTOR");
+    this.#type = type;
+    if (type === "secret") this[kKey] = material.bytes;
+    else {
+      this[kDer] = material.info.der;
+      this[kInfo] = material.info;
+    }
+  }
+  get type() {
+    return this.#type;
+  }
+  get symmetricKeySize() {
+    return this.#type === "secret" ? this[kKey].length : undefined;
+  }
+  get asymmetricKeyType() {
+    return this[kInfo]?.keyType;
+  }
+  get asymmetricKeyDetails() {
+    const info = this[kInfo];
+    if (!info) return undefined;
+    if (info.keyType === "rsa" || info.keyType === "rsa-pss") return { modulusLength: info.modulusLength, publicExponent: BigInt(info.publicExponent) };
+    if (info.keyType === "ec") return { namedCurve: info.namedCurve };
+    return {};
+  }
+  export(options = {}) {
+    if (this.#type === "secret") {
+      const bytes = Buffer.from(this[kKey]);
+      if (options?.format === "jwk") return { kty: "oct", k: bytes.toString("base64url") };
+      return bytes;
+    }
+    const format = options.format ?? (options.type ? "pem" : undefined);
+    if (format === "jwk") return ops.op_chatfn_key_export(this[kDer], this.#type, "jwk", "");
+    if (format !== "pem" && format !== "der") throw codedError(TypeError, 'The property \'options.format\' must be one of: \'pem\', \'der\', \'jwk\'', "ERR_INVALID_ARG_VALUE");
+    if (options.cipher !== undefined) throw codedError(Error, "Encrypted private keys are not supported in chat functions", "ERR_CHATFN_UNAVAILABLE");
+    const type = options.type ?? (this.#type === "private" ? "pkcs8" : "spki");
+    const out = ops.op_chatfn_key_export(this[kDer], this.#type, format, type);
+    return format === "pem" ? out : Buffer.from(out);
+  }
+  equals(other) {
+    if (!(other instanceof KeyObject) || other.type !== this.#type) return false;
+    return this.#type === "secret" ? timingSafeEqualBytes(other[kKey], this[kKey]) : timingSafeEqualBytes(other[kDer], this[kDer]);
+  }
+  toCryptoKey(algorithm, extractable, usages) {
+    return require("crypto").webcrypto.subtle._fromKeyObject(this, algorithm, extractable, usages);
+  }
+  static from(cryptoKey) {
+    const keyObject = cryptoKey?.[Symbol.for("chatfn.keyObject")];
+    if (!keyObject) throw codedError(TypeError, 'The "key" argument must be an instance of CryptoKey.', "ERR_INVALID_ARG_TYPE");
+    return keyObject;
+  }
+}
+const asymmetric = (info) => new KeyObject(info.kind, { [kKey]: true, info });
+function createSecretKey(key, encoding) {
+  const bytes = key instanceof KeyObject ? key[kKey] : toBytes(key, encoding).slice();
+  return new KeyObject("secret", { [kKey]: true, bytes });
+}
 function keyBytes(key) {
-  if (key && typeof key === "object" && typeof key.export === "function") return key.export();
+  if (key instanceof KeyObject) {
+    if (key.type !== "secret") throw codedError(TypeError, `Invalid key object type ${key.type}, expected secret.`, "ERR_CRYPTO_INVALID_KEY_OBJECT_TYPE");
+    return key[kKey];
+  }
   return toBytes(key);
 }
+
+/** Node's key inputs: PEM text, a Buffer, { key, format, type, encoding }, a JWK, a KeyObject. */
+function importKey(input, kind) {
+  if (input instanceof KeyObject) {
+    if (input.type === "secret") throw codedError(TypeError, "Invalid key object type secret, expected " + kind + ".", "ERR_CRYPTO_INVALID_KEY_OBJECT_TYPE");
+    if (kind === "public" && input.type === "private") return asymmetric(ops.op_chatfn_key_public(input[kDer]));
+    if (kind === "private" && input.type === "public") throw codedError(TypeError, "Invalid key object type public, expected private.", "ERR_CRYPTO_INVALID_KEY_OBJECT_TYPE");
+    return input;
+  }
+  if (input?.[Symbol.for("chatfn.keyObject")]) return importKey(input[Symbol.for("chatfn.keyObject")], kind);
+  let options = input;
+  if (typeof input === "string" || ArrayBuffer.isView(input) || input instanceof ArrayBuffer) options = { key: input };
+  if (options?.key instanceof KeyObject) return importKey(options.key, kind);
+  const format = options?.format ?? (typeof options?.key === "object" && !ArrayBuffer.isView(options.key) && !(options.key instanceof ArrayBuffer) ? "jwk" : "pem");
+  if (options?.passphrase !== undefined) throw codedError(Error, "Encrypted private keys are not supported in chat functions", "ERR_CHATFN_UNAVAILABLE");
+  if (format === "jwk") return asymmetric(ops.op_chatfn_key_import({ kind, format: "jwk", jwk: options.key }, null));
+  if (format === "der") return asymmetric(ops.op_chatfn_key_import({ kind, format: "der", type: options.type }, toBytes(options.key)));
+  const text = typeof options.key === "string" ? options.key : Buffer.from(toBytes(options.key)).toString(options.encoding ?? "utf8");
+  return asymmetric(ops.op_chatfn_key_import({ kind, format: "pem", text }, null));
+}
+const createPrivateKey = (key) => importKey(key, "private");
+const createPublicKey = (key) => importKey(key, "public");
+
+// ---------------------------------------------------------------------------
+// Signatures.
+// ---------------------------------------------------------------------------
+function signOptions(algorithm, key) {
+  return {
+    hash: algorithm === null || algorithm === undefined ? undefined : algorithmOf(algorithm),
+    padding: key?.padding,
+    saltLength: key?.saltLength,
+    dsaEncoding: key?.dsaEncoding,
+  };
+}
+function sign(algorithm, data, key, callback) {
+  const privateKey = importKey(key, "private");
+  const signature = Buffer.from(ops.op_chatfn_sign(privateKey[kDer], signOptions(algorithm, key), toBytes(data)));
+  if (typeof callback === "function") {
+    process.nextTick(callback, null, signature);
+    return undefined;
+  }
+  return signature;
+}
+function verify(algorithm, data, key, signature, callback) {
+  const publicKey = importKey(key, "public");
+  const ok = ops.op_chatfn_verify(publicKey[kDer], signOptions(algorithm, key), toBytes(data), toBytes(signature));
+  if (typeof callback === "function") {
+    process.nextTick(callback, null, ok);
+    return undefined;
+  }
+  return ok;
+}
+class Sign {
+  #algorithm;
+  #chunks = [];
+  constructor(algorithm) {
+    this.#algorithm = algorithmOf(algorithm);
+  }
+  update(data, encoding) {
+    this.#chunks.push(toBytes(data, encoding).slice());
+    return this;
+  }
+  write(data, encoding) {
+    this.update(data, encoding);
+    return true;
+  }
+  end(data, encoding) {
+    if (data !== undefined) this.update(data, encoding);
+    return this;
+  }
+  sign(key, encoding) {
+    return output(sign(this.#algorithm, Buffer.concat(this.#chunks), key), typeof key === "string" || key instanceof KeyObject ? encoding : encoding ?? key?.outputEncoding);
+  }
+}
+class Verify {
+  #algorithm;
+  #chunks = [];
+  constructor(algorithm) {
+    this.#algorithm = algorithmOf(algorithm);
+  }
+  update(data, encoding) {
+    this.#chunks.push(toBytes(data, encoding).slice());
+    return this;
+  }
+  write(data, encoding) {
+    this.update(data, encoding);
+    return true;
+  }
+  end(data, encoding) {
+    if (data !== undefined) this.update(data, encoding);
+    return this;
+  }
+  verify(key, signature, encoding) {
+    return verify(this.#algorithm, Buffer.concat(this.#chunks), key, typeof signature === "string" ? Buffer.from(signature, encoding) : signature);
+  }
+}
+const createSign = (algorithm) => new Sign(algorithm);
+const createVerify = (algorithm) => new Verify(algorithm);
+
+// ---------------------------------------------------------------------------
+// Key generation, Diffie-Hellman, RSA encryption.
+// ---------------------------------------------------------------------------
+function exportPair(pair, options = {}) {
+  const publicKey = asymmetric(pair.public);
+  const privateKey = asymmetric(pair.private);
+  return {
+    publicKey: options.publicKeyEncoding ? publicKey.export(options.publicKeyEncoding) : publicKey,
+    privateKey: options.privateKeyEncoding ? privateKey.export(options.privateKeyEncoding) : privateKey,
+  };
+}
+function generateKeyPairSync(type, options = {}) {
+  const pair = ops.op_chatfn_generate_key_pair({
+    type, modulusLength: options.modulusLength, publicExponent: options.publicExponent, namedCurve: options.namedCurve,
+  });
+  return exportPair(pair, options);
+}
+function generateKeyPair(type, options, callback) {
+  if (typeof options === "function") [callback, options] = [options, {}];
+  let pair;
+  try {
+    pair = generateKeyPairSync(type, options);
+  } catch (e) {
+    process.nextTick(callback, e);
+    return;
+  }
+  process.nextTick(callback, null, pair.publicKey, pair.privateKey);
+}
+generateKeyPair[Symbol.for("nodejs.util.promisify.custom")] = (type, options) =>
+  new Promise((resolve, reject) => generateKeyPair(type, options, (e, publicKey, privateKey) => (e ? reject(e) : resolve({ publicKey, privateKey }))));
+function generateKeySync(type, options = {}) {
+  const bits = options.length;
+  if (type !== "hmac" && type !== "aes") throw codedError(TypeError, `The argument 'type' must be one of: 'aes', 'hmac'. Received '${type}'`, "ERR_INVALID_ARG_VALUE");
+  return createSecretKey(randomBytes(Math.ceil(bits / 8)));
+}
+function generateKey(type, options, callback) {
+  let key;
+  try {
+    key = generateKeySync(type, options);
+  } catch (e) {
+    process.nextTick(callback, e);
+    return;
+  }
+  process.nextTick(callback, null, key);
+}
+function diffieHellman({ privateKey, publicKey }) {
+  return Buffer.from(ops.op_chatfn_key_derive(importKey(privateKey, "private")[kDer], importKey(publicKey, "public")[kDer]));
+}
+class ECDH {
+  #curve;
+  #private = null;
+  #public = null;
+  constructor(curve) {
+    this.#curve = curve;
+    ops.op_chatfn_ecdh_keys(curve, new Uint8Array(0), false);
+  }
+  generateKeys(encoding, format) {
+    const keys = ops.op_chatfn_ecdh_keys(this.#curve, new Uint8Array(0), false);
+    this.#private = Buffer.from(keys.private);
+    this.#public = Buffer.from(keys.public);
+    return this.getPublicKey(encoding, format);
+  }
+  getPublicKey(encoding, format) {
+    if (!this.#public) throw codedError(Error, "Failed to get ECDH public key", "ERR_CRYPTO_ECDH_INVALID_PUBLIC_KEY");
+    const bytes = format === "compressed" ? Buffer.from(ops.op_chatfn_ecdh_convert(this.#curve, this.#public, true)) : this.#public;
+    return encoding ? bytes.toString(encoding) : bytes;
+  }
+  getPrivateKey(encoding) {
+    return encoding ? this.#private.toString(encoding) : this.#private;
+  }
+  setPrivateKey(key, encoding) {
+    const keys = ops.op_chatfn_ecdh_keys(this.#curve, toBytes(key, encoding), false);
+    this.#private = Buffer.from(keys.private);
+    this.#public = Buffer.from(keys.public);
+    return this;
+  }
+  setPublicKey() {
+    throw codedError(Error, "ECDH.setPublicKey is deprecated and not available", "ERR_CHATFN_UNAVAILABLE");
+  }
+  computeSecret(other, inputEncoding, outputEncoding) {
+    const secret = Buffer.from(ops.op_chatfn_ecdh_compute(this.#curve, this.#private, toBytes(other, inputEncoding)));
+    return outputEncoding ? secret.toString(outputEncoding) : secret;
+  }
+  static convertKey(key, curve, inputEncoding, outputEncoding, format) {
+    const bytes = Buffer.from(ops.op_chatfn_ecdh_convert(curve, toBytes(key, inputEncoding), format === "compressed"));
+    return outputEncoding ? bytes.toString(outputEncoding) : bytes;
+  }
+}
+const createECDH = (curve) => new ECDH(curve);
+function rsaCrypt(key, data, encrypt, kind) {
+  const k = importKey(key, kind);
+  const padding = key?.padding ?? constants.RSA_PKCS1_OAEP_PADDING;
+  return Buffer.from(ops.op_chatfn_rsa_crypt(k[kDer], { kind: k.type, encrypt, padding, oaepHash: key?.oaepHash }, toBytes(data)));
+}
+const publicEncrypt = (key, data) => rsaCrypt(key, data, true, "public");
+const privateDecrypt = (key, data) => rsaCrypt(key, data, false, "private");
+
+// ---------------------------------------------------------------------------
+// Ciphers, streamed as in Node (engine/cipher.rs).
+// ---------------------------------------------------------------------------
+class Cipheriv {
+  #id;
+  #encrypt;
+  #tag = null;
+  #autoPadding = true;
+  #done = false;
+  constructor(algorithm, key, iv, options, encrypt) {
+    this.#encrypt = encrypt;
+    const ivBytes = iv === null || iv === undefined ? new Uint8Array(0) : toBytes(iv);
+    this.#id = ops.op_chatfn_cipher_new({ algorithm: String(algorithm), encrypt, authTagLength: options?.authTagLength }, keyBytes(key), ivBytes);
+  }
+  #check() {
+    if (this.#done) throw codedError(Error, "Unsupported state", "ERR_CRYPTO_INVALID_STATE");
+  }
+  update(data, inputEncoding, outputEncoding) {
+    this.#check();
+    return output(ops.op_chatfn_cipher_update(this.#id, toBytes(data, inputEncoding)), outputEncoding);
+  }
+  final(outputEncoding) {
+    this.#check();
+    this.#done = true;
+    const result = ops.op_chatfn_cipher_final(this.#id, this.#tag ?? new Uint8Array(0));
+    if (result.tag) this.#tag = Buffer.from(result.tag);
+    return output(result.data, outputEncoding);
+  }
+  setAAD(aad) {
+    this.#check();
+    ops.op_chatfn_cipher_options(this.#id, this.#autoPadding, toBytes(aad), true);
+    return this;
+  }
+  setAuthTag(tag) {
+    if (this.#encrypt) throw codedError(Error, "Invalid state for operation setAuthTag", "ERR_CRYPTO_INVALID_STATE");
+    this.#tag = toBytes(tag).slice();
+    return this;
+  }
+  getAuthTag() {
+    if (!this.#encrypt || !this.#tag) throw codedError(Error, "Invalid state for operation getAuthTag", "ERR_CRYPTO_INVALID_STATE");
+    return this.#tag;
+  }
+  setAutoPadding(on = true) {
+    this.#check();
+    this.#autoPadding = Boolean(on);
+    ops.op_chatfn_cipher_options(this.#id, this.#autoPadding, new Uint8Array(0), false);
+    return this;
+  }
+}
+const createCipheriv = (algorithm, key, iv, options) => new Cipheriv(algorithm, key, iv, options, true);
+const createDecipheriv = (algorithm, key, iv, options) => new Cipheriv(algorithm, key, iv, options, false);
+const CIPHERS = ["aes-128-cbc", "aes-192-cbc", "aes-256-cbc", "aes-128-ctr", "aes-192-ctr", "aes-256-ctr", "aes-128-gcm", "aes-192-gcm", "aes-256-gcm", "chacha20-poly1305"];
+function getCipherInfo(name) {
+  const n = String(name).toLowerCase();
+  if (!CIPHERS.includes(n)) return undefined;
+  const keyLength = n.startsWith("chacha") ? 32 : Number(n.split("-")[1]) / 8;
+  const mode = n.startsWith("chacha") ? "stream" : n.split("-")[2];
+  return { name: n, keyLength, ivLength: mode === "gcm" || mode === "stream" ? 12 : 16, mode, blockSize: mode === "cbc" ? 16 : 1 };
+}
+
+// ---------------------------------------------------------------------------
+// Key derivation.
+// ---------------------------------------------------------------------------
+function async(sync) {
+  return (...args) => {
+    const callback = args.pop();
+    let result;
+    try {
+      result = sync(...args);
+    } catch (e) {
+      process.nextTick(callback, e);
+      return;
+    }
+    process.nextTick(callback, null, result);
+  };
+}
+function pbkdf2Sync(password, salt, iterations, keylen, digest) {
+  return Buffer.from(ops.op_chatfn_pbkdf2(algorithmOf(digest ?? "sha1"), toBytes(password), toBytes(salt), iterations, keylen));
+}
+function hkdfSync(digest, ikm, salt, info, keylen) {
+  const secret = ikm instanceof KeyObject ? keyBytes(ikm) : toBytes(ikm);
+  const out = ops.op_chatfn_hkdf(algorithmOf(digest), secret, toBytes(salt), toBytes(info), keylen);
+  return out.buffer.slice(out.byteOffset, out.byteOffset + out.byteLength);
+}
+function scryptSync(password, salt, keylen, options = {}) {
+  const N = options.N ?? options.cost ?? 16384;
+  const r = options.r ?? options.blockSize ?? 8;
+  const p = options.p ?? options.parallelization ?? 1;
+  return Buffer.from(ops.op_chatfn_scrypt(toBytes(password), toBytes(salt), N, r, p, keylen));
+}
+const pbkdf2 = async(pbkdf2Sync);
+const hkdf = async(hkdfSync);
+function scrypt(password, salt, keylen, options, callback) {
+  if (typeof options === "function") [callback, options] = [options, {}];
+  return async(scryptSync)(password, salt, keylen, options, callback);
+}
+
 const createHash = (algorithm) => new Hash(algorithm, undefined);
 const createHmac = (algorithm, key) => new Hash(algorithm, keyBytes(key));
 const hash = (algorithm, data, encoding = "hex") => output(op_chatfn_digest(algorithmOf(algorithm), null, toBytes(data)), encoding);
@@ -140,6 +506,12 @@ function randomInt(min, max, callback) {
   }
   return result;
 }
+function timingSafeEqualBytes(x, y) {
+  if (x.length !== y.length) return false;
+  let diff = 0;
+  for (let i = 0; i < x.length; i++) diff |= x[i] ^ y[i];
+  return diff === 0;
+}
 function timingSafeEqual(a, b) {
   const x = toBytes(a);
   const y = toBytes(b);
@@ -155,36 +527,31 @@ function timingSafeEqual(a, b) {
 
 const webcrypto = globalThis.crypto;
 const { getRandomValues, randomUUID } = webcrypto;
-const subtle = webcrypto.subtle;
 const getHashes = () => ["md5", "sha1", "sha224", "sha256", "sha384", "sha512", "RSA-MD5", "RSA-SHA1", "RSA-SHA256", "RSA-SHA384", "RSA-SHA512"];
-const getCiphers = () => [];
-const getCurves = () => [];
+const getCiphers = () => [...CIPHERS];
+const getCurves = () => ["prime256v1", "secp256k1", "secp384r1"];
 const constants = Object.freeze({ RSA_PKCS1_PADDING: 1, RSA_NO_PADDING: 3, RSA_PKCS1_OAEP_PADDING: 4, RSA_PKCS1_PSS_PADDING: 6, RSA_PSS_SALTLEN_DIGEST: -1, RSA_PSS_SALTLEN_MAX_SIGN: -2, RSA_PSS_SALTLEN_AUTO: -2, POINT_CONVERSION_COMPRESSED: 2, POINT_CONVERSION_UNCOMPRESSED: 4, POINT_CONVERSION_HYBRID: 6 });
 const getFips = () => 0;
 const setFips = () => {};
 
-// Not in chat functions yet: each throws an error naming the call.
-const NOT_YET = [
-  "createSign", "createVerify", "sign", "verify", "createCipheriv", "createDecipheriv", "generateKeyPair",
-  "generateKeyPairSync", "generateKey", "generateKeySync", "createPrivateKey", "createPublicKey", "createSecretKey",
-  "createECDH", "createDiffieHellman", "createDiffieHellmanGroup", "getDiffieHellman", "diffieHellman", "publicEncrypt",
-  "privateDecrypt", "privateEncrypt", "publicDecrypt", "pbkdf2", "pbkdf2Sync", "scrypt", "scryptSync", "hkdf",
-  "hkdfSync", "generatePrime", "generatePrimeSync", "checkPrime", "checkPrimeSync",
+const unavailableHere = [
+  "createDiffieHellman", "createDiffieHellmanGroup", "getDiffieHellman", "privateEncrypt", "publicDecrypt",
+  "generatePrime", "generatePrimeSync", "checkPrime", "checkPrimeSync", "createCipher", "createDecipher",
 ];
 const pending = {};
-for (const name of NOT_YET) pending[name] = unavailable(`crypto.${name}`);
-class KeyObject {
-  constructor() {
-    unavailable("crypto.KeyObject")();
-  }
-}
+for (const name of unavailableHere) pending[name] = unavailable(`crypto.${name}`);
 module.exports = {
   createHash, createHmac, hash, Hash, Hmac: Hash, randomBytes, pseudoRandomBytes: randomBytes, randomFillSync,
-  randomFill, randomInt, randomUUID, getRandomValues, timingSafeEqual, webcrypto, subtle, getHashes, getCiphers,
-  getCurves, constants, getFips, setFips, KeyObject, ...pending,
+  randomFill, randomInt, randomUUID, getRandomValues, timingSafeEqual, webcrypto, getHashes, getCiphers, getCurves,
+  constants, getFips, setFips, KeyObject, createSecretKey, createPrivateKey, createPublicKey, sign, verify, Sign, Verify,
+  createSign, createVerify, generateKeyPair, generateKeyPairSync, generateKey, generateKeySync, diffieHellman, ECDH,
+  createECDH, publicEncrypt, privateDecrypt, createCipheriv, createDecipheriv, Cipheriv, Decipheriv: Cipheriv,
+  getCipherInfo, pbkdf2, pbkdf2Sync, hkdf, hkdfSync, scrypt, scryptSync, ...pending,
+  get subtle() {
+    return webcrypto.subtle;
+  },
 };
 0 && (module.exports = {
-  createSign, createVerify, sign, verify, createCipheriv, createDecipheriv, generateKeyPair, generateKeyPairSync,
-  generateKey, generateKeySync, createPrivateKey, createPublicKey, createSecretKey, createECDH, createDiffieHellman,
-  publicEncrypt, privateDecrypt, pbkdf2, pbkdf2Sync, scrypt, scryptSync, hkdf, hkdfSync,
+  createDiffieHellman, createDiffieHellmanGroup, getDiffieHellman, privateEncrypt, publicDecrypt, generatePrime,
+  generatePrimeSync, checkPrime, checkPrimeSync, createCipher, createDecipher, subtle,
 });

@@ -20,10 +20,7 @@ function promisify(original) {
   }
   function fn(...args) {
     return new Promise((resolve, reject) => {
-      Reflect.apply(original, this, [...args, (err, ...values) => {
-        if (err) return reject(err);
-        resolve(values.length > 1 ? values : values[0]);
-      }]);
+      Reflect.apply(original, this, [...args, (err, value) => (err ? reject(err) : resolve(value))]);
     });
   }
   Object.setPrototypeOf(fn, Object.getPrototypeOf(original));

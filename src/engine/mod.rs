@@ -7,11 +7,13 @@
 //! warm runtimes.
 
 mod buffers;
+mod cipher;
 pub mod console;
 pub mod context;
 mod crypto;
 pub mod fetch;
 mod fs;
+mod keys;
 pub mod limits;
 mod loader;
 pub mod modules;

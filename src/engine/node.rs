@@ -86,6 +86,7 @@ const VENDORED: &[(&str, &str)] = &[
 const LIB: &[(&str, &str)] = &[
     ("unavailable", include_str!("../../js-runtime/node/internal/unavailable.js")),
     ("http_client", include_str!("../../js-runtime/node/internal/http_client.js")),
+    ("webcrypto", include_str!("../../js-runtime/node/internal/webcrypto.js")),
 ];
 
 /// The built-in `request` names (`fs`, `node:fs`), if any.

@@ -45,6 +45,8 @@ pub fn extensions() -> Vec<deno_core::Extension> {
         super::context::chatfn_context::init(),
         super::fetch::chatfn_fetch::init(),
         super::crypto::chatfn_crypto::init(),
+        super::keys::chatfn_keys::init(),
+        super::cipher::chatfn_cipher::init(),
         super::url::chatfn_url::init(),
         super::modules::chatfn_modules::init(),
         super::fs::chatfn_fs::init(),

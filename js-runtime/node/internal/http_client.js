@@ -164,7 +164,8 @@ class ClientRequest extends Writable {
   #done = false;
   #timer = null;
   constructor(protocol, input, options, callback) {
-    super();
+    // Not destroyed at 'finish': the answer comes after the body is sent.
+    super({ autoDestroy: false, emitClose: false });
     if (typeof options === "function") [callback, options] = [options, undefined];
     let target = {};
     if (typeof input === "string" || input instanceof URL) {
