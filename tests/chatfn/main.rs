@@ -7,6 +7,8 @@ mod dispatch;
 mod egress;
 mod engine;
 mod fixtures;
+mod node_compat;
+mod node_corpus;
 mod npm;
 mod npm_registry;
 mod platform;
