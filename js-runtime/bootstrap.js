@@ -315,7 +315,6 @@
     stdout: stream(LEVEL.info, 1),
     stderr: stream(LEVEL.error, 2),
     stdin: { fd: 0, isTTY: false, on() { return this; }, once() { return this; }, read: () => null, pause() {}, resume() {} },
-    emit: () => false,
     // `Object.prototype.toString.call(process)` is "[object process]" in
     // Node; packages (axios among them) tell Node from browsers by it.
     [SymbolToStringTag]: "process",

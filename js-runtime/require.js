@@ -30,6 +30,7 @@
     ObjectCreate,
     ObjectDefineProperty,
     ObjectFreeze,
+    ObjectSetPrototypeOf,
     RegExpPrototypeTest,
     SafeMap,
     StringPrototypeEndsWith,
@@ -211,6 +212,14 @@
   // Initialization scripts and ES modules may `require` too (scope: the
   // runtime's own dependencies); handlers get their own `require` argument.
   host.defineGlobal("require", rootRequire);
+
+  // process is an EventEmitter in Node (packages listen for 'exit',
+  // 'warning', ...; nothing here emits the process's own events).
+  const EventEmitter = loadBuiltin("events");
+  const process = globalThis.process;
+  ObjectSetPrototypeOf(process, EventEmitter.prototype);
+  EventEmitter.init.call(process);
+  process.setMaxListeners(0);
 
   // Buffer is a global in Node: its module is evaluated into the snapshot.
   const { Buffer } = loadBuiltin("buffer");

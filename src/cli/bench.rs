@@ -83,6 +83,13 @@ pub fn large_handler() -> String {
     src
 }
 
+/// The process's resident memory, from /proc (0 where there is none).
+fn resident_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+    pages * 4096
+}
+
 pub async fn bench(args: BenchArgs) -> ExitCode {
     let engine = Engine::new(EngineConfig::default());
     let handler = compile("file:///bench.ts", TRIVIAL_HANDLER, ScriptRole::Handler).unwrap();
@@ -144,6 +151,36 @@ pub async fn bench(args: BenchArgs) -> ExitCode {
     }
     let cold = summarize(samples);
 
+    // A cold runtime whose handler loads Node's streams and zlib: what the
+    // lazily compiled built-ins cost the first invocation that uses them.
+    let node_handler = compile(
+        "file:///bench-node.ts",
+        "async function handleEvent() { const { Readable } = require('stream'); require('zlib'); return typeof Readable }",
+        ScriptRole::Handler,
+    )
+    .unwrap();
+    let node_function = Arc::new(FunctionSpec { script: node_handler, function_id: "bench-node".into(), ..(*function).clone() });
+    let mut samples = Vec::with_capacity(args.cold);
+    for n in 0..args.cold {
+        let runtime = runtime_spec("bench-cold-node", format!("cold-node-{n}"));
+        let t = Instant::now();
+        let outcome = engine.invoke(request(&runtime, &node_function, n)).await;
+        samples.push(t.elapsed());
+        assert!(outcome.cold_start && outcome.status == InvocationStatus::Succeeded, "{outcome:?}");
+    }
+    let cold_node = summarize(samples);
+
+    // Memory: resident bytes added per idle warm runtime (one application
+    // each, after one invocation).
+    const IDLE: usize = 32;
+    let before = resident_bytes();
+    for n in 0..IDLE {
+        let runtime = runtime_spec(&format!("bench-idle-{n}"), "r1".into());
+        engine.invoke(request(&runtime, &function, n)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let per_runtime = resident_bytes().saturating_sub(before) as f64 / IDLE as f64;
+
     let source = large_handler();
     let lines = source.lines().count();
     let mut samples = Vec::with_capacity(args.transpile);
@@ -171,6 +208,13 @@ pub async fn bench(args: BenchArgs) -> ExitCode {
         ms(cold.p99),
         ms(cold.mean)
     );
+    println!(
+        "cold start, requiring stream+zlib p50 {:>5.2} ms  p99 {:>8.2} ms  mean {:>8.2} ms",
+        ms(cold_node.p50),
+        ms(cold_node.p99),
+        ms(cold_node.mean)
+    );
+    println!("idle warm runtime              {:>8.2} MB resident each ({IDLE} runtimes)", per_runtime / 1e6);
     println!(
         "transpile {lines}-line handler    p50 {:>8.2} ms  p99 {:>8.2} ms  mean {:>8.2} ms",
         ms(transpile.p50),
