@@ -193,11 +193,11 @@ function verify(algorithm, data, key, signature, callback) {
   }
   return ok;
 }
-class Sign {
-  #algorithm;
+/** What Sign and Verify share: the message, written in pieces. */
+class SignatureBase {
   #chunks = [];
   constructor(algorithm) {
-    this.#algorithm = algorithmOf(algorithm);
+    this.algorithm = algorithmOf(algorithm);
   }
   update(data, encoding) {
     this.#chunks.push(toBytes(data, encoding).slice());
@@ -211,30 +211,18 @@ class Sign {
     if (data !== undefined) this.update(data, encoding);
     return this;
   }
-  sign(key, encoding) {
-    return output(sign(this.#algorithm, Buffer.concat(this.#chunks), key), typeof key === "string" || key instanceof KeyObject ? encoding : encoding ?? key?.outputEncoding);
+  message() {
+    return Buffer.concat(this.#chunks);
   }
 }
-class Verify {
-  #algorithm;
-  #chunks = [];
-  constructor(algorithm) {
-    this.#algorithm = algorithmOf(algorithm);
+class Sign extends SignatureBase {
+  sign(key, encoding) {
+    return output(sign(this.algorithm, this.message(), key), typeof key === "string" || key instanceof KeyObject ? encoding : encoding ?? key?.outputEncoding);
   }
-  update(data, encoding) {
-    this.#chunks.push(toBytes(data, encoding).slice());
-    return this;
-  }
-  write(data, encoding) {
-    this.update(data, encoding);
-    return true;
-  }
-  end(data, encoding) {
-    if (data !== undefined) this.update(data, encoding);
-    return this;
-  }
+}
+class Verify extends SignatureBase {
   verify(key, signature, encoding) {
-    return verify(this.#algorithm, Buffer.concat(this.#chunks), key, typeof signature === "string" ? Buffer.from(signature, encoding) : signature);
+    return verify(this.algorithm, this.message(), key, typeof signature === "string" ? Buffer.from(signature, encoding) : signature);
   }
 }
 const createSign = (algorithm) => new Sign(algorithm);

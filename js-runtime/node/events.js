@@ -15,13 +15,7 @@ EventEmitter.prototype.emit = function emit(type, ...args) {
   return originalEmit.call(this, type, ...args);
 };
 
-function abortError(signal) {
-  const error = new Error("The operation was aborted");
-  error.name = "AbortError";
-  error.code = "ABORT_ERR";
-  error.cause = signal?.reason;
-  return error;
-}
+const { abortError } = internal.lib("unavailable");
 
 /** Node's `events.once` with an AbortSignal and EventTarget support. */
 function once(emitter, name, options = {}) {

@@ -1,13 +1,7 @@
 // node:timers/promises
 "use strict";
 
-function abortError(signal) {
-  const error = new Error("The operation was aborted");
-  error.name = "AbortError";
-  error.code = "ABORT_ERR";
-  error.cause = signal?.reason;
-  return error;
-}
+const { abortError } = internal.lib("unavailable");
 
 function setTimeout(delay, value, options = {}) {
   const signal = options?.signal;

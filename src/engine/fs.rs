@@ -10,7 +10,7 @@ use deno_core::{op2, OpState, ToJsBuffer};
 use deno_error::JsErrorBox;
 use serde::Serialize;
 
-use super::modules::{ModuleBinding, Packages};
+use super::modules::{normalize, ModuleBinding, Packages};
 
 /// Largest file read at once (a package is at most 64 MiB unpacked).
 const MAX_READ_BYTES: u64 = 64 * 1024 * 1024;
@@ -75,20 +75,6 @@ fn lookup(packages: &Packages, path: &str) -> Result<Node, JsErrorBox> {
         return Ok(Node::Virtual(names));
     }
     packages.real_path(&path).map(Node::Real).ok_or_else(|| code("ENOENT"))
-}
-
-fn normalize(path: &str) -> Option<String> {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                parts.pop();
-            }
-            other => parts.push(other),
-        }
-    }
-    Some(format!("/{}", parts.join("/")))
 }
 
 fn packages(state: &OpState) -> std::sync::Arc<Packages> {

@@ -259,7 +259,7 @@ fn conditional(entry: &Value, conditions: &[&str]) -> Option<String> {
 }
 
 /// Collapses `.` and `..` in an absolute virtual path; `None` if it climbs out.
-fn normalize(path: &str) -> Option<String> {
+pub(crate) fn normalize(path: &str) -> Option<String> {
     let mut parts: Vec<&str> = Vec::new();
     for part in path.split('/') {
         match part {

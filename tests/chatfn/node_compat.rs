@@ -10,6 +10,7 @@ use std::net::SocketAddr;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+pub use super::support::deploy_login_handler as deploy;
 use super::support::{each_store, TestApp};
 
 const LOGIN: &str = "user.attempted.start_session";
@@ -38,19 +39,6 @@ pub async fn echo_server() -> SocketAddr {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     addr
-}
-
-pub async fn deploy(app: &TestApp, script: &str) -> Value {
-    let (status, function) = app.post("/v1/runtimes/nodejs/functions", json!({"type": LOGIN, "name": "node"})).await;
-    let id = if status == StatusCode::CREATED {
-        function["id"].as_i64().unwrap()
-    } else {
-        let (_, list) = app.get("/v1/runtimes/nodejs/functions").await;
-        list["_embedded"]["functions"][0]["id"].as_i64().unwrap()
-    };
-    let (status, version) = app.post(&format!("/v1/functions/{id}/versions"), json!({ "handlerScript": script })).await;
-    assert_eq!(status, StatusCode::CREATED, "{version}");
-    version
 }
 
 /// Runs the function; its payload, or `{"error": message}` when it threw.

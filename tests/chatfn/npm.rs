@@ -10,20 +10,12 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use super::npm_registry;
-use super::support::{each_store, TestApp};
+use super::support::{deploy_login_handler, each_store, TestApp};
 
 const LOGIN: &str = "user.attempted.start_session";
 
 async fn deploy(app: &TestApp, script: &str) {
-    let (status, function) = app.post("/v1/runtimes/nodejs/functions", json!({"type": LOGIN, "name": "deps"})).await;
-    let id = if status == StatusCode::CREATED {
-        function["id"].as_i64().unwrap()
-    } else {
-        let (_, list) = app.get("/v1/runtimes/nodejs/functions").await;
-        list["_embedded"]["functions"][0]["id"].as_i64().unwrap()
-    };
-    let (status, version) = app.post(&format!("/v1/functions/{id}/versions"), json!({ "handlerScript": script })).await;
-    assert_eq!(status, StatusCode::CREATED, "{version}");
+    deploy_login_handler(app, script).await;
 }
 
 async fn run(app: &TestApp) -> Value {

@@ -292,3 +292,20 @@ where
         drop(db);
     }
 }
+
+/// Deploys `script` as a new version of the application's login function
+/// (`user.attempted.start_session`), creating the function the first time.
+pub async fn deploy_login_handler(app: &TestApp, script: &str) -> serde_json::Value {
+    let trigger = "user.attempted.start_session";
+    let (status, function) = app.post("/v1/runtimes/nodejs/functions", serde_json::json!({"type": trigger, "name": "login"})).await;
+    let id = if status == StatusCode::CREATED {
+        function["id"].as_i64().unwrap()
+    } else {
+        let (_, list) = app.get("/v1/runtimes/nodejs/functions").await;
+        list["_embedded"]["functions"][0]["id"].as_i64().unwrap()
+    };
+    let (status, version) =
+        app.post(&format!("/v1/functions/{id}/versions"), serde_json::json!({ "handlerScript": script })).await;
+    assert_eq!(status, StatusCode::CREATED, "{version}");
+    version
+}

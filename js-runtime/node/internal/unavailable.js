@@ -1,6 +1,6 @@
-// Calls that reach what chat functions may not (sockets, processes, the
-// host's files): loadable, so packages that merely import them work, and
-// throwing a clear error naming the call when made.
+// Errors the built-ins share. Calls that reach what chat functions may not
+// (sockets, processes, the host's files) are loadable, so packages that
+// merely import them work, and throw a clear error naming the call.
 "use strict";
 
 function unavailable(name) {
@@ -30,4 +30,13 @@ function unavailableClass(name) {
   return C;
 }
 
-module.exports = { unavailable, unavailableAll, unavailableClass };
+/** Node's error for an operation an AbortSignal cancelled. */
+function abortError(signal) {
+  const error = new Error("The operation was aborted");
+  error.name = "AbortError";
+  error.code = "ABORT_ERR";
+  error.cause = signal?.reason;
+  return error;
+}
+
+module.exports = { unavailable, unavailableAll, unavailableClass, abortError };
