@@ -101,24 +101,76 @@
     }
   }
 
+  // Until require.js hands over Node's own util.format (see useConsoleFormat).
+  let formatArgs = (args) => ArrayPrototypeJoin(ArrayPrototypeMap(args, (a) => inspect(a, 0, new SafeSet())), " ");
   function format(args) {
     if (args.length === 1 && typeof args[0] === "string") return args[0];
-    return ArrayPrototypeJoin(ArrayPrototypeMap(args, (a) => inspect(a, 0, new SafeSet())), " ");
+    return formatArgs(args);
+  }
+  function useConsoleFormat(formatter) {
+    formatArgs = formatter;
   }
 
-  const makeLogger = (level) => (...args) => op_chatfn_log(level, format(args));
+  let groupIndent = "";
+  const emit = (level, text) => op_chatfn_log(level, groupIndent ? groupIndent + text.replaceAll("\n", `\n${groupIndent}`) : text);
+  const makeLogger = (level) => (...args) => emit(level, format(args));
+  const counts = new SafeMap();
+  const consoleTimers = new SafeMap();
+  const label = (l) => (l === undefined ? "default" : String(l));
+  const elapsed = (start) => {
+    const ms = op_chatfn_now() - start;
+    return ms < 1000 ? `${ms.toFixed(3)}ms` : `${(ms / 1000).toFixed(3)}s`;
+  };
   const console = {
     log: makeLogger(LEVEL.info),
     info: makeLogger(LEVEL.info),
     debug: makeLogger(LEVEL.debug),
-    trace: makeLogger(LEVEL.debug),
+    trace: (...args) => emit(LEVEL.debug, `Trace${args.length ? ": " + format(args) : ""}`),
     warn: makeLogger(LEVEL.warn),
     error: makeLogger(LEVEL.error),
-    dir: (value) => op_chatfn_log(LEVEL.info, inspect(value, 1, new SafeSet())),
+    dir: (value) => emit(LEVEL.info, format([value])),
+    dirxml: makeLogger(LEVEL.info),
     table: makeLogger(LEVEL.info),
     assert: (condition, ...args) => {
-      if (!condition) op_chatfn_log(LEVEL.error, `Assertion failed${args.length ? ": " + format(args) : ""}`);
+      if (!condition) emit(LEVEL.error, `Assertion failed${args.length ? ": " + format(args) : ""}`);
     },
+    count(l) {
+      const key = label(l);
+      const n = (MapPrototypeGet(counts, key) ?? 0) + 1;
+      MapPrototypeSet(counts, key, n);
+      emit(LEVEL.info, `${key}: ${n}`);
+    },
+    countReset(l) {
+      MapPrototypeDelete(counts, label(l));
+    },
+    time(l) {
+      MapPrototypeSet(consoleTimers, label(l), op_chatfn_now());
+    },
+    timeLog(l, ...data) {
+      const start = MapPrototypeGet(consoleTimers, label(l));
+      if (start === undefined) return emit(LEVEL.warn, `Warning: No such label '${label(l)}' for console.timeLog()`);
+      emit(LEVEL.info, `${label(l)}: ${elapsed(start)}${data.length ? " " + format(data) : ""}`);
+    },
+    timeEnd(l) {
+      const start = MapPrototypeGet(consoleTimers, label(l));
+      if (start === undefined) return emit(LEVEL.warn, `Warning: No such label '${label(l)}' for console.timeEnd()`);
+      MapPrototypeDelete(consoleTimers, label(l));
+      emit(LEVEL.info, `${label(l)}: ${elapsed(start)}`);
+    },
+    group(...args) {
+      if (args.length) emit(LEVEL.info, format(args));
+      groupIndent += "  ";
+    },
+    groupCollapsed(...args) {
+      console.group(...args);
+    },
+    groupEnd() {
+      groupIndent = StringPrototypeSlice(groupIndent, 2);
+    },
+    clear() {},
+    profile() {},
+    profileEnd() {},
+    timeStamp() {},
   };
 
   // ---------------------------------------------------------------------------
@@ -147,7 +199,7 @@
       return this;
     }
     hasRef() {
-      return this.#refed && MapPrototypeGet(timers, this.#id) !== undefined;
+      return this.#refed;
     }
     refresh() {
       const timer = MapPrototypeGet(timers, this.#id);
@@ -435,5 +487,6 @@
   // `defineGlobal` is for the capability scripts that follow this one.
   globalThis.__chatfnHost = {
     setEnv, runInit, exposeExports, load, registerModule, invoke, useContextFactory, useRequire, defineGlobal,
+    useConsoleFormat,
   };
 })(globalThis);

@@ -8,6 +8,7 @@
 ((globalThis) => {
   const core = globalThis.Deno.core;
   const { op_chatfn_fetch, op_chatfn_zlib_new, op_chatfn_zlib_write } = core.ops;
+  const web = globalThis.__chatfnHost.web;
   const {
     ArrayBufferIsView,
     ArrayIsArray,
@@ -120,6 +121,8 @@
     if (globalThis.URLSearchParams && body instanceof globalThis.URLSearchParams) {
       return [encode(body.toString()), "application/x-www-form-urlencoded;charset=UTF-8"];
     }
+    if (body instanceof web.FormData) return web.encodeFormData(body);
+    if (body instanceof web.Blob) return [body[web.kBytes].slice(), body.type || null];
     // As browsers do, anything else is sent as its string form.
     return [encode(String(body)), "text/plain;charset=UTF-8"];
   }
@@ -145,6 +148,9 @@
     }
     async text() {
       return decode(this.#take());
+    }
+    async blob() {
+      return new web.Blob([this.#take()], { type: this.headers?.get("content-type") ?? "" });
     }
     async json() {
       return JSONParse(decode(this.#take()));

@@ -221,6 +221,14 @@
   EventEmitter.init.call(process);
   process.setMaxListeners(0);
 
+  // console formats as Node's does (util.format), with Node's inspect
+  // compiled the first time something other than one string is logged.
+  let formatWithOptions;
+  host.useConsoleFormat((args) => {
+    formatWithOptions ??= evaluateOwn("vendor", "inspect").formatWithOptions;
+    return formatWithOptions({}, ...args);
+  });
+
   // Buffer is a global in Node: its module is evaluated into the snapshot.
   const { Buffer } = loadBuiltin("buffer");
   host.defineGlobal("Buffer", Buffer);

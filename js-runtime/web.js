@@ -559,6 +559,90 @@
     }
   }
 
+  // FormData (entries of strings and Files; fetch sends it as multipart/form-data).
+  const kEntries = Symbol("entries");
+  const toEntryValue = (value, filename) => {
+    if (value instanceof Blob) {
+      if (filename !== undefined || !(value instanceof File)) {
+        return new File([value], filename ?? (value instanceof File ? value.name : "blob"), { type: value.type });
+      }
+      return value;
+    }
+    return String(value);
+  };
+  class FormData {
+    constructor(form) {
+      if (form !== undefined) throw new TypeError("FormData takes no form element here");
+      this[kEntries] = [];
+    }
+    append(name, value, filename) {
+      ArrayPrototypePush(this[kEntries], [String(name), toEntryValue(value, filename)]);
+    }
+    set(name, value, filename) {
+      const key = String(name);
+      const entry = [key, toEntryValue(value, filename)];
+      const i = this[kEntries].findIndex(([n]) => n === key);
+      this[kEntries] = this[kEntries].filter(([n], j) => n !== key || j === i);
+      if (i === -1) ArrayPrototypePush(this[kEntries], entry);
+      else this[kEntries][this[kEntries].findIndex(([n]) => n === key)] = entry;
+    }
+    get(name) {
+      return this[kEntries].find(([n]) => n === String(name))?.[1] ?? null;
+    }
+    getAll(name) {
+      return this[kEntries].filter(([n]) => n === String(name)).map(([, v]) => v);
+    }
+    has(name) {
+      return this[kEntries].some(([n]) => n === String(name));
+    }
+    delete(name) {
+      this[kEntries] = this[kEntries].filter(([n]) => n !== String(name));
+    }
+    forEach(callback, thisArg) {
+      for (const [name, value] of this[kEntries]) callback.call(thisArg, value, name, this);
+    }
+    *entries() {
+      yield* ArrayPrototypeSlice(this[kEntries]);
+    }
+    *keys() {
+      for (const [name] of this[kEntries]) yield name;
+    }
+    *values() {
+      for (const [, value] of this[kEntries]) yield value;
+    }
+    [Symbol.iterator]() {
+      return this.entries();
+    }
+    get [Symbol.toStringTag]() {
+      return "FormData";
+    }
+  }
+  /** The multipart/form-data body of a FormData and its content type. */
+  function encodeFormData(form) {
+    const boundary = `----formdata-chatfn-${randomUUID().replaceAll("-", "")}`;
+    const escape = (s) => s.replace(/\r/g, "%0D").replace(/\n/g, "%0A").replace(/"/g, "%22");
+    const parts = [];
+    for (const [name, value] of form[kEntries]) {
+      let head = `--${boundary}\r\nContent-Disposition: form-data; name="${escape(name)}"`;
+      if (value instanceof File) {
+        head += `; filename="${escape(value.name)}"\r\nContent-Type: ${value.type || "application/octet-stream"}\r\n\r\n`;
+        ArrayPrototypePush(parts, core.encode(head), value[kBytes], core.encode("\r\n"));
+      } else {
+        ArrayPrototypePush(parts, core.encode(`${head}\r\n\r\n${value.replace(/\r?\n|\r/g, "\r\n")}\r\n`));
+      }
+    }
+    ArrayPrototypePush(parts, core.encode(`--${boundary}--\r\n`));
+    let size = 0;
+    for (const p of parts) size += p.length;
+    const bytes = new Uint8Array(size);
+    let offset = 0;
+    for (const p of parts) {
+      bytes.set(p, offset);
+      offset += p.length;
+    }
+    return [bytes, `multipart/form-data; boundary=${boundary}`];
+  }
+
   function structuredClone(value, options) {
     return core.structuredClone(value);
   }
@@ -582,7 +666,8 @@
   defineGlobal("performance", performance);
   defineGlobal("Blob", Blob);
   defineGlobal("File", File);
+  defineGlobal("FormData", FormData);
   defineGlobal("structuredClone", structuredClone);
   defineGlobal("navigator", ObjectFreeze({ hardwareConcurrency: 1, language: "en-US", languages: ObjectFreeze(["en-US"]), platform: "linux", userAgent: "Node.js/22" }));
-  globalThis.__chatfnHost.web = { kBytes, Blob, PerformanceEntry };
+  globalThis.__chatfnHost.web = { kBytes, Blob, FormData, encodeFormData, PerformanceEntry };
 })(globalThis);

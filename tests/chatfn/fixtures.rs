@@ -30,6 +30,7 @@ fixture_tests!(
     init_state,
     env_vars,
     console_capture,
+    node_globals,
     syntax_error,
     runtime_error,
     non_serializable,
