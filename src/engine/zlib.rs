@@ -13,7 +13,7 @@ use flate2::write::{DeflateDecoder, DeflateEncoder, GzDecoder, GzEncoder, ZlibDe
 use flate2::Compression;
 
 /// Largest output one codec may produce in total, whatever it is asked.
-const MAX_OUTPUT_BYTES: usize = 256 * 1024 * 1024;
+const MAX_OUTPUT_BYTES: usize = 64 * 1024 * 1024;
 
 enum Codec {
     GzipEncode(GzEncoder<Vec<u8>>),

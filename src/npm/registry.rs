@@ -251,3 +251,48 @@ enum Fetch {
 
 /// Largest packument read (abbreviated ones of popular packages are a few MB).
 const MAX_PACKUMENT_BYTES: u64 = 64 * 1024 * 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packuments_of_unexpected_shapes_are_read_leniently() {
+        let packument = Packument::parse(
+            br#"{"name": "mime", "dist-tags": {"latest": "1.0.0", "odd": 3}, "versions": {
+                "1.0.0": {"dependencies": [], "optionalDependencies": {"a": "^1", "b": 2}, "os": "linux",
+                          "peerDependencies": {"p": "*"}, "peerDependenciesMeta": {"p": {"optional": true}},
+                          "dist": {"tarball": "http://r/mime-1.0.0.tgz", "integrity": "sha512-x", "shasum": 5}},
+                "0.9.0": {"dist": {}},
+                "0.8.0": "not an object"}}"#,
+            "mime",
+        )
+        .unwrap();
+        assert_eq!(packument.dist_tags.len(), 1);
+        assert_eq!(packument.versions.keys().collect::<Vec<_>>(), ["1.0.0"], "versions with no tarball are dropped");
+        let v = &packument.versions["1.0.0"];
+        assert!(v.dependencies.is_empty());
+        assert_eq!(v.optional_dependencies.keys().collect::<Vec<_>>(), ["a"]);
+        assert_eq!(v.optional_peers, ["p"]);
+        assert_eq!(v.os, ["linux"]);
+        assert_eq!(v.dist.shasum, None);
+        assert!(v.fits_host());
+        assert!(Packument::parse(b"[1, 2]", "x").is_err());
+        assert!(Packument::parse(b"not json", "x").is_err());
+    }
+
+    #[test]
+    fn platform_fields_follow_npm() {
+        let with = |os: &[&str], cpu: &[&str]| VersionInfo {
+            os: os.iter().map(|s| s.to_string()).collect(),
+            cpu: cpu.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        };
+        assert!(with(&[], &[]).fits_host());
+        assert!(with(&["linux", "darwin"], &["x64"]).fits_host());
+        assert!(!with(&["win32"], &[]).fits_host());
+        assert!(!with(&["!linux"], &[]).fits_host());
+        assert!(with(&["!win32"], &[]).fits_host());
+        assert!(!with(&[], &["arm64"]).fits_host());
+    }
+}

@@ -293,3 +293,22 @@ async fn node_http_goes_through_the_egress_policy() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn installs_peers_and_skips_what_the_platform_cannot_run() {
+    each_store(|app| async move {
+        // plugin's packument has `"dependencies": []` and `"bin": 7`: read
+        // leniently, as npm does.
+        let (status, runtime) =
+            app.put("/v1/runtimes/nodejs/dependencies", json!([{"name": "plugin", "version": "1.0.0"}])).await;
+        assert_eq!(status, StatusCode::OK, "{runtime}");
+        let packages: Vec<&str> =
+            runtime["installedPackages"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+        assert_eq!(packages, ["plugin@1.0.0", "shout@2.0.0"], "the peer installed, the win32-only optional skipped");
+        deploy(&app, "async function handleEvent() { return [require('plugin'), require('shout')('root')] }").await;
+        // The peer is one copy, shared with the runtime (as npm 7+ hoists it).
+        assert_eq!(invoke(&app, json!({"username": "x"})).await, json!([{"loud": "PEER!", "native": "absent"}, "ROOT!"]));
+        app.shutdown().await;
+    })
+    .await;
+}
