@@ -42,6 +42,8 @@ let stale = [];
 for (const [name, entry] of Object.entries(entries)) {
   const result = await esbuild.build({
     entryPoints: [join(here, "node_modules", entry)],
+    // Paths in the bundles' comments are relative to this folder, wherever it is run from.
+    absWorkingDir: here,
     bundle: true,
     format: "cjs",
     platform: "neutral",
