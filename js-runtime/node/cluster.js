@@ -1,7 +1,7 @@
 // node:cluster: a lone primary that cannot fork.
 "use strict";
 const EventEmitter = require("events");
-const { unavailable } = internal.lib("unavailable");
+const { unavailable } = internal.lib("errors");
 const cluster = new EventEmitter();
 Object.assign(cluster, {
   isPrimary: true, isMaster: true, isWorker: false, workers: {}, settings: {}, SCHED_NONE: 1, SCHED_RR: 2,

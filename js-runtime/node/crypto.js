@@ -5,7 +5,7 @@
 
 const { ops } = internal;
 const { op_chatfn_digest, op_chatfn_random_bytes } = ops;
-const { unavailable } = internal.lib("unavailable");
+const { unavailable } = internal.lib("errors");
 
 const toBytes = (data, encoding) => {
   if (typeof data === "string") return Buffer.from(data, encoding ?? "utf8");

@@ -1,7 +1,7 @@
 // node:dns: loadable; look-ups are not available (the host resolves names
 // for fetch and http itself, and refuses those that point inside).
 "use strict";
-const { unavailable, unavailableAll } = internal.lib("unavailable");
+const { unavailable, unavailableAll } = internal.lib("errors");
 const NAMES = [
   "lookup", "lookupService", "resolve", "resolve4", "resolve6", "resolveAny", "resolveCaa", "resolveCname",
   "resolveMx", "resolveNaptr", "resolveNs", "resolvePtr", "resolveSoa", "resolveSrv", "resolveTxt", "reverse",

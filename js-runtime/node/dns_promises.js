@@ -1,6 +1,6 @@
 // node:dns/promises
 "use strict";
-const { unavailableAll } = internal.lib("unavailable");
+const { unavailableAll } = internal.lib("errors");
 const NAMES = [
   "lookup", "lookupService", "resolve", "resolve4", "resolve6", "resolveAny", "resolveCaa", "resolveCname",
   "resolveMx", "resolveNaptr", "resolveNs", "resolvePtr", "resolveSoa", "resolveSrv", "resolveTxt", "reverse",

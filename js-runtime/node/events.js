@@ -15,7 +15,7 @@ EventEmitter.prototype.emit = function emit(type, ...args) {
   return originalEmit.call(this, type, ...args);
 };
 
-const { abortError } = internal.lib("unavailable");
+const { abortError } = internal.lib("errors");
 
 /** Node's `events.once` with an AbortSignal and EventTarget support. */
 function once(emitter, name, options = {}) {

@@ -327,7 +327,7 @@ function createReadStream(path, options) {
 function createWriteStream(path) {
   throw fsError("EACCES", "open", safePath(path));
 }
-const unavailable = internal.lib("unavailable").unavailable;
+const unavailable = internal.lib("errors").unavailable;
 
 function makePromises() {
   const promises = {};

@@ -2,7 +2,7 @@
 // (see internal/http_client.js). Servers are not available.
 "use strict";
 const client = internal.lib("http_client");
-const { unavailable, unavailableClass } = internal.lib("unavailable");
+const { unavailable, unavailableClass } = internal.lib("errors");
 const { request, get, globalAgent } = client.makeClient("http:", 80);
 const { METHODS, STATUS_CODES, Agent, ClientRequest, IncomingMessage, OutgoingMessage, validateHeaderName, validateHeaderValue } = client;
 const createServer = unavailable("http.createServer");

@@ -1,7 +1,7 @@
 // node:http2: loadable (grpc-js and others import it); connections are not
 // available.
 "use strict";
-const { unavailable } = internal.lib("unavailable");
+const { unavailable } = internal.lib("errors");
 const constants = {
   NGHTTP2_CANCEL: 8, NGHTTP2_REFUSED_STREAM: 7, NGHTTP2_INTERNAL_ERROR: 2, NGHTTP2_NO_ERROR: 0,
   HTTP2_HEADER_STATUS: ":status", HTTP2_HEADER_METHOD: ":method", HTTP2_HEADER_AUTHORITY: ":authority",

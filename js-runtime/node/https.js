@@ -2,7 +2,7 @@
 // (TLS is the host's, with the system's certificate authorities).
 "use strict";
 const client = internal.lib("http_client");
-const { unavailable, unavailableClass } = internal.lib("unavailable");
+const { unavailable, unavailableClass } = internal.lib("errors");
 const { request, get, globalAgent } = client.makeClient("https:", 443);
 class Agent extends client.Agent {
   constructor(options = {}) {

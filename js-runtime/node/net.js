@@ -2,7 +2,7 @@
 // (outbound traffic goes through fetch and http, under the egress policy).
 "use strict";
 
-const { unavailable, unavailableClass } = internal.lib("unavailable");
+const { unavailable, unavailableClass } = internal.lib("errors");
 const EventEmitter = require("events");
 
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;

@@ -1,7 +1,7 @@
 // node:timers/promises
 "use strict";
 
-const { abortError } = internal.lib("unavailable");
+const { abortError } = internal.lib("errors");
 
 function setTimeout(delay, value, options = {}) {
   const signal = options?.signal;

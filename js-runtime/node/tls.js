@@ -1,7 +1,7 @@
 // node:tls: loadable; connections are not available (https goes through
 // the host's own TLS, under the egress policy).
 "use strict";
-const { unavailable, unavailableClass } = internal.lib("unavailable");
+const { unavailable, unavailableClass } = internal.lib("errors");
 const net = require("net");
 
 class TLSSocket extends net.Socket {}

@@ -1,7 +1,7 @@
 // node:v8: heap figures of a neutral runtime; serialization by V8 itself.
 "use strict";
 const { core } = internal;
-const { unavailable } = internal.lib("unavailable");
+const { unavailable } = internal.lib("errors");
 const getHeapStatistics = () => ({
   total_heap_size: 0, total_heap_size_executable: 0, total_physical_size: 0, total_available_size: 0,
   used_heap_size: 0, heap_size_limit: 128 * 1024 * 1024, malloced_memory: 0, peak_malloced_memory: 0,

@@ -1,6 +1,6 @@
 // node:vm: loadable; new contexts and compiling code are not available.
 "use strict";
-const { unavailable, unavailableClass } = internal.lib("unavailable");
+const { unavailable, unavailableClass } = internal.lib("errors");
 const isContext = () => false;
 module.exports = {
   Script: unavailableClass("vm.Script"),

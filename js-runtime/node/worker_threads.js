@@ -1,6 +1,6 @@
 // node:worker_threads: the one thread there is; no workers.
 "use strict";
-const { unavailableClass } = internal.lib("unavailable");
+const { unavailableClass } = internal.lib("errors");
 const EventEmitter = require("events");
 
 class MessagePort extends EventEmitter {

@@ -507,12 +507,12 @@ pub struct SignArgs {
     dsa_encoding: Option<String>,
 }
 
-fn pss_salt(args: &SignArgs, key_bytes: usize, hash_len: usize, signing: bool) -> usize {
+/// A PSS salt length: -1 the digest's length; -2 or none the largest (a
+/// verifier given none accepts any, see `op_chatfn_verify`).
+fn pss_salt(args: &SignArgs, key_bytes: usize, hash_len: usize) -> usize {
     match args.salt_length {
         Some(-1) => hash_len,
         Some(n) if n >= 0 => n as usize,
-        // -2: the largest when signing, any (auto) when verifying.
-        _ if signing => key_bytes.saturating_sub(hash_len + 2),
         _ => key_bytes.saturating_sub(hash_len + 2),
     }
 }
@@ -529,7 +529,7 @@ pub fn op_chatfn_sign(#[buffer] der: &[u8], #[serde] args: SignArgs, #[buffer] d
         Key::RsaPrivate(k, pss) => {
             let hashed = digest(&hash(), data)?;
             if *pss || args.padding == Some(6) {
-                let salt = pss_salt(&args, k.size(), hashed.len(), true);
+                let salt = pss_salt(&args, k.size(), hashed.len());
                 with_hash!(hash(), H => k.sign_with_rng(&mut rand::rngs::OsRng, rsa::Pss::new_with_salt::<H>(salt), &hashed).map_err(|e| failed(&e)))?
             } else {
                 with_hash!(hash(), H => k.sign(rsa::Pkcs1v15Sign::new::<H>(), &hashed).map_err(|e| failed(&e)))?
@@ -580,7 +580,7 @@ pub fn op_chatfn_verify(
         Key::RsaPublic(k, pss) => {
             let hashed = digest(&hash(), data)?;
             if *pss || args.padding == Some(6) {
-                let salt = pss_salt(&args, k.size(), hashed.len(), false);
+                let salt = pss_salt(&args, k.size(), hashed.len());
                 let auto = args.salt_length.is_none() || args.salt_length == Some(-2);
                 with_hash!(hash(), H => Ok::<bool, JsErrorBox>(if auto {
                     k.verify(rsa::Pss::new::<H>(), &hashed, signature).is_ok()

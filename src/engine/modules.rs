@@ -26,7 +26,7 @@ pub struct InstalledPackage {
 }
 
 /// The packages a runtime may `require`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Packages {
     /// The runtime's own dependencies: name → version.
     pub dependencies: BTreeMap<String, String>,
@@ -37,6 +37,9 @@ pub struct Packages {
     /// runtime's dependencies. Packages (and the runtime's scripts) that
     /// use a name they do not declare get this one, as they do in Node.
     hoisted: HashMap<String, String>,
+    /// Whether a directory's nearest `package.json` says `"type": "module"`,
+    /// by directory (packages never change once installed).
+    module_dirs: parking_lot::Mutex<HashMap<String, bool>>,
 }
 
 impl Packages {
@@ -52,7 +55,7 @@ impl Packages {
                 queue.extend(package.dependencies.iter());
             }
         }
-        Packages { dependencies, packages, hoisted }
+        Packages { dependencies, packages, hoisted, module_dirs: Default::default() }
     }
 
     fn root_of(key: &str) -> String {
@@ -139,17 +142,29 @@ impl Packages {
         }
         let Some((package, _)) = self.package_of(path) else { return ModuleFormat::CommonJs };
         let root = Self::root_of(&format!("{}@{}", package.name, package.version));
-        let mut dir = path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
-        while dir.len() >= root.len() {
-            if let Some(manifest) = self.read_json(&format!("{dir}/package.json")) {
-                return match manifest.get("type").and_then(Value::as_str) {
-                    Some("module") => ModuleFormat::EsModule,
-                    _ => ModuleFormat::CommonJs,
-                };
-            }
-            dir = dir.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+        let dir = path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+        if self.dir_is_module(dir, &root) {
+            ModuleFormat::EsModule
+        } else {
+            ModuleFormat::CommonJs
         }
-        ModuleFormat::CommonJs
+    }
+
+    /// The `type` of the nearest `package.json` from `dir` up to the
+    /// package's root.
+    fn dir_is_module(&self, dir: &str, root: &str) -> bool {
+        if let Some(known) = self.module_dirs.lock().get(dir) {
+            return *known;
+        }
+        let is_module = match self.read_json(&format!("{dir}/package.json")) {
+            Some(manifest) => manifest.get("type").and_then(Value::as_str) == Some("module"),
+            None if dir.len() > root.len() => {
+                self.dir_is_module(dir.rsplit_once('/').map(|(d, _)| d).unwrap_or(""), root)
+            }
+            None => false,
+        };
+        self.module_dirs.lock().insert(dir.to_string(), is_module);
+        is_module
     }
 
     fn resolve_with(&self, request: &str, parent: &str, conditions: &[&str]) -> Result<String, String> {

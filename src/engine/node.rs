@@ -84,7 +84,7 @@ const VENDORED: &[(&str, &str)] = &[
 
 /// Modules the built-ins share (never `require`-able by name).
 const LIB: &[(&str, &str)] = &[
-    ("unavailable", include_str!("../../js-runtime/node/internal/unavailable.js")),
+    ("errors", include_str!("../../js-runtime/node/internal/errors.js")),
     ("http_client", include_str!("../../js-runtime/node/internal/http_client.js")),
     ("webcrypto", include_str!("../../js-runtime/node/internal/webcrypto.js")),
 ];
