@@ -484,9 +484,19 @@
     return json;
   }
 
+  // Bytes an op answered live outside the runtime's ArrayBuffer budget; a
+  // copy made here is counted against it (and refused past it), so a
+  // script cannot keep more than its budget by holding on to op answers.
+  function counted(bytes) {
+    if (bytes === null || bytes === undefined) return bytes;
+    const copy = new Uint8Array(bytes.byteLength);
+    copy.set(bytes);
+    return copy;
+  }
+
   // `defineGlobal` is for the capability scripts that follow this one.
   globalThis.__chatfnHost = {
     setEnv, runInit, exposeExports, load, registerModule, invoke, useContextFactory, useRequire, defineGlobal,
-    useConsoleFormat,
+    useConsoleFormat, counted,
   };
 })(globalThis);

@@ -9,6 +9,7 @@
   const core = globalThis.Deno.core;
   const { op_chatfn_fetch, op_chatfn_zlib_new, op_chatfn_zlib_write } = core.ops;
   const web = globalThis.__chatfnHost.web;
+  const { counted } = globalThis.__chatfnHost;
   const {
     ArrayBufferIsView,
     ArrayIsArray,
@@ -231,7 +232,7 @@
     }
     headers.delete("content-encoding");
     headers.delete("content-length");
-    return decoded;
+    return counted(decoded);
   }
 
   async function fetch(input, init = undefined) {
@@ -248,7 +249,7 @@
       request[bodyKey],
     );
     const response = new Response(null, { status: answer.status, statusText: answer.statusText, headers: answer.headers });
-    response[bodyKey] = decodeContent(response.headers, answer.body);
+    response[bodyKey] = decodeContent(response.headers, counted(answer.body));
     response.url = answer.url;
     response.redirected = answer.redirected;
     response.type = "basic";

@@ -6,7 +6,9 @@
 "use strict";
 
 const { ops } = internal;
-const { op_chatfn_fs_stat, op_chatfn_fs_readdir, op_chatfn_fs_read } = ops;
+const { op_chatfn_fs_stat, op_chatfn_fs_readdir } = ops;
+// File contents are copied into buffers the runtime's budget counts.
+const op_chatfn_fs_read = (path) => internal.host.counted(ops.op_chatfn_fs_read(path));
 const pathModule = require("path");
 
 const constants = Object.freeze({

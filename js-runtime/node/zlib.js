@@ -53,11 +53,16 @@ function open(mode, options = {}) {
   const quality = params[constants.BROTLI_PARAM_QUALITY] ?? constants.BROTLI_DEFAULT_QUALITY;
   const window = params[constants.BROTLI_PARAM_LGWIN] ?? constants.BROTLI_DEFAULT_WINDOW;
   const level = options.level ?? constants.Z_DEFAULT_COMPRESSION;
-  return op_chatfn_zlib_new(mode, level, quality, window, options.maxOutputLength ?? 0);
+  try {
+    return op_chatfn_zlib_new(mode, level, quality, window, options.maxOutputLength ?? 0);
+  } catch (e) {
+    throw zlibError(e);
+  }
 }
 function feed(id, bytes, flush) {
   try {
-    const out = op_chatfn_zlib_write(id, bytes, flush);
+    // Copied into a buffer the runtime's budget counts.
+    const out = internal.host.counted(op_chatfn_zlib_write(id, bytes, flush));
     return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
   } catch (e) {
     throw zlibError(e);

@@ -120,6 +120,8 @@ pub struct CipherArgs {
 }
 
 const GCM_TAG: usize = 16;
+/// Ciphers open at once in one runtime (each until its `final`).
+const MAX_OPEN_CIPHERS: usize = 1024;
 
 #[op2]
 pub fn op_chatfn_cipher_new(
@@ -198,6 +200,9 @@ pub fn op_chatfn_cipher_new(
         return Err(err(&format!("Invalid authentication tag length: {tag_length}")));
     }
     let streams = state.borrow_mut::<CipherStreams>();
+    if streams.streams.len() >= MAX_OPEN_CIPHERS {
+        return Err(err(&format!("at most {MAX_OPEN_CIPHERS} ciphers may be open at once; call final() on the others")));
+    }
     streams.next += 1;
     let id = streams.next;
     streams.streams.insert(id, CipherStream { aes, mode, encrypt: args.encrypt, padding: true, tag_length });

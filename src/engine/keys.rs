@@ -36,7 +36,7 @@ const MAX_RSA_BITS: usize = 8192;
 const MAX_RSA_GENERATE_BITS: usize = 4096;
 /// PBKDF2 iterations and scrypt memory one call may ask for.
 const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
-const MAX_SCRYPT_BYTES: u64 = 256 * 1024 * 1024;
+const MAX_SCRYPT_BYTES: u64 = 64 * 1024 * 1024;
 const MAX_DERIVED_BYTES: usize = 1024 * 1024;
 
 fn err(message: impl Into<String>) -> JsErrorBox {

@@ -12,6 +12,10 @@ use deno_error::JsErrorBox;
 use flate2::write::{DeflateDecoder, DeflateEncoder, GzDecoder, GzEncoder, ZlibDecoder, ZlibEncoder};
 use flate2::Compression;
 
+/// Codecs open at once in one runtime (each holds up to a few hundred KB
+/// of state until it is ended or closed).
+const MAX_OPEN_STREAMS: usize = 256;
+
 /// Largest output one codec may produce in total, whatever it is asked.
 const MAX_OUTPUT_BYTES: usize = 64 * 1024 * 1024;
 
@@ -173,6 +177,12 @@ pub fn op_chatfn_zlib_new(
     let codec = Codec::new(mode, level, quality, window)?;
     let limit = if max_output >= 1.0 { (max_output as usize).min(MAX_OUTPUT_BYTES) } else { MAX_OUTPUT_BYTES };
     let streams = state.borrow_mut::<ZlibStreams>();
+    if streams.streams.len() >= MAX_OPEN_STREAMS {
+        return Err(zlib_error(
+            "ERR_CHATFN_LIMIT",
+            format!("at most {MAX_OPEN_STREAMS} zlib streams may be open at once; end or close the others"),
+        ));
+    }
     streams.next += 1;
     let id = streams.next;
     streams.streams.insert(id, Stream { codec, produced: 0, limit });

@@ -31,6 +31,8 @@ fixture_tests!(
     env_vars,
     console_capture,
     node_globals,
+    node_bounds,
+    zlib_bomb,
     syntax_error,
     runtime_error,
     non_serializable,

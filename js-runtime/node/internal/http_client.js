@@ -325,7 +325,7 @@ class ClientRequest extends Writable {
     response.req = this;
     this.res = response;
     const hasListener = this.emit("response", response);
-    const bytes = answer.body;
+    const bytes = internal.host.counted(answer.body);
     if (bytes && bytes.byteLength && this.method !== "HEAD") response.push(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     response.complete = true;
     response.push(null);
