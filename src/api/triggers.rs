@@ -15,7 +15,7 @@ use super::extract::Id;
 use super::extract::JsonBody;
 use super::AppState;
 use crate::dispatch::queue::Accepted;
-use crate::engine::InvocationStatus;
+use crate::engine::{Ending, InvocationStatus};
 use crate::store::{TimeoutPolicy, Toggle};
 use crate::triggers;
 
@@ -116,8 +116,10 @@ pub async fn trigger(
                 message: "the function failed".into(),
                 stack: None,
             });
-            match (error.name.as_str(), resolved.timeout_policy) {
-                ("TimeoutError", TimeoutPolicy::FailOpen) => (
+            // Only the invocation's own time-out: a handler that throws an
+            // error named TimeoutError (a fetch that timed out) failed.
+            match (ran.outcome.ending, resolved.timeout_policy) {
+                (Ending::TimedOut, TimeoutPolicy::FailOpen) => (
                     StatusCode::OK,
                     Json(json!({ "invocationId": id, "status": "TIMED_OUT_ALLOWED", "message": error.message })),
                 )

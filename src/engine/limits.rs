@@ -73,6 +73,14 @@ pub enum Trip {
 }
 
 impl Trip {
+    /// How an invocation this stopped ended.
+    pub fn ending(self) -> super::Ending {
+        match self {
+            Trip::WallClock | Trip::CpuTime => super::Ending::TimedOut,
+            Trip::Heap | Trip::Buffers => super::Ending::OutOfMemory,
+        }
+    }
+
     fn code(self) -> u8 {
         match self {
             Trip::WallClock => 1,

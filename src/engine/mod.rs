@@ -104,6 +104,24 @@ pub struct InvocationError {
     pub stack: Option<String>,
 }
 
+/// How an invocation ended, as the engine knows it: what the host decides
+/// on (a blocking trigger's time-out policy). The API and the store show
+/// `status` and the error's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Ending {
+    /// The handler returned.
+    #[default]
+    Returned,
+    /// The handler or the initialization script threw or rejected.
+    Threw,
+    /// Stopped at its wall-clock or CPU-time limit.
+    TimedOut,
+    /// Stopped at its heap or ArrayBuffer limit.
+    OutOfMemory,
+    /// The host could not run it.
+    Internal,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InvocationOutcome {
@@ -116,10 +134,18 @@ pub struct InvocationOutcome {
     pub duration_ms: f64,
     /// A runtime was built (and the init script run) for this invocation.
     pub cold_start: bool,
+    #[serde(skip)]
+    pub ending: Ending,
 }
 
 impl InvocationOutcome {
-    pub(crate) fn failed(error: InvocationError, logs: Vec<LogLine>, duration: Duration, cold_start: bool) -> Self {
+    pub(crate) fn failed(
+        error: InvocationError,
+        ending: Ending,
+        logs: Vec<LogLine>,
+        duration: Duration,
+        cold_start: bool,
+    ) -> Self {
         InvocationOutcome {
             status: InvocationStatus::Failed,
             result: None,
@@ -127,6 +153,7 @@ impl InvocationOutcome {
             logs,
             duration_ms: duration.as_secs_f64() * 1e3,
             cold_start,
+            ending,
         }
     }
 }

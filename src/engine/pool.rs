@@ -25,10 +25,10 @@ use std::time::Instant;
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
-use super::limits::{Guard, Trip};
+use super::limits::{Guard, Limits, Trip};
 use super::runtime::{trip_error, Failure, LiveRuntime};
 use super::{
-    EngineConfig, EngineStats, InvocationError, InvocationOutcome, InvocationRequest, InvocationResult,
+    Ending, EngineConfig, EngineStats, InvocationError, InvocationOutcome, InvocationRequest, InvocationResult,
     InvocationStatus,
 };
 
@@ -125,6 +125,7 @@ impl Pool {
             Ok(outcome) => outcome,
             Err(_) => InvocationOutcome::failed(
                 internal("the runtime thread stopped unexpectedly"),
+                Ending::Internal,
                 vec![],
                 started.elapsed(),
                 false,
@@ -315,8 +316,9 @@ async fn run(live: &mut Option<LiveRuntime>, guard: &Arc<Guard>, request: &Invoc
         *live = None;
         match LiveRuntime::create(&request.runtime, guard) {
             Ok(rt) => *live = Some(rt),
-            Err(Failure::Threw(e) | Failure::Fatal(e)) => {
-                return InvocationOutcome::failed(e, vec![], started.elapsed(), true);
+            Err(failure) => {
+                let (error, ending) = failure_outcome(failure, None, &limits);
+                return InvocationOutcome::failed(error, ending, vec![], started.elapsed(), true);
             }
         }
     }
@@ -347,7 +349,7 @@ async fn run(live: &mut Option<LiveRuntime>, guard: &Arc<Guard>, request: &Invoc
         Ok(result) => result,
         Err(_elapsed) => {
             guard.trip(Trip::WallClock, &rt.isolate());
-            Err(Failure::Fatal(trip_error(Trip::WallClock, &limits)))
+            Err(Failure::Stopped(Trip::WallClock))
         }
     };
     guard.disarm();
@@ -360,7 +362,7 @@ async fn run(live: &mut Option<LiveRuntime>, guard: &Arc<Guard>, request: &Invoc
         Some(Trip::Heap) if rt.buffers_refused() => Some(Trip::Buffers),
         other => other,
     };
-    let discard = tripped.is_some() || matches!(result, Err(Failure::Fatal(_)));
+    let discard = tripped.is_some() || result.as_ref().is_err_and(Failure::is_fatal);
     if discard {
         *live = None;
     }
@@ -375,13 +377,21 @@ async fn run(live: &mut Option<LiveRuntime>, guard: &Arc<Guard>, request: &Invoc
             logs,
             duration_ms: duration.as_secs_f64() * 1e3,
             cold_start: cold,
+            ending: Ending::Returned,
         },
-        Err(Failure::Threw(e) | Failure::Fatal(e)) => {
-            let error = match tripped {
-                Some(trip) => trip_error(trip, &limits),
-                None => e,
-            };
-            InvocationOutcome::failed(error, logs, duration, cold)
+        Err(failure) => {
+            let (error, ending) = failure_outcome(failure, tripped, &limits);
+            InvocationOutcome::failed(error, ending, logs, duration, cold)
         }
+    }
+}
+
+/// The error an invocation answers and how it ended: a limit that tripped
+/// (whatever the script saw) is named with the invocation's own limits.
+fn failure_outcome(failure: Failure, tripped: Option<Trip>, limits: &Limits) -> (InvocationError, Ending) {
+    match (tripped, failure) {
+        (Some(trip), _) | (None, Failure::Stopped(trip)) => (trip_error(trip, limits), trip.ending()),
+        (None, Failure::Threw(e) | Failure::InitThrew(e)) => (e, Ending::Threw),
+        (None, Failure::Internal(e)) => (e, Ending::Internal),
     }
 }

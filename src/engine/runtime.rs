@@ -45,8 +45,19 @@ struct Host {
 pub(crate) enum Failure {
     /// The script threw or rejected; the runtime stays usable.
     Threw(InvocationError),
-    /// The runtime was stopped (time, memory) or broke; it must be discarded.
-    Fatal(InvocationError),
+    /// The initialization script threw: the runtime must be discarded.
+    InitThrew(InvocationError),
+    /// The watchdog or a memory limit stopped it; the pool names the limit.
+    Stopped(Trip),
+    /// The host could not run it (the runtime is discarded).
+    Internal(InvocationError),
+}
+
+impl Failure {
+    /// Whether the runtime is unusable after this.
+    pub fn is_fatal(&self) -> bool {
+        !matches!(self, Failure::Threw(_))
+    }
 }
 
 pub(crate) struct LiveRuntime {
@@ -80,7 +91,7 @@ impl LiveRuntime {
             ),
             ..Default::default()
         })
-        .map_err(|e| Failure::Fatal(internal(format!("could not create a runtime: {e}"))))?;
+        .map_err(|e| Failure::Internal(internal(format!("could not create a runtime: {e}"))))?;
         js.op_state().borrow_mut().put(super::modules::ModuleBinding(spec.packages.clone()));
         let isolate = js.v8_isolate().thread_safe_handle();
         {
@@ -154,7 +165,7 @@ impl LiveRuntime {
                 Failure::Threw(mut e) => {
                     e.message = format!("Initialization script failed: {}", e.message);
                     // A runtime whose init failed is not one to reuse.
-                    Failure::Fatal(e)
+                    Failure::InitThrew(e)
                 }
                 fatal => fatal,
             })?;
@@ -232,7 +243,7 @@ impl LiveRuntime {
             return Ok(namespace.clone());
         }
         let url = ModuleSpecifier::parse(&script.specifier)
-            .map_err(|e| Failure::Fatal(internal(format!("bad module specifier: {e}"))))?;
+            .map_err(|e| Failure::Internal(internal(format!("bad module specifier: {e}"))))?;
         let id = self
             .js
             .load_side_es_module_from_code(&url, script.code.to_string())
@@ -321,7 +332,7 @@ fn settle_now(
     match call.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop())) {
         std::task::Poll::Ready(Ok(_)) => Ok(()),
         std::task::Poll::Ready(Err(error)) => Err(js_failure(guard, *error)),
-        std::task::Poll::Pending => Err(Failure::Fatal(internal("a host entry point returned a promise"))),
+        std::task::Poll::Pending => Err(Failure::Internal(internal("a host entry point returned a promise"))),
     }
 }
 
@@ -361,7 +372,7 @@ fn core_failure(guard: &Guard, error: CoreError) -> Failure {
     match *error.0 {
         CoreErrorKind::Js(js) => js_failure(guard, *js),
         CoreErrorKind::PendingPromiseResolution => match guard.tripped() {
-            Some(trip) => Failure::Fatal(trip_error(trip, &Limits::default())),
+            Some(trip) => Failure::Stopped(trip),
             None => Failure::Threw(InvocationError {
                 name: "Error".into(),
                 message: "The handler's promise never settled: it awaited something that can no longer happen".into(),
@@ -376,8 +387,8 @@ fn core_failure(guard: &Guard, error: CoreError) -> Failure {
 fn js_failure(guard: &Guard, error: JsError) -> Failure {
     if let Some(trip) = guard.tripped() {
         // The message V8 gives a terminated script says nothing useful;
-        // the limits that were hit are filled in by the caller.
-        return Failure::Fatal(trip_error(trip, &Limits::default()));
+        // the limits that were hit are named by the caller.
+        return Failure::Stopped(trip);
     }
     let message = match (&error.message, &error.name) {
         (Some(message), _) => message.clone(),

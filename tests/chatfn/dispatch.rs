@@ -135,6 +135,15 @@ async fn blocking_time_out_fails_closed_or_open_by_policy() {
         let (status, open) = app.post(&format!("/v1/triggers/{LOGIN}"), json!({"username": "jane", "authParams": {}})).await;
         assert_eq!(status, StatusCode::OK, "{open}");
         assert_eq!(open["status"], "TIMED_OUT_ALLOWED");
+
+        // A handler that throws an error named TimeoutError did not time out:
+        // it failed, and FAIL_OPEN does not let it in.
+        let script = "async function handleEvent() { const e = new Error('upstream took too long'); e.name = 'TimeoutError'; throw e; }";
+        let (status, version) = app.post(&format!("/v1/functions/{id}/versions"), json!({ "handlerScript": script })).await;
+        assert_eq!(status, StatusCode::CREATED, "{version}");
+        let (status, thrown) = app.post(&format!("/v1/triggers/{LOGIN}"), json!({"username": "jane", "authParams": {}})).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{thrown}");
+        assert_eq!(thrown["message"], "upstream took too long");
     })
     .await;
 }
