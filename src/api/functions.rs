@@ -15,7 +15,9 @@ use super::hal::{link, page, page_request, time};
 use super::runtime::script_error;
 use super::AppState;
 use crate::engine::script::{compile, ScriptRole};
-use crate::store::{FunctionPatch, FunctionRecord, InvocationFilter, InvocationRecord, NewFunction, VersionRecord};
+use crate::store::{
+    FunctionPatch, FunctionRecord, InvocationFilter, InvocationRecord, InvocationState, NewFunction, VersionRecord,
+};
 use crate::triggers;
 
 /// The fields `PATCH /v1/functions/{id}` may change (JSON merge patch).
@@ -92,7 +94,7 @@ fn invocation_json(state: &AppState, i: &InvocationRecord) -> Value {
         "result": parse_json_text(i.result.as_deref()),
         "error": parse_json_text(i.error.as_deref()),
         "logs": i.logs.as_deref().map(|l| parse_json_text(Some(l))).unwrap_or(json!([])),
-        "status": i.status,
+        "status": i.status.as_str(),
         "attempt": i.attempt,
         "durationMs": i.duration_ms,
         "createdTime": time(i.created_at),
@@ -356,7 +358,7 @@ pub async fn list_invocations(
     }
     let status = match query.get("status").map(String::as_str) {
         None => None,
-        Some(s @ ("RUNNING" | "SUCCEEDED" | "FAILED" | "QUEUED")) => Some(s.to_string()),
+        Some(s) if InvocationState::parse(s).is_some() => InvocationState::parse(s),
         Some(other) => {
             return Err(ApiError::bad_request(format!(
                 "query parameter `status` must be RUNNING, SUCCEEDED, FAILED or QUEUED, got {other:?}"

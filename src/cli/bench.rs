@@ -159,7 +159,8 @@ pub async fn bench(args: BenchArgs) -> ExitCode {
         ScriptRole::Handler,
     )
     .unwrap();
-    let node_function = Arc::new(FunctionSpec { script: node_handler, function_id: "bench-node".into(), ..(*function).clone() });
+    let node_function =
+        Arc::new(FunctionSpec { script: node_handler, function_id: "bench-node".into(), ..(*function).clone() });
     let mut samples = Vec::with_capacity(args.cold);
     for n in 0..args.cold {
         let runtime = runtime_spec("bench-cold-node", format!("cold-node-{n}"));

@@ -15,9 +15,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use crate::engine::{
-    Engine, EngineConfig, FunctionSpec, InvocationOutcome, InvocationRequest, InvocationStatus, Limits, RuntimeSpec,
-};
+use crate::engine::{Engine, EngineConfig, FunctionSpec, InvocationOutcome, InvocationRequest, Limits, RuntimeSpec};
 use crate::npm::{Lockfile, Npm};
 use crate::platform::Platforms;
 use crate::store::{now_millis, Store, StoreResult, TimeoutPolicy, Toggle};
@@ -303,10 +301,7 @@ impl Dispatcher {
         recorder.finished(Finished {
             id: invocation_id,
             application_id,
-            status: match outcome.status {
-                InvocationStatus::Succeeded => "SUCCEEDED",
-                InvocationStatus::Failed => "FAILED",
-            },
+            status: outcome.status.into(),
             result: outcome.result.as_ref().map(|r| serde_json::to_string(r).expect("result serialises")),
             error: outcome.error.as_ref().map(|e| serde_json::to_string(e).expect("error serialises")),
             logs: serde_json::to_string(&outcome.logs).expect("logs serialise"),

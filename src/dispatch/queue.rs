@@ -8,6 +8,7 @@
 //! FAILED until re-driven. A lease that runs out (the host died mid-run)
 //! makes the job claimable again: delivery is at least once.
 
+use crate::store::JobState;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -318,14 +319,14 @@ impl Queue {
         };
         let now = now_millis();
         let (status, run_at, error) = match outcome {
-            Ok(()) => ("SUCCEEDED", now, None),
-            Err(e) if job.attempts < job.max_attempts => ("QUEUED", now + self.backoff(job.attempts), Some(e)),
-            Err(e) => ("FAILED", now, Some(e)),
+            Ok(()) => (JobState::Succeeded, now, None),
+            Err(e) if job.attempts < job.max_attempts => (JobState::Queued, now + self.backoff(job.attempts), Some(e)),
+            Err(e) => (JobState::Failed, now, Some(e)),
         };
         // Written with the attempt's record, in the writer's next batch; if
         // the host dies first, the lease runs out and the job runs again.
         self.inner.dispatcher.recorder().job_done(JobDone { job_id: job.id, status, run_at, last_error: error });
-        if status != "QUEUED" {
+        if status != JobState::Queued {
             if let Some(n) = self.inner.pending.lock().get_mut(&job.application_id) {
                 *n = (*n - 1).max(0);
             }

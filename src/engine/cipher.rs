@@ -90,10 +90,27 @@ impl Keystream {
 }
 
 enum Mode {
-    Cbc { prev: [u8; 16], pending: Vec<u8> },
+    Cbc {
+        prev: [u8; 16],
+        pending: Vec<u8>,
+    },
     Ctr(Keystream),
-    Gcm { stream: Keystream, hash: Box<ghash::GHash>, j0: [u8; 16], aad: Vec<u8>, aad_len: u64, text_len: u64, partial: Vec<u8>, started: bool },
-    ChaCha { key: Vec<u8>, nonce: Vec<u8>, aad: Vec<u8>, data: Vec<u8> },
+    Gcm {
+        stream: Keystream,
+        hash: Box<ghash::GHash>,
+        j0: [u8; 16],
+        aad: Vec<u8>,
+        aad_len: u64,
+        text_len: u64,
+        partial: Vec<u8>,
+        started: bool,
+    },
+    ChaCha {
+        key: Vec<u8>,
+        nonce: Vec<u8>,
+        aad: Vec<u8>,
+        data: Vec<u8>,
+    },
 }
 
 struct CipherStream {
@@ -134,7 +151,9 @@ pub fn op_chatfn_cipher_new(
     let parts: Vec<&str> = algorithm.split('-').collect();
     let invalid_iv = || err("Invalid initialization vector");
     let (aes, mode) = match parts.as_slice() {
-        ["aes", bits, mode] | ["id", bits, mode] if matches!(*bits, "128" | "192" | "256" | "aes128" | "aes192" | "aes256") => {
+        ["aes", bits, mode] | ["id", bits, mode]
+            if matches!(*bits, "128" | "192" | "256" | "aes128" | "aes192" | "aes256") =>
+        {
             let bits: usize = bits.trim_start_matches("aes").parse().expect("matched above");
             let aes = Aes::new(bits, key)?;
             let mode = match *mode {
@@ -201,7 +220,9 @@ pub fn op_chatfn_cipher_new(
     }
     let streams = state.borrow_mut::<CipherStreams>();
     if streams.streams.len() >= MAX_OPEN_CIPHERS {
-        return Err(err(&format!("at most {MAX_OPEN_CIPHERS} ciphers may be open at once; call final() on the others")));
+        return Err(err(&format!(
+            "at most {MAX_OPEN_CIPHERS} ciphers may be open at once; call final() on the others"
+        )));
     }
     streams.next += 1;
     let id = streams.next;
@@ -221,7 +242,13 @@ fn stream<'a>(state: &'a mut OpState, id: u32) -> Result<&'a mut CipherStream, J
 }
 
 #[op2(fast)]
-pub fn op_chatfn_cipher_options(state: &mut OpState, id: u32, padding: bool, #[buffer] aad: &[u8], set_aad: bool) -> Result<(), JsErrorBox> {
+pub fn op_chatfn_cipher_options(
+    state: &mut OpState,
+    id: u32,
+    padding: bool,
+    #[buffer] aad: &[u8],
+    set_aad: bool,
+) -> Result<(), JsErrorBox> {
     let s = stream(state, id)?;
     s.padding = padding;
     if set_aad {
@@ -383,11 +410,13 @@ pub fn op_chatfn_cipher_final(state: &mut OpState, id: u32, #[buffer] tag: &[u8]
         }
         Mode::ChaCha { key, nonce, aad, data } => {
             use chacha20poly1305::aead::{AeadInPlace, KeyInit as _};
-            let cipher = chacha20poly1305::ChaCha20Poly1305::new_from_slice(&key).map_err(|_| err("Invalid key length"))?;
+            let cipher =
+                chacha20poly1305::ChaCha20Poly1305::new_from_slice(&key).map_err(|_| err("Invalid key length"))?;
             let nonce = GenericArray::from_slice(&nonce);
             let mut buffer = data;
             if s.encrypt {
-                let full = cipher.encrypt_in_place_detached(nonce, &aad, &mut buffer).map_err(|_| err("encryption failed"))?;
+                let full =
+                    cipher.encrypt_in_place_detached(nonce, &aad, &mut buffer).map_err(|_| err("encryption failed"))?;
                 answer_tag = Some(full[..s.tag_length].to_vec().into());
             } else {
                 if tag.len() != 16 {
@@ -410,7 +439,13 @@ pub fn op_chatfn_cipher_close(state: &mut OpState, id: u32) {
 
 deno_core::extension!(
     chatfn_cipher,
-    ops = [op_chatfn_cipher_new, op_chatfn_cipher_options, op_chatfn_cipher_update, op_chatfn_cipher_final, op_chatfn_cipher_close],
+    ops = [
+        op_chatfn_cipher_new,
+        op_chatfn_cipher_options,
+        op_chatfn_cipher_update,
+        op_chatfn_cipher_final,
+        op_chatfn_cipher_close
+    ],
     state = |state| {
         state.put(CipherStreams::default());
     },

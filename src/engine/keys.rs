@@ -128,10 +128,9 @@ impl Key {
         let info = spki::SubjectPublicKeyInfoRef::try_from(der).map_err(bad_key)?;
         let raw = info.subject_public_key.raw_bytes();
         match info.algorithm.oid {
-            RSA | RSA_PSS => Ok(Key::RsaPublic(
-                RsaPublicKey::from_pkcs1_der(raw).map_err(bad_key)?,
-                info.algorithm.oid == RSA_PSS,
-            )),
+            RSA | RSA_PSS => {
+                Ok(Key::RsaPublic(RsaPublicKey::from_pkcs1_der(raw).map_err(bad_key)?, info.algorithm.oid == RSA_PSS))
+            }
             EC => match Curve::from_oid(info.algorithm.parameters_oid().map_err(bad_key)?)? {
                 Curve::P256 => Ok(Key::P256Public(p256::PublicKey::from_sec1_bytes(raw).map_err(bad_key)?)),
                 Curve::P384 => Ok(Key::P384Public(p384::PublicKey::from_sec1_bytes(raw).map_err(bad_key)?)),
@@ -196,8 +195,12 @@ impl Key {
             Key::K256Private(k) => k.to_pkcs8_der().map_err(|x| e(&x))?.as_bytes().to_vec(),
             Key::Ed25519Private(k) => k.to_pkcs8_der().map_err(|x| e(&x))?.as_bytes().to_vec(),
             Key::X25519Private(k) => {
-                let inner = pkcs8::der::asn1::OctetStringRef::new(k.as_bytes()).map_err(|x| e(&x))?.to_der().map_err(|x| e(&x))?;
-                let info = pkcs8::PrivateKeyInfo::new(pkcs8::AlgorithmIdentifierRef { oid: X25519, parameters: None }, &inner);
+                let inner = pkcs8::der::asn1::OctetStringRef::new(k.as_bytes())
+                    .map_err(|x| e(&x))?
+                    .to_der()
+                    .map_err(|x| e(&x))?;
+                let info =
+                    pkcs8::PrivateKeyInfo::new(pkcs8::AlgorithmIdentifierRef { oid: X25519, parameters: None }, &inner);
                 info.to_der().map_err(|x| e(&x))?
             }
             Key::RsaPublic(k, _) => k.to_public_key_der().map_err(|x| e(&x))?.as_bytes().to_vec(),
@@ -272,8 +275,13 @@ impl Key {
 
     fn from_jwk(jwk: &Value, want_private: bool) -> Result<Key, JsErrorBox> {
         let field = |name: &str| -> Result<Vec<u8>, JsErrorBox> {
-            let text = jwk.get(name).and_then(Value::as_str).ok_or_else(|| type_err(format!("Invalid JWK: \"{name}\" is missing")))?;
-            URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).map_err(|_| type_err(format!("Invalid JWK: \"{name}\" is not base64url")))
+            let text = jwk
+                .get(name)
+                .and_then(Value::as_str)
+                .ok_or_else(|| type_err(format!("Invalid JWK: \"{name}\" is missing")))?;
+            URL_SAFE_NO_PAD
+                .decode(text.trim_end_matches('='))
+                .map_err(|_| type_err(format!("Invalid JWK: \"{name}\" is not base64url")))
         };
         let private = want_private && jwk.get("d").is_some();
         let text = jwk.to_string();
@@ -284,20 +292,30 @@ impl Key {
                 if private {
                     let d = BigUint::from_bytes_be(&field("d")?);
                     let primes = vec![BigUint::from_bytes_be(&field("p")?), BigUint::from_bytes_be(&field("q")?)];
-                    let key = RsaPrivateKey::from_components(n, e, d, primes).map_err(|e| type_err(format!("Invalid JWK RSA key: {e}")))?;
+                    let key = RsaPrivateKey::from_components(n, e, d, primes)
+                        .map_err(|e| type_err(format!("Invalid JWK RSA key: {e}")))?;
                     Ok(Key::RsaPrivate(Box::new(key), false))
                 } else {
-                    Ok(Key::RsaPublic(RsaPublicKey::new(n, e).map_err(|e| type_err(format!("Invalid JWK RSA key: {e}")))?, false))
+                    Ok(Key::RsaPublic(
+                        RsaPublicKey::new(n, e).map_err(|e| type_err(format!("Invalid JWK RSA key: {e}")))?,
+                        false,
+                    ))
                 }
             }
             Some("EC") => {
                 let invalid = |e: &dyn std::fmt::Display| type_err(format!("Invalid JWK EC key: {e}"));
                 match jwk.get("crv").and_then(Value::as_str).unwrap_or("") {
-                    "P-256" if private => Ok(Key::P256Private(p256::SecretKey::from_jwk_str(&text).map_err(|e| invalid(&e))?)),
+                    "P-256" if private => {
+                        Ok(Key::P256Private(p256::SecretKey::from_jwk_str(&text).map_err(|e| invalid(&e))?))
+                    }
                     "P-256" => Ok(Key::P256Public(p256::PublicKey::from_jwk_str(&text).map_err(|e| invalid(&e))?)),
-                    "P-384" if private => Ok(Key::P384Private(p384::SecretKey::from_jwk_str(&text).map_err(|e| invalid(&e))?)),
+                    "P-384" if private => {
+                        Ok(Key::P384Private(p384::SecretKey::from_jwk_str(&text).map_err(|e| invalid(&e))?))
+                    }
                     "P-384" => Ok(Key::P384Public(p384::PublicKey::from_jwk_str(&text).map_err(|e| invalid(&e))?)),
-                    "secp256k1" if private => Ok(Key::K256Private(k256::SecretKey::from_jwk_str(&text).map_err(|e| invalid(&e))?)),
+                    "secp256k1" if private => {
+                        Ok(Key::K256Private(k256::SecretKey::from_jwk_str(&text).map_err(|e| invalid(&e))?))
+                    }
                     "secp256k1" => Ok(Key::K256Public(k256::PublicKey::from_jwk_str(&text).map_err(|e| invalid(&e))?)),
                     other => Err(type_err(format!("Unsupported JWK EC curve: {other}"))),
                 }
@@ -307,7 +325,9 @@ impl Key {
                     field(name)?.try_into().map_err(|_| type_err(format!("Invalid JWK: \"{name}\" must be 32 bytes")))
                 };
                 match jwk.get("crv").and_then(Value::as_str).unwrap_or("") {
-                    "Ed25519" if private => Ok(Key::Ed25519Private(ed25519_dalek::SigningKey::from_bytes(&bytes32("d")?))),
+                    "Ed25519" if private => {
+                        Ok(Key::Ed25519Private(ed25519_dalek::SigningKey::from_bytes(&bytes32("d")?)))
+                    }
                     "Ed25519" => Ok(Key::Ed25519Public(
                         ed25519_dalek::VerifyingKey::from_bytes(&bytes32("x")?).map_err(|e| type_err(e.to_string()))?,
                     )),
@@ -372,11 +392,15 @@ fn import(args: &ImportArgs, data: Option<&[u8]>) -> Result<Key, JsErrorBox> {
             let (label, der) = parse_pem(args.text.as_deref().unwrap_or(""))?;
             match label.as_str() {
                 "PRIVATE KEY" => Key::from_pkcs8(&der)?,
-                "RSA PRIVATE KEY" => Key::RsaPrivate(Box::new(RsaPrivateKey::from_pkcs1_der(&der).map_err(bad_key)?), false),
+                "RSA PRIVATE KEY" => {
+                    Key::RsaPrivate(Box::new(RsaPrivateKey::from_pkcs1_der(&der).map_err(bad_key)?), false)
+                }
                 "EC PRIVATE KEY" => sec1_key(&der)?,
                 "PUBLIC KEY" => Key::from_spki(&der)?,
                 "RSA PUBLIC KEY" => Key::RsaPublic(RsaPublicKey::from_pkcs1_der(&der).map_err(bad_key)?, false),
-                "ENCRYPTED PRIVATE KEY" => return Err(err("Encrypted private keys are not supported in chat functions")),
+                "ENCRYPTED PRIVATE KEY" => {
+                    return Err(err("Encrypted private keys are not supported in chat functions"))
+                }
                 "CERTIFICATE" => return Err(err("X.509 certificates are not supported as keys in chat functions")),
                 other => return Err(bad_key(format!("PEM label {other}"))),
             }
@@ -385,7 +409,9 @@ fn import(args: &ImportArgs, data: Option<&[u8]>) -> Result<Key, JsErrorBox> {
             let der = data.ok_or_else(|| type_err("The key data is missing"))?;
             match args.r#type.as_deref().unwrap_or(if want_private { "pkcs8" } else { "spki" }) {
                 "pkcs8" => Key::from_pkcs8(der)?,
-                "pkcs1" if want_private => Key::RsaPrivate(Box::new(RsaPrivateKey::from_pkcs1_der(der).map_err(bad_key)?), false),
+                "pkcs1" if want_private => {
+                    Key::RsaPrivate(Box::new(RsaPrivateKey::from_pkcs1_der(der).map_err(bad_key)?), false)
+                }
                 "pkcs1" => match RsaPublicKey::from_pkcs1_der(der) {
                     Ok(k) => Key::RsaPublic(k, false),
                     Err(_) => Key::RsaPrivate(Box::new(RsaPrivateKey::from_pkcs1_der(der).map_err(bad_key)?), false),
@@ -443,15 +469,20 @@ pub fn op_chatfn_key_export(
     let (label, bytes): (&str, Vec<u8>) = match (&key, r#type) {
         (_, "pkcs8") if key.is_private() => ("PRIVATE KEY", der.to_vec()),
         (_, "spki") if !key.is_private() => ("PUBLIC KEY", der.to_vec()),
-        (Key::RsaPrivate(k, _), "pkcs1") => ("RSA PRIVATE KEY", k.to_pkcs1_der().map_err(|e| err(e.to_string()))?.as_bytes().to_vec()),
-        (Key::RsaPublic(k, _), "pkcs1") => ("RSA PUBLIC KEY", k.to_pkcs1_der().map_err(|e| err(e.to_string()))?.as_bytes().to_vec()),
+        (Key::RsaPrivate(k, _), "pkcs1") => {
+            ("RSA PRIVATE KEY", k.to_pkcs1_der().map_err(|e| err(e.to_string()))?.as_bytes().to_vec())
+        }
+        (Key::RsaPublic(k, _), "pkcs1") => {
+            ("RSA PUBLIC KEY", k.to_pkcs1_der().map_err(|e| err(e.to_string()))?.as_bytes().to_vec())
+        }
         (Key::P256Private(k), "sec1") => ("EC PRIVATE KEY", k.to_sec1_der().map_err(|e| err(e.to_string()))?.to_vec()),
         (Key::P384Private(k), "sec1") => ("EC PRIVATE KEY", k.to_sec1_der().map_err(|e| err(e.to_string()))?.to_vec()),
         (Key::K256Private(k), "sec1") => ("EC PRIVATE KEY", k.to_sec1_der().map_err(|e| err(e.to_string()))?.to_vec()),
         _ => return Err(unsupported()),
     };
     if format == "pem" {
-        let pem = pem_rfc7468::encode_string(label, pem_rfc7468::LineEnding::LF, &bytes).map_err(|e| err(e.to_string()))?;
+        let pem =
+            pem_rfc7468::encode_string(label, pem_rfc7468::LineEnding::LF, &bytes).map_err(|e| err(e.to_string()))?;
         Ok(Value::String(pem))
     } else {
         Ok(Value::Array(bytes.into_iter().map(Value::from).collect()))
@@ -480,11 +511,26 @@ fn digest(hash: &str, data: &[u8]) -> Result<Vec<u8>, JsErrorBox> {
 macro_rules! with_hash {
     ($hash:expr, $h:ident => $body:expr) => {
         match $hash.to_ascii_lowercase().trim_start_matches("rsa-").replace("sha-", "sha").as_str() {
-            "sha1" => { type $h = sha1::Sha1; $body }
-            "sha224" => { type $h = sha2::Sha224; $body }
-            "sha256" => { type $h = sha2::Sha256; $body }
-            "sha384" => { type $h = sha2::Sha384; $body }
-            "sha512" => { type $h = sha2::Sha512; $body }
+            "sha1" => {
+                type $h = sha1::Sha1;
+                $body
+            }
+            "sha224" => {
+                type $h = sha2::Sha224;
+                $body
+            }
+            "sha256" => {
+                type $h = sha2::Sha256;
+                $body
+            }
+            "sha384" => {
+                type $h = sha2::Sha384;
+                $body
+            }
+            "sha512" => {
+                type $h = sha2::Sha512;
+                $body
+            }
             other => Err(err(format!("Invalid digest: {other}"))),
         }
     };
@@ -519,7 +565,11 @@ fn pss_salt(args: &SignArgs, key_bytes: usize, hash_len: usize) -> usize {
 
 #[op2]
 #[serde]
-pub fn op_chatfn_sign(#[buffer] der: &[u8], #[serde] args: SignArgs, #[buffer] data: &[u8]) -> Result<ToJsBuffer, JsErrorBox> {
+pub fn op_chatfn_sign(
+    #[buffer] der: &[u8],
+    #[serde] args: SignArgs,
+    #[buffer] data: &[u8],
+) -> Result<ToJsBuffer, JsErrorBox> {
     use ecdsa::signature::hazmat::PrehashSigner;
     let key = Key::from_pkcs8(der)?;
     let p1363 = args.dsa_encoding.as_deref() == Some("ieee-p1363");
@@ -536,16 +586,31 @@ pub fn op_chatfn_sign(#[buffer] der: &[u8], #[serde] args: SignArgs, #[buffer] d
             }
         }
         Key::P256Private(k) => {
-            let sig: p256::ecdsa::Signature = p256::ecdsa::SigningKey::from(k).sign_prehash(&digest(&hash(), data)?).map_err(|e| failed(&e))?;
-            if p1363 { sig.to_bytes().to_vec() } else { sig.to_der().as_bytes().to_vec() }
+            let sig: p256::ecdsa::Signature =
+                p256::ecdsa::SigningKey::from(k).sign_prehash(&digest(&hash(), data)?).map_err(|e| failed(&e))?;
+            if p1363 {
+                sig.to_bytes().to_vec()
+            } else {
+                sig.to_der().as_bytes().to_vec()
+            }
         }
         Key::P384Private(k) => {
-            let sig: p384::ecdsa::Signature = p384::ecdsa::SigningKey::from(k).sign_prehash(&digest(&hash(), data)?).map_err(|e| failed(&e))?;
-            if p1363 { sig.to_bytes().to_vec() } else { sig.to_der().as_bytes().to_vec() }
+            let sig: p384::ecdsa::Signature =
+                p384::ecdsa::SigningKey::from(k).sign_prehash(&digest(&hash(), data)?).map_err(|e| failed(&e))?;
+            if p1363 {
+                sig.to_bytes().to_vec()
+            } else {
+                sig.to_der().as_bytes().to_vec()
+            }
         }
         Key::K256Private(k) => {
-            let sig: k256::ecdsa::Signature = k256::ecdsa::SigningKey::from(k).sign_prehash(&digest(&hash(), data)?).map_err(|e| failed(&e))?;
-            if p1363 { sig.to_bytes().to_vec() } else { sig.to_der().as_bytes().to_vec() }
+            let sig: k256::ecdsa::Signature =
+                k256::ecdsa::SigningKey::from(k).sign_prehash(&digest(&hash(), data)?).map_err(|e| failed(&e))?;
+            if p1363 {
+                sig.to_bytes().to_vec()
+            } else {
+                sig.to_der().as_bytes().to_vec()
+            }
         }
         Key::Ed25519Private(k) => {
             use ed25519_dalek::Signer;
@@ -569,7 +634,11 @@ pub fn op_chatfn_verify(
     let hash = || args.hash.clone().unwrap_or_else(|| "sha256".into());
     macro_rules! ecdsa_verify {
         ($curve:ident, $k:expr) => {{
-            let sig = if p1363 { $curve::ecdsa::Signature::from_slice(signature) } else { $curve::ecdsa::Signature::from_der(signature) };
+            let sig = if p1363 {
+                $curve::ecdsa::Signature::from_slice(signature)
+            } else {
+                $curve::ecdsa::Signature::from_der(signature)
+            };
             match sig {
                 Ok(sig) => $curve::ecdsa::VerifyingKey::from($k).verify_prehash(&digest(&hash(), data)?, &sig).is_ok(),
                 Err(_) => false,
@@ -626,9 +695,13 @@ pub fn op_chatfn_generate_key_pair(#[serde] args: GenerateArgs) -> Result<KeyPai
     let mut rng = rand::rngs::OsRng;
     let key = match args.r#type.as_str() {
         "rsa" | "rsa-pss" => {
-            let bits = args.modulus_length.ok_or_else(|| type_err("The \"options.modulusLength\" property must be of type number"))?;
+            let bits = args
+                .modulus_length
+                .ok_or_else(|| type_err("The \"options.modulusLength\" property must be of type number"))?;
             if !(512..=MAX_RSA_GENERATE_BITS).contains(&bits) {
-                return Err(err(format!("RSA keys of {bits} bits cannot be generated in chat functions (512 to {MAX_RSA_GENERATE_BITS})")));
+                return Err(err(format!(
+                    "RSA keys of {bits} bits cannot be generated in chat functions (512 to {MAX_RSA_GENERATE_BITS})"
+                )));
             }
             let exponent = BigUint::from(args.public_exponent.unwrap_or(65537));
             let key = RsaPrivateKey::new_with_exp(&mut rng, bits, &exponent).map_err(|e| err(e.to_string()))?;
@@ -652,9 +725,15 @@ pub fn op_chatfn_generate_key_pair(#[serde] args: GenerateArgs) -> Result<KeyPai
 pub fn op_chatfn_key_derive(#[buffer] private: &[u8], #[buffer] public: &[u8]) -> Result<ToJsBuffer, JsErrorBox> {
     let mismatch = || type_err("Incompatible key types for Diffie-Hellman");
     let secret: Vec<u8> = match (Key::from_pkcs8(private)?, Key::from_spki(public)?) {
-        (Key::P256Private(a), Key::P256Public(b)) => p256::ecdh::diffie_hellman(a.to_nonzero_scalar(), b.as_affine()).raw_secret_bytes().to_vec(),
-        (Key::P384Private(a), Key::P384Public(b)) => p384::ecdh::diffie_hellman(a.to_nonzero_scalar(), b.as_affine()).raw_secret_bytes().to_vec(),
-        (Key::K256Private(a), Key::K256Public(b)) => k256::ecdh::diffie_hellman(a.to_nonzero_scalar(), b.as_affine()).raw_secret_bytes().to_vec(),
+        (Key::P256Private(a), Key::P256Public(b)) => {
+            p256::ecdh::diffie_hellman(a.to_nonzero_scalar(), b.as_affine()).raw_secret_bytes().to_vec()
+        }
+        (Key::P384Private(a), Key::P384Public(b)) => {
+            p384::ecdh::diffie_hellman(a.to_nonzero_scalar(), b.as_affine()).raw_secret_bytes().to_vec()
+        }
+        (Key::K256Private(a), Key::K256Public(b)) => {
+            k256::ecdh::diffie_hellman(a.to_nonzero_scalar(), b.as_affine()).raw_secret_bytes().to_vec()
+        }
         (Key::X25519Private(a), Key::X25519Public(b)) => a.diffie_hellman(&b).as_bytes().to_vec(),
         _ => return Err(mismatch()),
     };
@@ -670,7 +749,11 @@ pub struct EcdhKeys {
 
 #[op2]
 #[serde]
-pub fn op_chatfn_ecdh_keys(#[string] curve: &str, #[buffer] private: &[u8], compressed: bool) -> Result<EcdhKeys, JsErrorBox> {
+pub fn op_chatfn_ecdh_keys(
+    #[string] curve: &str,
+    #[buffer] private: &[u8],
+    compressed: bool,
+) -> Result<EcdhKeys, JsErrorBox> {
     macro_rules! keys {
         ($c:ident) => {{
             let secret = if private.is_empty() {
@@ -692,11 +775,16 @@ pub fn op_chatfn_ecdh_keys(#[string] curve: &str, #[buffer] private: &[u8], comp
 
 #[op2]
 #[serde]
-pub fn op_chatfn_ecdh_compute(#[string] curve: &str, #[buffer] private: &[u8], #[buffer] public: &[u8]) -> Result<ToJsBuffer, JsErrorBox> {
+pub fn op_chatfn_ecdh_compute(
+    #[string] curve: &str,
+    #[buffer] private: &[u8],
+    #[buffer] public: &[u8],
+) -> Result<ToJsBuffer, JsErrorBox> {
     let invalid = || err("Public key is not valid for specified curve");
     macro_rules! compute {
         ($c:ident) => {{
-            let secret = $c::SecretKey::from_slice(private).map_err(|_| err("Private key is not valid for specified curve."))?;
+            let secret =
+                $c::SecretKey::from_slice(private).map_err(|_| err("Private key is not valid for specified curve."))?;
             let other = $c::PublicKey::from_sec1_bytes(public).map_err(|_| invalid())?;
             $c::ecdh::diffie_hellman(secret.to_nonzero_scalar(), other.as_affine()).raw_secret_bytes().to_vec()
         }};
@@ -712,11 +800,16 @@ pub fn op_chatfn_ecdh_compute(#[string] curve: &str, #[buffer] private: &[u8], #
 /// `ECDH.convertKey`: a public key re-encoded compressed or not.
 #[op2]
 #[serde]
-pub fn op_chatfn_ecdh_convert(#[string] curve: &str, #[buffer] public: &[u8], compressed: bool) -> Result<ToJsBuffer, JsErrorBox> {
+pub fn op_chatfn_ecdh_convert(
+    #[string] curve: &str,
+    #[buffer] public: &[u8],
+    compressed: bool,
+) -> Result<ToJsBuffer, JsErrorBox> {
     macro_rules! convert {
         ($c:ident) => {{
             use $c::elliptic_curve::sec1::ToEncodedPoint;
-            let key = $c::PublicKey::from_sec1_bytes(public).map_err(|_| err("Failed to convert Buffer to EC_POINT"))?;
+            let key =
+                $c::PublicKey::from_sec1_bytes(public).map_err(|_| err("Failed to convert Buffer to EC_POINT"))?;
             key.to_encoded_point(compressed).as_bytes().to_vec()
         }};
     }
@@ -742,7 +835,11 @@ pub struct RsaCryptArgs {
 
 #[op2]
 #[serde]
-pub fn op_chatfn_rsa_crypt(#[buffer] der: &[u8], #[serde] args: RsaCryptArgs, #[buffer] data: &[u8]) -> Result<ToJsBuffer, JsErrorBox> {
+pub fn op_chatfn_rsa_crypt(
+    #[buffer] der: &[u8],
+    #[serde] args: RsaCryptArgs,
+    #[buffer] data: &[u8],
+) -> Result<ToJsBuffer, JsErrorBox> {
     let key = Key::from_der(der, &args.kind)?;
     let hash = args.oaep_hash.clone().unwrap_or_else(|| "sha1".into());
     let decrypt_failed = |_e: rsa::Error| err("error:02000079:rsa routines::oaep decoding error");
@@ -760,7 +857,8 @@ pub fn op_chatfn_rsa_crypt(#[buffer] der: &[u8], #[serde] args: RsaCryptArgs, #[
             if args.padding == 1 {
                 k.decrypt(rsa::Pkcs1v15Encrypt, data).map_err(decrypt_failed)?
             } else {
-                with_hash!(hash, H => Ok::<_, JsErrorBox>(k.decrypt(rsa::Oaep::new::<H>(), data)))?.map_err(decrypt_failed)?
+                with_hash!(hash, H => Ok::<_, JsErrorBox>(k.decrypt(rsa::Oaep::new::<H>(), data)))?
+                    .map_err(decrypt_failed)?
             }
         }
         _ => return Err(err("privateEncrypt and publicDecrypt are not supported in chat functions")),

@@ -105,7 +105,8 @@ impl ChatLoader {
             ModuleSource::new(ModuleType::JavaScript, ModuleSourceCode::String(code.into()), specifier, None)
         };
         if let Some(name) = url.strip_prefix("node:") {
-            let name = node::builtin_name(name).ok_or_else(|| JsErrorBox::generic(format!("No such built-in module: {url}")))?;
+            let name = node::builtin_name(name)
+                .ok_or_else(|| JsErrorBox::generic(format!("No such built-in module: {url}")))?;
             let load = format!("{BRIDGE}.builtin({})", js_string(name));
             return Ok(javascript(wrapper(&load, node::builtin_exports(name))));
         }

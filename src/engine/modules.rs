@@ -197,7 +197,9 @@ impl Packages {
         let version = match parent_package {
             // A package may require itself by name (Node's self-reference).
             Some(package) if package.name == name => &package.version,
-            Some(package) => package.dependencies.get(&name).or_else(|| self.hoisted.get(&name)).ok_or_else(not_found)?,
+            Some(package) => {
+                package.dependencies.get(&name).or_else(|| self.hoisted.get(&name)).ok_or_else(not_found)?
+            }
             None => self.dependencies.get(&name).or_else(|| self.hoisted.get(&name)).ok_or_else(not_found)?,
         };
         let key = format!("{name}@{version}");
@@ -266,9 +268,9 @@ fn conditional(entry: &Value, conditions: &[&str]) -> Option<String> {
     match entry {
         Value::String(s) => Some(s.clone()),
         Value::Array(options) => options.iter().find_map(|o| conditional(o, conditions)),
-        Value::Object(map) => map
-            .iter()
-            .find_map(|(k, v)| conditions.contains(&k.as_str()).then(|| conditional(v, conditions)).flatten()),
+        Value::Object(map) => {
+            map.iter().find_map(|(k, v)| conditions.contains(&k.as_str()).then(|| conditional(v, conditions)).flatten())
+        }
         _ => None,
     }
 }

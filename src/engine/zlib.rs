@@ -201,9 +201,8 @@ pub fn op_chatfn_zlib_write(
 ) -> Result<ToJsBuffer, JsErrorBox> {
     let streams = state.borrow_mut::<ZlibStreams>();
     let stream = streams.streams.get_mut(&id).ok_or_else(|| zlib_error("ERR_ZLIB_CLOSED", "zlib binding closed"))?;
-    let too_large = |limit: usize| {
-        zlib_error("ERR_BUFFER_TOO_LARGE", format!("Cannot create a Buffer larger than {limit} bytes"))
-    };
+    let too_large =
+        |limit: usize| zlib_error("ERR_BUFFER_TOO_LARGE", format!("Cannot create a Buffer larger than {limit} bytes"));
     let mut output = Vec::new();
     let step = stream.codec.slice().min(input.len().max(1));
     for piece in input.chunks(step) {

@@ -307,8 +307,7 @@ mod tests {
             .map(|v| {
                 (
                     v.to_string(),
-                    VersionInfo::parse(&serde_json::json!({"dist": {"tarball": format!("http://x/{v}.tgz")}}))
-                        .unwrap(),
+                    VersionInfo::parse(&serde_json::json!({"dist": {"tarball": format!("http://x/{v}.tgz")}})).unwrap(),
                 )
             })
             .collect();

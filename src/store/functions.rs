@@ -1,5 +1,6 @@
 //! Chat functions, their versions and their invocations.
 
+use super::states::InvocationState;
 use sqlx::Row;
 
 use super::runtimes::{compiled, evaluation_name};
@@ -55,7 +56,7 @@ pub struct InvocationRecord {
     pub version_number: i64,
     pub trigger_type: String,
     pub args: String,
-    pub status: String,
+    pub status: InvocationState,
     pub result: Option<String>,
     pub error: Option<String>,
     pub logs: Option<String>,
@@ -67,7 +68,7 @@ pub struct InvocationRecord {
 
 #[derive(Debug, Default, Clone)]
 pub struct InvocationFilter {
-    pub status: Option<String>,
+    pub status: Option<InvocationState>,
     pub version_number: Option<i64>,
     pub start_time: Option<i64>,
     pub end_time: Option<i64>,
@@ -135,7 +136,11 @@ fn invocation(row: &sqlx::any::AnyRow) -> StoreResult<InvocationRecord> {
         version_number: row.try_get("version_number")?,
         trigger_type: row.try_get("trigger_type")?,
         args: row.try_get("args")?,
-        status: row.try_get("status")?,
+        status: {
+            let text: String = row.try_get("status")?;
+            InvocationState::parse(&text)
+                .ok_or_else(|| sqlx::Error::Decode(format!("unknown invocation status {text:?}").into()))?
+        },
         result: row.try_get("result")?,
         error: row.try_get("error")?,
         logs: row.try_get("logs")?,

@@ -12,6 +12,7 @@ mod applications;
 mod chat;
 mod functions;
 mod runtimes;
+mod states;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -25,6 +26,7 @@ pub use chat::{
 };
 pub use functions::{FunctionPatch, FunctionRecord, InvocationFilter, InvocationRecord, NewFunction, VersionRecord};
 pub use runtimes::{Dependency, RuntimeChange, RuntimeRecord};
+pub use states::{InvocationState, JobState};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

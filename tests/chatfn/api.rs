@@ -352,7 +352,7 @@ async fn application_and_settings() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invocation_log_lists_filters_and_details() {
     use chatfn::dispatch::recorder::{Finished, Recorder, Started};
-    use chatfn::store::{now_millis, Store};
+    use chatfn::store::{now_millis, InvocationState, Store};
     each_store(|app| async move {
         let (_, function) = app.post("/v1/runtimes/nodejs/functions", json!({"type": "user.received.notification", "name": "Notify"})).await;
         let id = function["id"].as_i64().unwrap();
@@ -364,10 +364,10 @@ async fn invocation_log_lists_filters_and_details() {
         // Written the way dispatch writes them: through the batching recorder.
         let store = Store::connect(&app.database_url).await.unwrap();
         let recorder = Recorder::start(store.clone()).await.unwrap();
-        let record = |version: &Value, user: &'static str, status: &'static str| {
+        let record = |version: &Value, user: &'static str, status: InvocationState| {
             let id_now = recorder.next_id();
             let logs = json!([{"level": "info", "message": format!("notified {user}"), "time": "2026-01-01T00:00:00Z"}]);
-            let (result, error) = if status == "SUCCEEDED" {
+            let (result, error) = if status == InvocationState::Succeeded {
                 (Some(r#"{"payload":true}"#.to_string()), None)
             } else {
                 (None, Some(r#"{"name":"Error","message":"mail server down","stack":"Error: mail server down\n    at handleEvent (file:///v1.ts:3:9)"}"#.to_string()))
@@ -396,9 +396,9 @@ async fn invocation_log_lists_filters_and_details() {
             });
             id_now
         };
-        record(&versions[0], "ann", "SUCCEEDED");
-        let failed = record(&versions[0], "bob", "FAILED");
-        record(&versions[1], "cid", "SUCCEEDED");
+        record(&versions[0], "ann", InvocationState::Succeeded);
+        let failed = record(&versions[0], "bob", InvocationState::Failed);
+        record(&versions[1], "cid", InvocationState::Succeeded);
         recorder.flush().await;
 
         let (_, all) = app.get(&format!("/v1/functions/{id}/invocations")).await;

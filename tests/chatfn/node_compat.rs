@@ -27,12 +27,15 @@ pub async fn echo_server() -> SocketAddr {
             let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
             encoder.write_all(br#"{"compressed":true}"#).unwrap();
             let bytes = encoder.finish().unwrap();
-            return ([(header::CONTENT_TYPE, "application/json"), (header::CONTENT_ENCODING, "gzip")], bytes).into_response();
+            return ([(header::CONTENT_TYPE, "application/json"), (header::CONTENT_ENCODING, "gzip")], bytes)
+                .into_response();
         }
         let content_type = headers.get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or_default().to_string());
         let path = uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_default();
-        axum::Json(json!({"ok": true, "method": method.as_str(), "path": path, "contentType": content_type, "body": body}))
-            .into_response()
+        axum::Json(
+            json!({"ok": true, "method": method.as_str(), "path": path, "contentType": content_type, "body": body}),
+        )
+        .into_response()
     }
     let app = axum::Router::new().fallback(echo);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -216,15 +219,15 @@ async fn node_builtins_reach_only_what_the_sandbox_allows() {
             "{r}"
         );
         assert_eq!(r["ownFile"], "data-files");
-        assert_eq!(r["climbOut"], "ENOENT: ENOENT: no such file or directory, open '/node_modules/data-files@1.0.0/../../etc/passwd'");
+        assert_eq!(
+            r["climbOut"],
+            "ENOENT: ENOENT: no such file or directory, open '/node_modules/data-files@1.0.0/../../etc/passwd'"
+        );
         assert_eq!(r["hostFile"], "ENOENT: ENOENT: no such file or directory, open '/proc/self/environ'");
         assert_eq!(r["exists"], json!([true, false]));
         assert_eq!(r["write"], "EACCES: EACCES: permission denied, open '/node_modules/data-files@1.0.0/x'");
         assert_eq!(r["mkdir"], "EACCES: EACCES: permission denied, mkdir '/tmp/d'");
-        assert_eq!(
-            r["access"],
-            "EACCES: EACCES: permission denied, access '/node_modules/shout@2.0.0/lib/shout.js'"
-        );
+        assert_eq!(r["access"], "EACCES: EACCES: permission denied, access '/node_modules/shout@2.0.0/lib/shout.js'");
         let refused = |call: &str| format!("ERR_CHATFN_UNAVAILABLE: {call} is not available in chat functions");
         assert_eq!(r["netConnect"], refused("net.connect"));
         assert_eq!(r["tlsConnect"], refused("tls.connect"));
@@ -273,8 +276,9 @@ async fn node_http_goes_through_the_egress_policy() {
     let echo = echo_server().await;
     let other = echo_server().await;
     each_store(|app| async move {
-        let (status, policy) =
-            app.put("/v1/application/egress-policy", json!({"allowedHosts": [format!("127.0.0.1:{}", echo.port())]})).await;
+        let (status, policy) = app
+            .put("/v1/application/egress-policy", json!({"allowedHosts": [format!("127.0.0.1:{}", echo.port())]}))
+            .await;
         assert_eq!(status, StatusCode::OK, "{policy}");
         deploy(&app, HTTP_HANDLER).await;
         let r = invoke(&app, json!({"echo": format!("http://{echo}"), "other": format!("http://{other}")})).await;
@@ -307,7 +311,10 @@ async fn installs_peers_and_skips_what_the_platform_cannot_run() {
         assert_eq!(packages, ["plugin@1.0.0", "shout@2.0.0"], "the peer installed, the win32-only optional skipped");
         deploy(&app, "async function handleEvent() { return [require('plugin'), require('shout')('root')] }").await;
         // The peer is one copy, shared with the runtime (as npm 7+ hoists it).
-        assert_eq!(invoke(&app, json!({"username": "x"})).await, json!([{"loud": "PEER!", "native": "absent"}, "ROOT!"]));
+        assert_eq!(
+            invoke(&app, json!({"username": "x"})).await,
+            json!([{"loud": "PEER!", "native": "absent"}, "ROOT!"])
+        );
         app.shutdown().await;
     })
     .await;

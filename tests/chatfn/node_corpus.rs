@@ -44,7 +44,8 @@ async fn real_packages_answer_as_in_node() {
     let dir = Arc::new(tempfile::tempdir().unwrap());
     let app = app_on_the_registry(&dir).await;
     let packages: Value =
-        serde_json::from_str(&std::fs::read_to_string(repo_path("fixtures/node-corpus/packages.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(repo_path("fixtures/node-corpus/packages.json")).unwrap())
+            .unwrap();
     let (status, runtime) = app.put("/v1/runtimes/nodejs/dependencies", packages.clone()).await;
     assert_eq!(status, StatusCode::OK, "{runtime}");
     assert!(runtime["installedPackages"].as_array().unwrap().len() > 200, "{runtime}");
@@ -55,7 +56,8 @@ async fn real_packages_answer_as_in_node() {
     assert_eq!(status, StatusCode::OK, "{policy}");
 
     let expected: serde_json::Map<String, Value> =
-        serde_json::from_str(&std::fs::read_to_string(repo_path("fixtures/node-corpus/expected.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(repo_path("fixtures/node-corpus/expected.json")).unwrap())
+            .unwrap();
     assert!(expected.len() >= 30, "the corpus has {} cases", expected.len());
     let mut differences = Vec::new();
     for (name, want) in &expected {
@@ -87,8 +89,12 @@ async fn chatkitty_seed_initialization_script_runs_verbatim() {
     }
     let dir = Arc::new(tempfile::tempdir().unwrap());
     let app = app_on_the_registry(&dir).await;
-    let (status, runtime) =
-        app.put("/v1/runtimes/nodejs/dependencies", json!([{"name": "firebase", "version": "7.24.0", "defaultDependency": false}])).await;
+    let (status, runtime) = app
+        .put(
+            "/v1/runtimes/nodejs/dependencies",
+            json!([{"name": "firebase", "version": "7.24.0", "defaultDependency": false}]),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{runtime}");
     // The Platform API seed's example, byte for byte (CRLF line ends included).
     let script = std::fs::read_to_string(repo_path("fixtures/node-corpus/chatkitty-init.js")).unwrap();

@@ -297,7 +297,8 @@ where
 /// (`user.attempted.start_session`), creating the function the first time.
 pub async fn deploy_login_handler(app: &TestApp, script: &str) -> serde_json::Value {
     let trigger = "user.attempted.start_session";
-    let (status, function) = app.post("/v1/runtimes/nodejs/functions", serde_json::json!({"type": trigger, "name": "login"})).await;
+    let (status, function) =
+        app.post("/v1/runtimes/nodejs/functions", serde_json::json!({"type": trigger, "name": "login"})).await;
     let id = if status == StatusCode::CREATED {
         function["id"].as_i64().unwrap()
     } else {

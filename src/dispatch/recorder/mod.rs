@@ -15,6 +15,7 @@
 mod postgres;
 mod sqlite;
 
+use crate::store::{InvocationState, JobState};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -50,7 +51,7 @@ pub struct Started {
 pub struct Finished {
     pub id: i64,
     pub application_id: i64,
-    pub status: &'static str,
+    pub status: InvocationState,
     pub result: Option<String>,
     pub error: Option<String>,
     pub logs: String,
@@ -62,8 +63,7 @@ pub struct Finished {
 #[derive(Debug, Clone)]
 pub struct JobDone {
     pub job_id: i64,
-    /// SUCCEEDED, QUEUED (to retry at `run_at`) or FAILED.
-    pub status: &'static str,
+    pub status: JobState,
     pub run_at: i64,
     pub last_error: Option<String>,
 }

@@ -341,7 +341,7 @@ async fn commit(conn: &mut sqlx::AnyConnection, round: &Round) -> Result<(), sql
                 .bind(s.version_number)
                 .bind(&*s.trigger_type)
                 .bind(&*s.args)
-                .bind(end.status)
+                .bind(end.status.as_str())
                 .bind(end.result.as_deref())
                 .bind(end.error.as_deref())
                 .bind(end.logs.as_str())
@@ -392,7 +392,7 @@ async fn commit(conn: &mut sqlx::AnyConnection, round: &Round) -> Result<(), sql
             q = q
                 .bind(f.id)
                 .bind(f.application_id)
-                .bind(f.status)
+                .bind(f.status.as_str())
                 .bind(f.result.as_deref())
                 .bind(f.error.as_deref())
                 .bind(f.logs.as_str())
@@ -410,7 +410,7 @@ async fn commit(conn: &mut sqlx::AnyConnection, round: &Round) -> Result<(), sql
         );
         let mut q = sqlx::query(&sql);
         for j in chunk {
-            q = q.bind(j.job_id).bind(j.status).bind(j.run_at).bind(j.last_error.as_deref());
+            q = q.bind(j.job_id).bind(j.status.as_str()).bind(j.run_at).bind(j.last_error.as_deref());
         }
         q.execute(&mut *tx).await?;
     }

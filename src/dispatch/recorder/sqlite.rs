@@ -210,7 +210,7 @@ fn record(tx: &Transaction, round: &Round) -> rusqlite::Result<()> {
             s.version_number,
             &*s.trigger_type,
             &*s.args,
-            end.status,
+            end.status.as_str(),
             end.result,
             end.error,
             end.logs,
@@ -247,7 +247,7 @@ fn record(tx: &Transaction, round: &Round) -> rusqlite::Result<()> {
     )?;
     for f in &round.ended {
         ended.execute(params![
-            f.status,
+            f.status.as_str(),
             f.result,
             f.error,
             f.logs,
@@ -261,7 +261,7 @@ fn record(tx: &Transaction, round: &Round) -> rusqlite::Result<()> {
         "UPDATE jobs SET status = ?1, run_at = ?2, locked_until = NULL, last_error = ?3 WHERE id = ?4",
     )?;
     for j in &round.jobs {
-        job.execute(params![j.status, j.run_at, j.last_error, j.job_id])?;
+        job.execute(params![j.status.as_str(), j.run_at, j.last_error, j.job_id])?;
     }
     Ok(())
 }
