@@ -228,7 +228,7 @@
     try {
       decoded = op_chatfn_zlib_write(stream, body, 4);
     } catch (e) {
-      throw new TypeError(`fetch failed: the ${encoding}-encoded answer could not be decoded (${String(e.message).replace(/^[A-Z_]+:/, "")})`);
+      throw new TypeError(`fetch failed: the ${encoding}-encoded answer could not be decoded (${e.message})`);
     }
     headers.delete("content-encoding");
     headers.delete("content-length");

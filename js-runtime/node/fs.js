@@ -49,8 +49,9 @@ function host(fn, syscall, path) {
   try {
     return fn(absolute(path));
   } catch (e) {
-    if (e && e.code !== undefined) throw e;
-    throw fsError(String(e?.message ?? "EIO"), syscall, toPath(path));
+    // The host names the failure in `code`; Node's error is made here.
+    if (e instanceof Error && e.syscall !== undefined) throw e;
+    throw fsError(String(e?.code ?? "EIO"), syscall, toPath(path));
   }
 }
 

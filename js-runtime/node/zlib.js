@@ -29,11 +29,10 @@ const constants = Object.freeze({
 });
 const ERRNO = { Z_DATA_ERROR: -3, Z_BUF_ERROR: -5, Z_STREAM_ERROR: -2 };
 
+// The host's error carries Node's code; Node's class and errno are added here.
 function zlibError(e) {
-  const text = String(e?.message ?? e);
-  const colon = text.indexOf(":");
-  const code = colon > 0 ? text.slice(0, colon) : "Z_DATA_ERROR";
-  const error = code === "ERR_BUFFER_TOO_LARGE" ? new RangeError(text.slice(colon + 1)) : new Error(text.slice(colon + 1));
+  const code = e?.code ?? "Z_DATA_ERROR";
+  const error = code === "ERR_BUFFER_TOO_LARGE" ? new RangeError(e.message) : new Error(e.message);
   error.code = code;
   if (ERRNO[code] !== undefined) error.errno = ERRNO[code];
   return error;

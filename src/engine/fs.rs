@@ -7,7 +7,6 @@
 use std::time::UNIX_EPOCH;
 
 use deno_core::{op2, OpState, ToJsBuffer};
-use deno_error::JsErrorBox;
 use serde::Serialize;
 
 use super::modules::{normalize, ModuleBinding, Packages};
@@ -31,10 +30,12 @@ pub struct FsEntry {
     is_file: bool,
 }
 
-/// A failure as Node names it (`ENOENT`, `EISDIR`, ...); fs.js builds the
-/// error object.
-fn code(code: &'static str) -> JsErrorBox {
-    JsErrorBox::generic(code)
+/// A failure as Node names it (`ENOENT`, `EISDIR`, ...), in the error's
+/// `code`; fs.js builds Node's error object from it.
+type FsError = super::errors::CodedError;
+
+fn code(code: &'static str) -> FsError {
+    FsError::new(code, code)
 }
 
 enum Node {
@@ -43,7 +44,7 @@ enum Node {
     Real(std::path::PathBuf),
 }
 
-fn lookup(packages: &Packages, path: &str) -> Result<Node, JsErrorBox> {
+fn lookup(packages: &Packages, path: &str) -> Result<Node, FsError> {
     let path = normalize(path).ok_or_else(|| code("ENOENT"))?;
     let dir = |name: &str| FsEntry { name: name.to_string(), is_file: false };
     match path.as_str() {
@@ -81,7 +82,7 @@ fn packages(state: &OpState) -> std::sync::Arc<Packages> {
     state.borrow::<ModuleBinding>().0.clone().unwrap_or_default()
 }
 
-fn io_code(e: &std::io::Error) -> JsErrorBox {
+fn io_code(e: &std::io::Error) -> FsError {
     code(match e.kind() {
         std::io::ErrorKind::NotFound => "ENOENT",
         std::io::ErrorKind::PermissionDenied => "EACCES",
@@ -93,7 +94,7 @@ fn io_code(e: &std::io::Error) -> JsErrorBox {
 
 #[op2]
 #[serde]
-pub fn op_chatfn_fs_stat(state: &mut OpState, #[string] path: &str) -> Result<FsStat, JsErrorBox> {
+pub fn op_chatfn_fs_stat(state: &mut OpState, #[string] path: &str) -> Result<FsStat, FsError> {
     match lookup(&packages(state), path)? {
         Node::Virtual(_) => Ok(FsStat { is_file: false, size: 4096, mtime_ms: 0.0, ino: 0 }),
         Node::Real(real) => {
@@ -113,7 +114,7 @@ pub fn op_chatfn_fs_stat(state: &mut OpState, #[string] path: &str) -> Result<Fs
 
 #[op2]
 #[serde]
-pub fn op_chatfn_fs_readdir(state: &mut OpState, #[string] path: &str) -> Result<Vec<FsEntry>, JsErrorBox> {
+pub fn op_chatfn_fs_readdir(state: &mut OpState, #[string] path: &str) -> Result<Vec<FsEntry>, FsError> {
     match lookup(&packages(state), path)? {
         Node::Virtual(entries) => Ok(entries),
         Node::Real(real) => {
@@ -134,7 +135,7 @@ pub fn op_chatfn_fs_readdir(state: &mut OpState, #[string] path: &str) -> Result
 
 #[op2]
 #[serde]
-pub fn op_chatfn_fs_read(state: &mut OpState, #[string] path: &str) -> Result<ToJsBuffer, JsErrorBox> {
+pub fn op_chatfn_fs_read(state: &mut OpState, #[string] path: &str) -> Result<ToJsBuffer, FsError> {
     match lookup(&packages(state), path)? {
         Node::Virtual(_) => Err(code("EISDIR")),
         Node::Real(real) => {

@@ -11,6 +11,7 @@ mod cipher;
 pub mod console;
 pub mod context;
 mod crypto;
+mod errors;
 pub mod fetch;
 mod fs;
 mod keys;

@@ -8,7 +8,6 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use deno_core::{op2, OpState, ToJsBuffer};
-use deno_error::JsErrorBox;
 use flate2::write::{DeflateDecoder, DeflateEncoder, GzDecoder, GzEncoder, ZlibDecoder, ZlibEncoder};
 use flate2::Compression;
 
@@ -44,12 +43,15 @@ pub struct ZlibStreams {
     next: u32,
 }
 
-/// A failure as Node's zlib names it; zlib.js builds the error object.
-fn zlib_error(code: &str, message: impl std::fmt::Display) -> JsErrorBox {
-    JsErrorBox::generic(format!("{code}:{message}"))
+/// A failure with Node's zlib code (`Z_DATA_ERROR`, `ERR_BUFFER_TOO_LARGE`,
+/// ...) in the error's `code`; zlib.js gives it Node's shape.
+type ZlibError = super::errors::CodedError;
+
+fn zlib_error(code: &'static str, message: impl std::fmt::Display) -> ZlibError {
+    ZlibError::new(code, message.to_string())
 }
 
-fn io_error(e: std::io::Error) -> JsErrorBox {
+fn io_error(e: std::io::Error) -> ZlibError {
     if e.kind() == std::io::ErrorKind::UnexpectedEof || e.kind() == std::io::ErrorKind::WriteZero {
         return zlib_error("Z_BUF_ERROR", "unexpected end of file");
     }
@@ -62,7 +64,7 @@ fn io_error(e: std::io::Error) -> JsErrorBox {
 }
 
 impl Codec {
-    fn new(mode: &str, level: i32, quality: u32, window: u32) -> Result<Codec, JsErrorBox> {
+    fn new(mode: &str, level: i32, quality: u32, window: u32) -> Result<Codec, ZlibError> {
         let level = if level < 0 { Compression::default() } else { Compression::new(level.clamp(0, 9) as u32) };
         Ok(match mode {
             "gzip" => Codec::GzipEncode(GzEncoder::new(Vec::new(), level)),
@@ -79,7 +81,7 @@ impl Codec {
                 window.clamp(10, 24),
             ))),
             "brotliDecompress" => Codec::BrotliDecode(Box::new(brotli::DecompressorWriter::new(Vec::new(), 4096))),
-            other => return Err(JsErrorBox::type_error(format!("unknown zlib mode {other:?}"))),
+            other => return Err(zlib_error("ERR_INVALID_ARG_VALUE", format!("unknown zlib mode {other:?}"))),
         })
     }
 
@@ -173,7 +175,7 @@ pub fn op_chatfn_zlib_new(
     quality: u32,
     window: u32,
     max_output: f64,
-) -> Result<u32, JsErrorBox> {
+) -> Result<u32, ZlibError> {
     let codec = Codec::new(mode, level, quality, window)?;
     let limit = if max_output >= 1.0 { (max_output as usize).min(MAX_OUTPUT_BYTES) } else { MAX_OUTPUT_BYTES };
     let streams = state.borrow_mut::<ZlibStreams>();
@@ -198,7 +200,7 @@ pub fn op_chatfn_zlib_write(
     id: u32,
     #[buffer] input: &[u8],
     flush: u32,
-) -> Result<ToJsBuffer, JsErrorBox> {
+) -> Result<ToJsBuffer, ZlibError> {
     let streams = state.borrow_mut::<ZlibStreams>();
     let stream = streams.streams.get_mut(&id).ok_or_else(|| zlib_error("ERR_ZLIB_CLOSED", "zlib binding closed"))?;
     let too_large =
