@@ -80,21 +80,6 @@ class Stats {
   isDirectory() {
     return (this.mode & constants.S_IFMT) === constants.S_IFDIR;
   }
-  isSymbolicLink() {
-    return false;
-  }
-  isBlockDevice() {
-    return false;
-  }
-  isCharacterDevice() {
-    return false;
-  }
-  isFIFO() {
-    return false;
-  }
-  isSocket() {
-    return false;
-  }
 }
 
 class Dirent {
@@ -110,23 +95,14 @@ class Dirent {
   isDirectory() {
     return !this[kIsFile];
   }
-  isSymbolicLink() {
-    return false;
-  }
-  isBlockDevice() {
-    return false;
-  }
-  isCharacterDevice() {
-    return false;
-  }
-  isFIFO() {
-    return false;
-  }
-  isSocket() {
-    return false;
-  }
 }
 const kIsFile = Symbol("isFile");
+// The tree holds files and directories only.
+for (const Kind of [Stats, Dirent]) {
+  for (const method of ["isSymbolicLink", "isBlockDevice", "isCharacterDevice", "isFIFO", "isSocket"]) {
+    Object.defineProperty(Kind.prototype, method, { value: () => false, writable: true, configurable: true });
+  }
+}
 
 function encodingOf(options) {
   return typeof options === "string" ? options : options?.encoding ?? null;
