@@ -14,7 +14,8 @@ use super::extract::JsonBody;
 use super::hal::link;
 use super::AppState;
 use crate::engine::script::{compile, ScriptRole};
-use crate::store::{Dependency, RuntimeChange, RuntimeRecord};
+use crate::npm::Dependency;
+use crate::store::{RuntimeChange, RuntimeRecord};
 
 pub const MAX_ENV_VARS: usize = 200;
 pub const MAX_ENV_VALUE_BYTES: usize = 32 * 1024;

@@ -14,12 +14,12 @@ mod crypto;
 mod errors;
 pub mod fetch;
 mod fs;
+mod isolates;
 mod keys;
 pub mod limits;
 mod loader;
 pub mod modules;
 mod node;
-mod platform;
 mod pool;
 mod runtime;
 pub mod script;
@@ -196,7 +196,7 @@ pub struct Engine {
 impl Engine {
     pub fn new(config: EngineConfig) -> Engine {
         // Build the snapshot now rather than inside the first invocation.
-        platform::startup_snapshot();
+        isolates::startup_snapshot();
         Engine { pool: pool::Pool::new(config) }
     }
 

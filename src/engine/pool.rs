@@ -167,7 +167,7 @@ impl Pool {
         self.started.fetch_add(1, Ordering::Relaxed);
         let pool = self.clone();
         let app = app.clone();
-        super::platform::spawn_isolate_thread(format!("chatfn-rt-{thread}"), move || {
+        super::isolates::spawn_isolate_thread(format!("chatfn-rt-{thread}"), move || {
             serve_lanes(pool, app, lane_id, inbox)
         });
     }

@@ -16,9 +16,9 @@ use deno_core::{v8, JsRuntime, ModuleSpecifier, PollEventLoopOptions, RuntimeOpt
 use super::console::{ConsoleCapture, ConsoleLimits, LogLine};
 
 use super::context::ContextBinding;
+use super::isolates::{extensions, startup_snapshot};
 use super::limits::{Guard, Limits, Trip};
 use super::loader::{ChatLoader, SourceMaps};
-use super::platform::{extensions, startup_snapshot};
 use super::script::{CompiledScript, Evaluation};
 use super::{FunctionSpec, InvocationError, RuntimeSpec};
 

@@ -23,7 +23,6 @@ pub use registry::Registry;
 use std::sync::Arc;
 
 use crate::engine::{InstalledPackage, Packages};
-use crate::store::Dependency;
 
 /// Where packages come from and the bounds of an install.
 #[derive(Debug, Clone)]
@@ -62,6 +61,17 @@ impl NpmConfig {
             max_packages: 1_000,
         }
     }
+}
+
+/// A dependency of a chat runtime as ChatKitty lists it: a package name and
+/// anything npm accepts as its version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Dependency {
+    pub name: String,
+    pub version: String,
+    #[serde(default, alias = "default_dependency")]
+    pub default_dependency: bool,
 }
 
 /// One package of a resolved tree.

@@ -12,8 +12,8 @@ use std::sync::Arc;
 use deno_semver::{Version, VersionReq};
 
 use super::registry::{Packument, Registry, VersionInfo};
+use super::Dependency;
 use super::{package_key, InstallProgress, LockedPackage, Lockfile, NpmError, PackageCache};
-use crate::store::Dependency;
 
 /// Chooses the version of `name` a range asks for.
 fn choose(packument: &Packument, name: &str, range: &str) -> Result<String, NpmError> {

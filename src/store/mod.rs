@@ -25,7 +25,7 @@ pub use chat::{
     Channel, ChannelPatch, ChannelType, ChatMessage, ChatUser, ChatUserPatch, NewChannel, NewChatMessage, NewChatUser,
 };
 pub use functions::{FunctionPatch, FunctionRecord, InvocationFilter, InvocationRecord, NewFunction, VersionRecord};
-pub use runtimes::{Dependency, RuntimeChange, RuntimeRecord};
+pub use runtimes::{RuntimeChange, RuntimeRecord};
 pub use states::{InvocationState, JobState};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

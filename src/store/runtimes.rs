@@ -5,21 +5,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
 use sqlx::Row;
 
 use super::{now_millis, Store, StoreResult};
 use crate::engine::script::{CompiledScript, Evaluation};
-use crate::npm::Lockfile;
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Dependency {
-    pub name: String,
-    pub version: String,
-    #[serde(default, alias = "default_dependency")]
-    pub default_dependency: bool,
-}
+use crate::npm::{Dependency, Lockfile};
 
 #[derive(Debug, Clone)]
 pub struct RuntimeRecord {

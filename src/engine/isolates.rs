@@ -1,5 +1,5 @@
-//! Process-wide V8 set-up: the platform, the startup snapshot, and the one
-//! thread every isolate thread is spawned from.
+//! Where isolates come from: process-wide V8 set-up (the V8 platform), the
+//! startup snapshot, and the one thread every isolate thread is spawned from.
 //!
 //! V8's protected platform wants isolate threads to descend from the thread
 //! that initialised it, so initialisation and a dedicated spawner thread are
