@@ -74,6 +74,22 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::dispatch::DispatchError> for ApiError {
+    fn from(e: crate::dispatch::DispatchError) -> ApiError {
+        match e {
+            crate::dispatch::DispatchError::Store(e) => e.into(),
+            crate::dispatch::DispatchError::Packages(e) => {
+                tracing::error!(error = %e, "a runtime's packages could not be loaded");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "DependencyUnavailableError",
+                    format!("the runtime's packages could not be loaded: {e}; retry later"),
+                )
+            }
+        }
+    }
+}
+
 impl From<crate::npm::NpmError> for ApiError {
     fn from(e: crate::npm::NpmError) -> ApiError {
         use crate::npm::NpmError;

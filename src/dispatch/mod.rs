@@ -61,6 +61,17 @@ pub struct ReadyFunction {
     pub runtime: Arc<RuntimeSpec>,
 }
 
+/// Why a trigger could not be made ready to run.
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// The runtime's recorded packages could not be put in this host's
+    /// cache (registry down, offline, integrity).
+    #[error("the runtime's packages could not be loaded: {0}")]
+    Packages(crate::npm::NpmError),
+}
+
 /// What a trigger resolves to for an application.
 #[derive(Clone)]
 pub struct Resolved {
@@ -155,7 +166,7 @@ impl Dispatcher {
         self.inner.resolved.lock().retain(|(app, _), _| *app != application_id);
     }
 
-    pub async fn resolve(&self, application_id: i64, trigger_type: &str) -> StoreResult<Resolved> {
+    pub async fn resolve(&self, application_id: i64, trigger_type: &str) -> Result<Resolved, DispatchError> {
         let key = (application_id, trigger_type.to_string());
         if let Some(cached) = self.inner.resolved.lock().get(&key) {
             if cached.at.elapsed() < self.inner.config.cache_ttl {
@@ -167,7 +178,7 @@ impl Dispatcher {
         Ok(resolved)
     }
 
-    async fn load(&self, application_id: i64, trigger_type: &str) -> StoreResult<Resolved> {
+    async fn load(&self, application_id: i64, trigger_type: &str) -> Result<Resolved, DispatchError> {
         let store = &self.inner.store;
         let app = store.application(application_id).await?;
         let (guest_users, timeout_policy) = app
@@ -230,13 +241,11 @@ impl Dispatcher {
         application_id: i64,
         revision: i64,
         lock: &Lockfile,
-    ) -> StoreResult<Arc<crate::engine::Packages>> {
+    ) -> Result<Arc<crate::engine::Packages>, DispatchError> {
         if let Some(found) = self.inner.packages.lock().get(&(application_id, revision)) {
             return Ok(found.clone());
         }
-        let packages = self.inner.npm.packages(lock).await.map_err(|e| {
-            crate::store::StoreError::Unavailable(format!("the runtime's packages could not be loaded: {e}"))
-        })?;
+        let packages = self.inner.npm.packages(lock).await.map_err(DispatchError::Packages)?;
         let packages = Arc::new(packages);
         let mut cache = self.inner.packages.lock();
         cache.retain(|(app, _), _| *app != application_id);

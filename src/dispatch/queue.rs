@@ -314,7 +314,7 @@ impl Queue {
             },
             Err(e) => {
                 tracing::error!(error = %e, job = job.id, "resolving a job failed; it will be retried");
-                Err(format!("store error: {e}"))
+                Err(e.to_string())
             }
         };
         let now = now_millis();

@@ -160,7 +160,7 @@ async fn a_restarted_host_loads_the_lockfile_without_the_registry() {
     // A new host (empty cache) fetches exactly the recorded tarballs and
     // resolves nothing: no packument is asked for.
     let fresh_cache = dir.path().join("other-host-packages");
-    let other = TestApp::respawn(url, dir.clone(), |c| {
+    let other = TestApp::respawn(url.clone(), dir.clone(), |c| {
         c.npm = own.clone();
         c.npm.cache_dir = fresh_cache.clone();
     })
@@ -169,6 +169,21 @@ async fn a_restarted_host_loads_the_lockfile_without_the_registry() {
     let asked = registry.requests.load(Ordering::SeqCst) - before;
     assert_eq!(asked, 2, "two tarballs (greet, shout), no packuments");
     other.shutdown().await;
+
+    // An offline host with an empty cache cannot run it: a 503 that says
+    // why (not "the event could not be stored").
+    let stranded = TestApp::respawn(url, dir.clone(), |c| {
+        c.npm.cache_dir = dir.path().join("stranded-packages");
+        c.npm.offline = true;
+    })
+    .await;
+    let (status, answer) =
+        stranded.post(&format!("/v1/triggers/{LOGIN}"), json!({"username": "x", "authParams": {}})).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{answer}");
+    assert_eq!(answer["error"], "DependencyUnavailableError");
+    let message = answer["message"].as_str().unwrap();
+    assert!(message.contains("packages could not be loaded") && message.contains("greet@1.1.0"), "{message}");
+    stranded.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
