@@ -22,6 +22,7 @@ pub mod api;
 pub mod dispatch;
 pub mod npm;
 pub mod platform;
+pub mod secret;
 pub mod server;
 mod spin;
 pub mod store;

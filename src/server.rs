@@ -13,6 +13,7 @@ use crate::dispatch::{DispatchConfig, Dispatcher};
 use crate::engine::Engine;
 use crate::npm::{Npm, NpmConfig};
 use crate::platform::{EmbeddedPlatform, Platforms, RemoteConfig, RemotePlatform};
+use crate::secret::Secret;
 use crate::store::Store;
 
 #[derive(Debug, Clone)]
@@ -23,7 +24,7 @@ pub struct ServerConfig {
     pub public_url: Option<String>,
     pub token_ttl_secs: i64,
     /// Credentials for the default application created on first start.
-    pub default_client: Option<(String, String)>,
+    pub default_client: Option<(String, Secret)>,
     pub dispatch: DispatchConfig,
     pub queue: QueueConfig,
     /// The Platform API functions' context APIs reach; `None` is the
@@ -41,18 +42,19 @@ pub struct ServerConfig {
 pub struct Credentials {
     pub application_id: i64,
     pub client_id: String,
-    pub client_secret: String,
+    pub client_secret: Secret,
 }
 
 /// Creates an application with fresh (or given) credentials.
 pub async fn create_application(
     store: &Store,
     name: &str,
-    given: Option<(String, String)>,
+    given: Option<(String, Secret)>,
 ) -> anyhow::Result<Credentials> {
-    let (client_id, client_secret) = given.unwrap_or_else(|| (auth::random_token(16), auth::random_token(32)));
+    let (client_id, client_secret) =
+        given.unwrap_or_else(|| (auth::random_token(16), Secret::new(auth::random_token(32))));
     let secret = client_secret.clone();
-    let hash = tokio::task::spawn_blocking(move || auth::hash_secret(&secret)).await?;
+    let hash = tokio::task::spawn_blocking(move || auth::hash_secret(secret.expose())).await?;
     let app = store.create_application(name, &client_id, &hash).await?;
     Ok(Credentials { application_id: app.id, client_id, client_secret })
 }
@@ -145,5 +147,6 @@ pub async fn shutdown_signal() {
 }
 
 pub fn credentials_json(c: &Credentials) -> String {
-    json!({ "applicationId": c.application_id, "clientId": c.client_id, "clientSecret": c.client_secret }).to_string()
+    json!({ "applicationId": c.application_id, "clientId": c.client_id, "clientSecret": c.client_secret.expose() })
+        .to_string()
 }

@@ -14,7 +14,7 @@ pub struct ServerArgs {
     pub client_id: String,
     /// The application's client secret.
     #[arg(long, env = "CHATFN_CLIENT_SECRET", allow_hyphen_values = true, hide_env_values = true)]
-    pub client_secret: String,
+    pub client_secret: crate::secret::Secret,
 }
 
 /// A server, signed in as one application.
@@ -30,7 +30,7 @@ impl ApiClient {
         let http = reqwest::Client::new();
         let token: Value = http
             .post(format!("{base}/oauth/token"))
-            .basic_auth(&args.client_id, Some(&args.client_secret))
+            .basic_auth(&args.client_id, Some(args.client_secret.expose()))
             .form(&[("grant_type", "client_credentials")])
             .send()
             .await

@@ -13,6 +13,7 @@ use crate::engine::{EngineConfig, Limits};
 use crate::npm::NpmConfig;
 use crate::platform::RemoteConfig;
 
+use crate::secret::Secret;
 use crate::server::{create_application, credentials_json, shutdown_signal, Server, ServerConfig};
 use crate::store::Store;
 
@@ -71,7 +72,7 @@ pub struct ServeArgs {
         requires = "platform_url",
         hide_env_values = true
     )]
-    platform_client_secret: Option<String>,
+    platform_client_secret: Option<Secret>,
     /// Time limit of one request to the remote platform, in milliseconds.
     #[arg(long, env = "CHATFN_PLATFORM_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=300_000))]
     platform_timeout_ms: u64,
@@ -101,7 +102,7 @@ pub struct ServeArgs {
         requires = "client_id",
         hide_env_values = true
     )]
-    client_secret: Option<String>,
+    client_secret: Option<Secret>,
 }
 
 pub async fn serve(args: ServeArgs) -> ExitCode {

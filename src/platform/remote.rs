@@ -16,7 +16,7 @@ pub struct RemoteConfig {
     /// e.g. `https://api.chatkitty.com` (paths start at `/v1`).
     pub base_url: String,
     pub client_id: String,
-    pub client_secret: String,
+    pub client_secret: crate::secret::Secret,
     /// Per request, token requests included.
     pub timeout: Duration,
 }
@@ -81,7 +81,7 @@ impl RemotePlatform {
         let answer = self
             .http
             .post(&url)
-            .basic_auth(&self.config.client_id, Some(&self.config.client_secret))
+            .basic_auth(&self.config.client_id, Some(self.config.client_secret.expose()))
             .form(&[("grant_type", "client_credentials")])
             .send()
             .await

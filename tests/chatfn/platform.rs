@@ -372,7 +372,7 @@ async fn remote_platform_receives_the_functions_calls() {
     let remote = chatfn::platform::RemoteConfig {
         base_url: platform.base.clone(),
         client_id: platform.client_id.clone(),
-        client_secret: platform.client_secret.clone(),
+        client_secret: platform.client_secret.clone().into(),
         timeout: Duration::from_secs(5),
     };
     let host = TestApp::spawn_with(format!("sqlite://{}", dirs.1.path().join("a.db").display()), dirs.clone(), |c| {

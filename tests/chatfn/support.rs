@@ -187,7 +187,7 @@ impl TestApp {
         let mut other = self.clone();
         other.application_id = credentials.application_id;
         other.client_id = credentials.client_id;
-        other.client_secret = credentials.client_secret;
+        other.client_secret = credentials.client_secret.expose().to_string();
         other.token = other.fetch_token().await;
         other
     }
