@@ -15,7 +15,7 @@ pub enum InvocationState {
 }
 
 impl InvocationState {
-    pub const ALL: [InvocationState; 4] =
+    const ALL: [InvocationState; 4] =
         [InvocationState::Queued, InvocationState::Running, InvocationState::Succeeded, InvocationState::Failed];
 
     pub fn as_str(self) -> &'static str {
@@ -29,11 +29,6 @@ impl InvocationState {
 
     pub fn parse(text: &str) -> Option<InvocationState> {
         Self::ALL.into_iter().find(|s| s.as_str() == text)
-    }
-
-    /// Still to end: queued or running.
-    pub fn is_active(self) -> bool {
-        matches!(self, InvocationState::Queued | InvocationState::Running)
     }
 }
 
