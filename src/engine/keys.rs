@@ -575,6 +575,17 @@ pub fn op_chatfn_sign(
     let p1363 = args.dsa_encoding.as_deref() == Some("ieee-p1363");
     let hash = || args.hash.clone().unwrap_or_else(|| "sha256".into());
     let failed = |e: &dyn std::fmt::Display| err(format!("signing failed: {e}"));
+    macro_rules! ecdsa_sign {
+        ($curve:ident, $k:expr) => {{
+            let sig: $curve::ecdsa::Signature =
+                $curve::ecdsa::SigningKey::from($k).sign_prehash(&digest(&hash(), data)?).map_err(|e| failed(&e))?;
+            if p1363 {
+                sig.to_bytes().to_vec()
+            } else {
+                sig.to_der().as_bytes().to_vec()
+            }
+        }};
+    }
     let out: Vec<u8> = match &key {
         Key::RsaPrivate(k, pss) => {
             let hashed = digest(&hash(), data)?;
@@ -585,33 +596,9 @@ pub fn op_chatfn_sign(
                 with_hash!(hash(), H => k.sign(rsa::Pkcs1v15Sign::new::<H>(), &hashed).map_err(|e| failed(&e)))?
             }
         }
-        Key::P256Private(k) => {
-            let sig: p256::ecdsa::Signature =
-                p256::ecdsa::SigningKey::from(k).sign_prehash(&digest(&hash(), data)?).map_err(|e| failed(&e))?;
-            if p1363 {
-                sig.to_bytes().to_vec()
-            } else {
-                sig.to_der().as_bytes().to_vec()
-            }
-        }
-        Key::P384Private(k) => {
-            let sig: p384::ecdsa::Signature =
-                p384::ecdsa::SigningKey::from(k).sign_prehash(&digest(&hash(), data)?).map_err(|e| failed(&e))?;
-            if p1363 {
-                sig.to_bytes().to_vec()
-            } else {
-                sig.to_der().as_bytes().to_vec()
-            }
-        }
-        Key::K256Private(k) => {
-            let sig: k256::ecdsa::Signature =
-                k256::ecdsa::SigningKey::from(k).sign_prehash(&digest(&hash(), data)?).map_err(|e| failed(&e))?;
-            if p1363 {
-                sig.to_bytes().to_vec()
-            } else {
-                sig.to_der().as_bytes().to_vec()
-            }
-        }
+        Key::P256Private(k) => ecdsa_sign!(p256, k),
+        Key::P384Private(k) => ecdsa_sign!(p384, k),
+        Key::K256Private(k) => ecdsa_sign!(k256, k),
         Key::Ed25519Private(k) => {
             use ed25519_dalek::Signer;
             k.sign(data).to_bytes().to_vec()
