@@ -8,19 +8,17 @@
 //! FAILED until re-driven. A lease that runs out (the host died mid-run)
 //! makes the job claimable again: delivery is at least once.
 
-use crate::store::JobState;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use sqlx::Row;
 use tokio::sync::{oneshot, Notify, Semaphore};
 
-use super::recorder::{ClaimedJob, Enqueue, JobDone};
 use super::{Attempt, Dispatcher};
 use crate::engine::InvocationStatus;
-use crate::store::{now_millis, Store, StoreError, StoreResult};
+use crate::store::jobs::{ClaimedJob, Enqueue, JobDone};
+use crate::store::{now_millis, JobState, Store, StoreError, StoreResult};
 
 #[derive(Debug, Clone)]
 pub struct QueueConfig {
@@ -79,44 +77,17 @@ struct Inner {
 }
 
 impl Queue {
-    /// Starts the workers. On an SQLite store (one host by definition)
-    /// whatever a previous process left running was interrupted: those
-    /// invocations are recorded as FAILED and their jobs queued again.
+    /// Starts the workers, once what a previous process left running on an
+    /// SQLite store is recovered (`Store::recover_interrupted`).
     pub async fn start(store: Store, dispatcher: Dispatcher, config: QueueConfig) -> StoreResult<Queue> {
         let config_concurrency = config.concurrency;
-        if store.backend() == crate::store::Backend::Sqlite {
-            let now = now_millis();
-            let mut tx = store.begin_write().await?;
-            let interrupted = sqlx::query(
-                "UPDATE invocations SET status = 'FAILED', error = $1, finished_at = $2 WHERE status = 'RUNNING'",
-            )
-            .bind(super::recorder::INTERRUPTED)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            // Claimed, but its first attempt never recorded as started.
-            sqlx::query(
-                "UPDATE invocations SET status = 'FAILED', error = $1, finished_at = $2 \
-                 WHERE status = 'QUEUED' AND id IN (SELECT invocation_id FROM jobs WHERE status = 'RUNNING')",
-            )
-            .bind(super::recorder::INTERRUPTED)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-            let recovered =
-                sqlx::query("UPDATE jobs SET status = 'QUEUED', locked_until = NULL WHERE status = 'RUNNING'")
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected();
-            tx.commit().await?;
-            if recovered > 0 || interrupted > 0 {
-                tracing::warn!(
-                    recovered,
-                    interrupted,
-                    "re-queued jobs and failed invocations interrupted by the previous shutdown"
-                );
-            }
+        let recovered = store.recover_interrupted().await?;
+        if recovered != Default::default() {
+            tracing::warn!(
+                requeued = recovered.requeued,
+                failed = recovered.failed,
+                "re-queued jobs and failed invocations interrupted by the previous shutdown"
+            );
         }
         let queue = Queue {
             inner: Arc::new(Inner {
@@ -173,15 +144,7 @@ impl Queue {
         if let Some(n) = self.inner.pending.lock().get(&application_id) {
             return Ok(*n);
         }
-        // Two counts, each over a partial index of active jobs.
-        let n: i64 = sqlx::query(
-            "SELECT (SELECT COUNT(*) FROM jobs WHERE application_id = $1 AND status = 'QUEUED') \
-                  + (SELECT COUNT(*) FROM jobs WHERE application_id = $1 AND status = 'RUNNING') AS n",
-        )
-        .bind(application_id)
-        .fetch_one(self.inner.store.pool())
-        .await?
-        .try_get("n")?;
+        let n = self.inner.store.count_pending_jobs(application_id).await?;
         Ok(*self.inner.pending.lock().entry(application_id).or_insert(n))
     }
 
@@ -189,30 +152,9 @@ impl Queue {
     /// now. `Ok(None)` when there is no such job; a conflict when the job is
     /// not failed.
     pub async fn retry(&self, application_id: i64, invocation_id: i64) -> StoreResult<Option<i64>> {
-        let row = sqlx::query(
-            "SELECT j.id, j.status FROM jobs j JOIN invocations i ON i.job_id = j.id \
-             WHERE i.id = $1 AND i.application_id = $2 AND j.application_id = $2",
-        )
-        .bind(invocation_id)
-        .bind(application_id)
-        .fetch_optional(self.inner.store.pool())
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let job_id: i64 = row.try_get("id")?;
-        let updated = sqlx::query(
-            "UPDATE jobs SET status = 'QUEUED', run_at = $1, max_attempts = attempts + 1, locked_until = NULL \
-             WHERE id = $2 AND status = 'FAILED'",
-        )
-        .bind(now_millis())
-        .bind(job_id)
-        .execute(self.inner.store.pool())
-        .await?;
-        if updated.rows_affected() == 0 {
-            let status: String = row.try_get("status")?;
-            return Err(StoreError::Conflict(format!(
-                "the invocation's job is {status}, not FAILED: nothing to retry"
-            )));
-        }
+        let Some(job_id) = self.inner.store.retry_failed_job(application_id, invocation_id).await? else {
+            return Ok(None);
+        };
         *self.inner.pending.lock().entry(application_id).or_insert(0) += 1;
         self.inner.wake.notify_one();
         Ok(Some(job_id))

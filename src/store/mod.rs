@@ -11,6 +11,7 @@
 mod applications;
 mod chat;
 mod functions;
+pub mod jobs;
 mod runtimes;
 mod states;
 
@@ -164,7 +165,7 @@ impl Store {
         self.backend
     }
 
-    pub fn pool(&self) -> &AnyPool {
+    fn pool(&self) -> &AnyPool {
         &self.pool
     }
 

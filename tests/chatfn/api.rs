@@ -351,7 +351,7 @@ async fn application_and_settings() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invocation_log_lists_filters_and_details() {
-    use chatfn::dispatch::recorder::{Finished, Recorder, Started};
+    use chatfn::store::jobs::{Finished, Recorder, Started};
     use chatfn::store::{now_millis, InvocationState, Store};
     each_store(|app| async move {
         let (_, function) = app.post("/v1/runtimes/nodejs/functions", json!({"type": "user.received.notification", "name": "Notify"})).await;

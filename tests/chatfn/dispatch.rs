@@ -434,10 +434,10 @@ async fn a_job_whose_lease_lapsed_runs_again_and_its_cut_short_attempt_is_failed
         let (_, version) = app.get(&format!("/v1/functions/{id}/current-version")).await;
         // What a host that died mid-attempt leaves behind: its job RUNNING
         // under a lease long lapsed, the attempt's record RUNNING.
-        let store = chatfn::store::Store::connect(&app.database_url).await.unwrap();
+        let store = app.raw_pool().await;
         let event = notification("lapsed").to_string();
         // One transaction, so that no claim sees the job without its record.
-        let mut tx = store.pool().begin().await.unwrap();
+        let mut tx = store.begin().await.unwrap();
         sqlx::query(
             "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, trigger_type, args, \
              status, attempt, created_at, job_id) VALUES (2001, $1, $2, $3, 1, $4, $5, 'RUNNING', 1, 1, 1001)",
@@ -482,7 +482,7 @@ async fn a_restarted_host_fails_the_blocking_calls_it_left_running() {
         let (_, version) = app.get(&format!("/v1/functions/{id}/current-version")).await;
         // Blocking calls a host was running when it died, one for each of the
         // 32 host tags an id ends with.
-        let store = chatfn::store::Store::connect(&app.database_url).await.unwrap();
+        let store = app.raw_pool().await;
         for tag in 0..32i64 {
             sqlx::query(
                 "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, trigger_type, \
@@ -493,7 +493,7 @@ async fn a_restarted_host_fails_the_blocking_calls_it_left_running() {
             .bind(id)
             .bind(version["id"].as_i64().unwrap())
             .bind(LOGIN)
-            .execute(store.pool())
+            .execute(&store)
             .await
             .unwrap();
         }

@@ -179,6 +179,13 @@ impl TestApp {
         res.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_string()
     }
 
+    /// A connection pool of the test's own to the server's database, for
+    /// writing what a crashed host would have left behind.
+    pub async fn raw_pool(&self) -> sqlx::AnyPool {
+        sqlx::any::install_default_drivers();
+        sqlx::AnyPool::connect(&self.database_url).await.expect("the test database connects")
+    }
+
     /// Another tenant on the same server.
     pub async fn second_application(&self, name: &str) -> TestApp {
         let store = Store::connect(&self.database_url).await.unwrap();

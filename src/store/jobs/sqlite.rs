@@ -7,12 +7,20 @@
 //! `synchronous = FULL`: a commit is on disk before anyone hears of it.
 
 use std::path::Path;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
 
-use super::{records_only, Claim, ClaimedJob, Enqueue, IdSource, Round, Write, MAX_ROUND};
+use super::ids::IdSource;
+use super::{records_only, sql, Claim, ClaimedJob, Enqueue, Round, Write, MAX_ROUND};
 use crate::store::now_millis;
+
+/// The multi-row statements' one-row forms, built once.
+static INSERT_JOB: LazyLock<String> = LazyLock::new(|| sql::insert_jobs(1));
+static INSERT_QUEUED_INVOCATION: LazyLock<String> = LazyLock::new(|| sql::insert_queued_invocations(1));
+static UPSERT_COMPLETE: LazyLock<String> = LazyLock::new(|| sql::upsert_complete(1));
+static UPSERT_RUNNING: LazyLock<String> = LazyLock::new(|| sql::upsert_running(1));
 
 pub fn open(path: &Path) -> rusqlite::Result<Connection> {
     let connection = Connection::open(path)?;
@@ -55,7 +63,7 @@ fn write_round(connection: &mut Connection, round: &mut Round, ids: &IdSource) -
     let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let accepted = enqueue(&tx, &round.enqueues, ids)?;
     {
-        let mut extend = tx.prepare_cached("UPDATE jobs SET locked_until = ?1 WHERE id = ?2 AND status = 'RUNNING'")?;
+        let mut extend = tx.prepare_cached(sql::EXTEND_LEASE)?;
         for (job_id, until) in &round.extends {
             extend.execute(params![until, job_id])?;
         }
@@ -75,16 +83,9 @@ fn write_round(connection: &mut Connection, round: &mut Round, ids: &IdSource) -
 /// Stores each event as a job with its first attempt (QUEUED); a repeated
 /// idempotency key answers the earlier event's invocation instead.
 fn enqueue(tx: &Transaction, requests: &[Enqueue], ids: &IdSource) -> rusqlite::Result<Vec<(i64, bool)>> {
-    let mut seen =
-        tx.prepare_cached("SELECT invocation_id FROM jobs WHERE application_id = ?1 AND idempotency_key = ?2")?;
-    let mut job = tx.prepare_cached(
-        "INSERT INTO jobs (id, application_id, function_id, trigger_type, event, max_attempts, run_at, \
-         invocation_id, idempotency_key, created_at, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?7, 'QUEUED')",
-    )?;
-    let mut invocation = tx.prepare_cached(
-        "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, trigger_type, args, \
-         created_at, job_id, status, attempt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'QUEUED', 1)",
-    )?;
+    let mut seen = tx.prepare_cached(sql::SEEN_IDEMPOTENCY_KEY)?;
+    let mut job = tx.prepare_cached(&INSERT_JOB)?;
+    let mut invocation = tx.prepare_cached(&INSERT_QUEUED_INVOCATION)?;
     let now = now_millis();
     let mut results = Vec::with_capacity(requests.len());
     for r in requests {
@@ -106,6 +107,7 @@ fn enqueue(tx: &Transaction, requests: &[Enqueue], ids: &IdSource) -> rusqlite::
             now,
             invocation_id,
             r.idempotency_key,
+            now,
         ])?;
         invocation.execute(params![
             invocation_id,
@@ -122,8 +124,6 @@ fn enqueue(tx: &Transaction, requests: &[Enqueue], ids: &IdSource) -> rusqlite::
     }
     Ok(results)
 }
-
-const CLAIMED_COLUMNS: &str = "id, application_id, trigger_type, event, attempts, max_attempts, invocation_id";
 
 fn claimed_job(row: &rusqlite::Row) -> rusqlite::Result<ClaimedJob> {
     Ok(ClaimedJob {
@@ -142,11 +142,7 @@ fn claim(tx: &Transaction, c: &Claim) -> rusqlite::Result<Vec<ClaimedJob>> {
     let mut jobs = Vec::new();
     // First a share for each application known to have pending work, so a
     // flood cannot crowd the others out; every lookup is an index range.
-    let mut share = tx.prepare_cached(&format!(
-        "UPDATE jobs SET status = 'RUNNING', attempts = attempts + 1, locked_until = ?1 \
-         WHERE id IN (SELECT id FROM jobs WHERE application_id = ?2 AND status = 'QUEUED' AND run_at <= ?3 \
-                      ORDER BY run_at LIMIT ?4) RETURNING {CLAIMED_COLUMNS}"
-    ))?;
+    let mut share = tx.prepare_cached(sql::CLAIM_SHARE)?;
     for &application_id in &c.applications {
         let room = c.limit - jobs.len() as i64;
         if room <= 0 {
@@ -161,12 +157,7 @@ fn claim(tx: &Transaction, c: &Claim) -> rusqlite::Result<Vec<ClaimedJob>> {
     // Then whatever is due anywhere: retries and jobs whose lease lapsed.
     let room = c.limit - jobs.len() as i64;
     if room > 0 {
-        let mut due = tx.prepare_cached(&format!(
-            "UPDATE jobs SET status = 'RUNNING', attempts = attempts + 1, locked_until = ?1 \
-             WHERE id IN (SELECT id FROM jobs WHERE status = 'QUEUED' AND run_at <= ?2 ORDER BY run_at LIMIT ?3) \
-                OR id IN (SELECT id FROM jobs WHERE status = 'RUNNING' AND locked_until < ?2 LIMIT ?3) \
-             RETURNING {CLAIMED_COLUMNS}"
-        ))?;
+        let mut due = tx.prepare_cached(sql::CLAIM_DUE)?;
         let rows = due.query_map(params![c.lease_until, now, room], claimed_job)?;
         for job in rows {
             jobs.push(job?);
@@ -174,33 +165,18 @@ fn claim(tx: &Transaction, c: &Claim) -> rusqlite::Result<Vec<ClaimedJob>> {
     }
     // A job claimed again after a lapsed lease: the attempt its host cut
     // short is over, not RUNNING (nor, if it never started, QUEUED).
-    // (Two statements: with an OR neither index is used.)
-    let mut cut_short = tx.prepare_cached(
-        "UPDATE invocations SET status = 'FAILED', error = ?1, finished_at = ?2 WHERE status = 'RUNNING' AND job_id = ?3",
-    )?;
-    let mut never_started = tx.prepare_cached(
-        "UPDATE invocations SET status = 'FAILED', error = ?1, finished_at = ?2 WHERE id = ?3 AND status = 'QUEUED'",
-    )?;
+    let mut cut_short = tx.prepare_cached(sql::FAIL_CUT_SHORT_OF_JOB)?;
+    let mut never_started = tx.prepare_cached(sql::FAIL_NEVER_STARTED)?;
     for job in jobs.iter().filter(|j| j.attempts > 1) {
-        cut_short.execute(params![super::INTERRUPTED, now, job.id])?;
-        never_started.execute(params![super::INTERRUPTED, now, job.invocation_id])?;
+        cut_short.execute(params![sql::INTERRUPTED, now, job.id])?;
+        never_started.execute(params![sql::INTERRUPTED, now, job.invocation_id])?;
     }
     Ok(jobs)
 }
 
 /// Invocation records and job states.
 fn record(tx: &Transaction, round: &Round) -> rusqlite::Result<()> {
-    // A queued job's first attempt was written (QUEUED) when the event was
-    // accepted: the attempt takes that row over.
-    let mut complete = tx.prepare_cached(
-        "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, trigger_type, args, \
-         status, result, error, logs, attempt, duration_ms, created_at, finished_at, job_id) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16) \
-         ON CONFLICT (id) DO UPDATE SET version_id = excluded.version_id, version_number = excluded.version_number, \
-         status = excluded.status, result = excluded.result, error = excluded.error, logs = excluded.logs, \
-         attempt = excluded.attempt, duration_ms = excluded.duration_ms, created_at = excluded.created_at, \
-         finished_at = excluded.finished_at",
-    )?;
+    let mut complete = tx.prepare_cached(&UPSERT_COMPLETE)?;
     for (s, end) in &round.complete {
         complete.execute(params![
             s.id,
@@ -221,12 +197,7 @@ fn record(tx: &Transaction, round: &Round) -> rusqlite::Result<()> {
             s.job_id,
         ])?;
     }
-    let mut running = tx.prepare_cached(
-        "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, trigger_type, args, \
-         attempt, created_at, job_id, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, 'RUNNING') \
-         ON CONFLICT (id) DO UPDATE SET version_id = excluded.version_id, version_number = excluded.version_number, \
-         status = excluded.status, attempt = excluded.attempt, created_at = excluded.created_at",
-    )?;
+    let mut running = tx.prepare_cached(&UPSERT_RUNNING)?;
     for s in &round.running {
         running.execute(params![
             s.id,
@@ -241,10 +212,7 @@ fn record(tx: &Transaction, round: &Round) -> rusqlite::Result<()> {
             s.job_id,
         ])?;
     }
-    let mut ended = tx.prepare_cached(
-        "UPDATE invocations SET status = ?1, result = ?2, error = ?3, logs = ?4, duration_ms = ?5, finished_at = ?6 \
-         WHERE id = ?7 AND application_id = ?8",
-    )?;
+    let mut ended = tx.prepare_cached(sql::UPDATE_ENDED)?;
     for f in &round.ended {
         ended.execute(params![
             f.status.as_str(),
@@ -257,9 +225,7 @@ fn record(tx: &Transaction, round: &Round) -> rusqlite::Result<()> {
             f.application_id
         ])?;
     }
-    let mut job = tx.prepare_cached(
-        "UPDATE jobs SET status = ?1, run_at = ?2, locked_until = NULL, last_error = ?3 WHERE id = ?4",
-    )?;
+    let mut job = tx.prepare_cached(sql::UPDATE_JOB)?;
     for j in &round.jobs {
         job.execute(params![j.status.as_str(), j.run_at, j.last_error, j.job_id])?;
     }

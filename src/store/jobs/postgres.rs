@@ -6,7 +6,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::{Claim, ClaimedJob, Enqueue, IdSource, Round, Write, MAX_ROUND};
+use super::ids::IdSource;
+use super::sql::{self, values};
+use super::{Claim, ClaimedJob, Enqueue, Round, Write, MAX_ROUND};
 use crate::store::{now_millis, Store};
 
 /// How long the writer keeps its connection with nothing to write.
@@ -72,12 +74,7 @@ pub async fn write_rounds(store: Store, inbox: flume::Receiver<Write>, ids: Arc<
         }
         for (job_id, until) in std::mem::take(&mut round.extends) {
             let extended = match conn.get().await {
-                Ok(c) => sqlx::query("UPDATE jobs SET locked_until = $1 WHERE id = $2 AND status = 'RUNNING'")
-                    .bind(until)
-                    .bind(job_id)
-                    .execute(c)
-                    .await
-                    .map(drop),
+                Ok(c) => sqlx::query(sql::EXTEND_LEASE).bind(until).bind(job_id).execute(c).await.map(drop),
                 Err(e) => Err(e),
             };
             let _ = conn.reset_on(extended);
@@ -119,9 +116,6 @@ pub async fn write_rounds(store: Store, inbox: flume::Receiver<Write>, ids: Arc<
     }
 }
 
-const CLAIM_RETURNING: &str =
-    "RETURNING id, application_id, function_id, trigger_type, event, attempts, max_attempts, invocation_id";
-
 async fn claim(conn: &mut sqlx::AnyConnection, c: &Claim) -> Result<Vec<ClaimedJob>, sqlx::Error> {
     let now = now_millis();
     let mut rows = Vec::new();
@@ -132,34 +126,21 @@ async fn claim(conn: &mut sqlx::AnyConnection, c: &Claim) -> Result<Vec<ClaimedJ
         if room <= 0 {
             break;
         }
-        let claimed = sqlx::query(&format!(
-            "UPDATE jobs SET status = 'RUNNING', attempts = attempts + 1, locked_until = $1 \
-             WHERE id IN (SELECT id FROM jobs WHERE application_id = $2 AND status = 'QUEUED' AND run_at <= $3 \
-                          ORDER BY run_at LIMIT $4) AND status = 'QUEUED' {CLAIM_RETURNING}"
-        ))
-        .bind(c.lease_until)
-        .bind(application_id)
-        .bind(now)
-        .bind(room.min(c.per_application))
-        .fetch_all(&mut *conn)
-        .await?;
+        let claimed = sqlx::query(sql::CLAIM_SHARE)
+            .bind(c.lease_until)
+            .bind(application_id)
+            .bind(now)
+            .bind(room.min(c.per_application))
+            .fetch_all(&mut *conn)
+            .await?;
         rows.extend(claimed);
     }
     // Then whatever is due anywhere: retries, lapsed leases, events another
     // host accepted.
     let room = c.limit - rows.len() as i64;
     if room > 0 {
-        let claimed = sqlx::query(&format!(
-            "UPDATE jobs SET status = 'RUNNING', attempts = attempts + 1, locked_until = $1 \
-             WHERE (id IN (SELECT id FROM jobs WHERE status = 'QUEUED' AND run_at <= $2 ORDER BY run_at LIMIT $3) \
-                    OR id IN (SELECT id FROM jobs WHERE status = 'RUNNING' AND locked_until < $2 LIMIT $3)) \
-             AND ((status = 'QUEUED' AND run_at <= $2) OR (status = 'RUNNING' AND locked_until < $2)) {CLAIM_RETURNING}"
-        ))
-        .bind(c.lease_until)
-        .bind(now)
-        .bind(room)
-        .fetch_all(&mut *conn)
-        .await?;
+        let claimed =
+            sqlx::query(sql::CLAIM_DUE).bind(c.lease_until).bind(now).bind(room).fetch_all(&mut *conn).await?;
         rows.extend(claimed);
     }
     let jobs = rows
@@ -180,24 +161,18 @@ async fn claim(conn: &mut sqlx::AnyConnection, c: &Claim) -> Result<Vec<ClaimedJ
     // A job claimed again after a lapsed lease: the attempt its host cut
     // short is over, not RUNNING (nor, if it never started, QUEUED).
     for job in jobs.iter().filter(|j| j.attempts > 1) {
-        // (Two statements, each on an index, as on SQLite.)
-        sqlx::query(
-            "UPDATE invocations SET status = 'FAILED', error = $1, finished_at = $2 \
-             WHERE status = 'RUNNING' AND job_id = $3",
-        )
-        .bind(super::INTERRUPTED)
-        .bind(now)
-        .bind(job.id)
-        .execute(&mut *conn)
-        .await?;
-        sqlx::query(
-            "UPDATE invocations SET status = 'FAILED', error = $1, finished_at = $2 WHERE id = $3 AND status = 'QUEUED'",
-        )
-        .bind(super::INTERRUPTED)
-        .bind(now)
-        .bind(job.invocation_id)
-        .execute(&mut *conn)
-        .await?;
+        sqlx::query(sql::FAIL_CUT_SHORT_OF_JOB)
+            .bind(sql::INTERRUPTED)
+            .bind(now)
+            .bind(job.id)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query(sql::FAIL_NEVER_STARTED)
+            .bind(sql::INTERRUPTED)
+            .bind(now)
+            .bind(job.invocation_id)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(jobs)
 }
@@ -222,17 +197,6 @@ fn statement_chunks<T>(items: &[T]) -> Vec<&[T]> {
     chunks
 }
 
-/// `($1, $2, ...), (...)` for `rows` rows of `columns` parameters.
-fn values(rows: usize, columns: usize) -> String {
-    (0..rows)
-        .map(|r| {
-            let params: Vec<String> = (1..=columns).map(|c| format!("${}", r * columns + c)).collect();
-            format!("({})", params.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 async fn commit_enqueues(
     conn: &mut sqlx::AnyConnection,
     requests: &[Enqueue],
@@ -251,12 +215,11 @@ async fn commit_enqueues(
                 results.push((invocation_id, true));
                 continue;
             }
-            let existing =
-                sqlx::query("SELECT invocation_id FROM jobs WHERE application_id = $1 AND idempotency_key = $2")
-                    .bind(r.application_id)
-                    .bind(key)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let existing = sqlx::query(sql::SEEN_IDEMPOTENCY_KEY)
+                .bind(r.application_id)
+                .bind(key)
+                .fetch_optional(&mut *tx)
+                .await?;
             if let Some(row) = existing {
                 results.push((row.try_get("invocation_id")?, true));
                 continue;
@@ -270,12 +233,8 @@ async fn commit_enqueues(
         results.push((invocation_id, false));
     }
     for chunk in statement_chunks(&fresh) {
-        let sql = format!(
-            "INSERT INTO jobs (id, application_id, function_id, trigger_type, event, max_attempts, run_at, \
-             invocation_id, idempotency_key, created_at, status) SELECT *, 'QUEUED' FROM (VALUES {}) AS v",
-            values(chunk.len(), 10)
-        );
-        let mut q = sqlx::query(&sql);
+        let statement = sql::insert_jobs(chunk.len());
+        let mut q = sqlx::query(&statement);
         for (job_id, invocation_id, r) in chunk {
             q = q
                 .bind(*job_id)
@@ -290,12 +249,8 @@ async fn commit_enqueues(
                 .bind(now);
         }
         q.execute(&mut *tx).await?;
-        let sql = format!(
-            "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, trigger_type, args, \
-             created_at, job_id, status, attempt) SELECT *, 'QUEUED', 1 FROM (VALUES {}) AS v",
-            values(chunk.len(), 9)
-        );
-        let mut q = sqlx::query(&sql);
+        let statement = sql::insert_queued_invocations(chunk.len());
+        let mut q = sqlx::query(&statement);
         for (job_id, invocation_id, r) in chunk {
             q = q
                 .bind(*invocation_id)
@@ -319,19 +274,9 @@ async fn commit(conn: &mut sqlx::AnyConnection, round: &Round) -> Result<(), sql
     // statements were a third of the CPU under load.
     let (complete, running, ended, jobs) = (&round.complete, &round.running, &round.ended, &round.jobs);
     let mut tx = sqlx::Connection::begin(conn).await?;
-    // A queued job's first attempt was written (QUEUED) when the event was
-    // accepted: the attempt takes that row over.
     for chunk in statement_chunks(complete) {
-        let sql = format!(
-            "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, trigger_type, args, \
-             status, result, error, logs, attempt, duration_ms, created_at, finished_at, job_id) VALUES {} \
-             ON CONFLICT (id) DO UPDATE SET version_id = excluded.version_id, version_number = excluded.version_number, \
-             status = excluded.status, result = excluded.result, error = excluded.error, logs = excluded.logs, \
-             attempt = excluded.attempt, duration_ms = excluded.duration_ms, created_at = excluded.created_at, \
-             finished_at = excluded.finished_at",
-            values(chunk.len(), 16)
-        );
-        let mut q = sqlx::query(&sql);
+        let statement = sql::upsert_complete(chunk.len());
+        let mut q = sqlx::query(&statement);
         for (s, end) in chunk {
             q = q
                 .bind(s.id)
@@ -353,17 +298,9 @@ async fn commit(conn: &mut sqlx::AnyConnection, round: &Round) -> Result<(), sql
         }
         q.execute(&mut *tx).await?;
     }
-    // Still running: bind none of the end columns (sqlx's Any driver cannot
-    // bind a NULL DOUBLE for PostgreSQL).
     for chunk in statement_chunks(running) {
-        let sql = format!(
-            "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, trigger_type, args, \
-             attempt, created_at, job_id, status) SELECT *, 'RUNNING' FROM (VALUES {}) AS v WHERE true \
-             ON CONFLICT (id) DO UPDATE SET version_id = excluded.version_id, version_number = excluded.version_number, \
-             status = excluded.status, attempt = excluded.attempt, created_at = excluded.created_at",
-            values(chunk.len(), 10)
-        );
-        let mut q = sqlx::query(&sql);
+        let statement = sql::upsert_running(chunk.len());
+        let mut q = sqlx::query(&statement);
         for s in chunk {
             q = q
                 .bind(s.id)
@@ -380,14 +317,14 @@ async fn commit(conn: &mut sqlx::AnyConnection, round: &Round) -> Result<(), sql
         q.execute(&mut *tx).await?;
     }
     for chunk in statement_chunks(ended) {
-        let sql = format!(
+        let statement = format!(
             "WITH v (id, application_id, status, result, error, logs, duration_ms, finished_at) AS (VALUES {}) \
              UPDATE invocations SET status = v.status, result = v.result, error = v.error, logs = v.logs, \
              duration_ms = v.duration_ms, finished_at = v.finished_at \
              FROM v WHERE invocations.id = v.id AND invocations.application_id = v.application_id",
             values(chunk.len(), 8)
         );
-        let mut q = sqlx::query(&sql);
+        let mut q = sqlx::query(&statement);
         for f in chunk {
             q = q
                 .bind(f.id)
@@ -402,13 +339,13 @@ async fn commit(conn: &mut sqlx::AnyConnection, round: &Round) -> Result<(), sql
         q.execute(&mut *tx).await?;
     }
     for chunk in statement_chunks(jobs) {
-        let sql = format!(
+        let statement = format!(
             "WITH v (id, status, run_at, last_error) AS (VALUES {}) \
              UPDATE jobs SET status = v.status, run_at = v.run_at, locked_until = NULL, last_error = v.last_error \
              FROM v WHERE jobs.id = v.id",
             values(chunk.len(), 4)
         );
-        let mut q = sqlx::query(&sql);
+        let mut q = sqlx::query(&statement);
         for j in chunk {
             q = q.bind(j.job_id).bind(j.status.as_str()).bind(j.run_at).bind(j.last_error.as_deref());
         }

@@ -1,33 +1,31 @@
-//! Invocation records and queued jobs, written in batches off the hot path.
+//! Invocations and jobs: every statement that writes them, and the queue's
+//! queries. One home, so that the two backends share their SQL (`sql.rs`).
 //!
+//! Records are written in batches off the hot path.
 //! A dispatcher hands the recorder "started" and "finished" events and moves
 //! on; accepted events, claims of due jobs and lease extensions go through
 //! the same writer, which takes whatever has queued up as one round (a start
 //! and finish of the same invocation in one round become one row). Ids are
-//! made here, not by the database, so callers know an invocation's id before
-//! it is written.
+//! minted by the host (`ids.rs`).
 //!
 //! Two writers share this interface. On SQLite (one host) a thread owns its
 //! own connection and commits each round in one transaction, with nothing
 //! handed between threads per statement. On PostgreSQL (hosts sharing the
 //! store) a task writes each round through the pool in multi-row statements.
 
+mod ids;
 mod postgres;
+mod queue;
+mod sql;
 mod sqlite;
 
-use crate::store::{InvocationState, JobState};
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
-use crate::store::{now_millis, Backend, Store, StoreError, StoreResult};
-
-/// The error recorded on an attempt whose host stopped before it finished
-/// (a crash, `kill -9`, a lapsed lease); a queued event runs again.
-pub(crate) const INTERRUPTED: &str =
-    r#"{"name":"InterruptedError","message":"the host running this invocation stopped before it finished"}"#;
+use crate::store::{Backend, InvocationState, JobState, Store, StoreError, StoreResult};
+use ids::{HostTagSession, IdSource};
 
 /// Largest round written at once.
 const MAX_ROUND: usize = 512;
@@ -214,98 +212,10 @@ pub struct Recorder {
     host_tag: HostTagSession,
 }
 
-/// Milliseconds of ids count from 2024-01-01.
-const ID_EPOCH_MS: i64 = 1_704_067_200_000;
-const SEQUENCE_BITS: u32 = 7;
-const TAG_BITS: u32 = 5;
-
-/// Invocation and job ids: ordered by time, and below 2^53 so that a
-/// JavaScript number (ChatKitty's SDK, a browser) holds them exactly. 41
-/// bits of milliseconds (69 years), 7 of sequence (a burst of more than 128
-/// in a millisecond borrows the next one) and 5 naming the host, so hosts
-/// sharing a store never make the same id. A store written by an earlier
-/// chatfn, whose ids were larger, keeps counting up from its largest.
-struct IdSource {
-    tag: u64,
-    /// Time and sequence of the last id.
-    last: AtomicU64,
-}
-
-impl IdSource {
-    fn new(tag: u64, largest_stored: i64) -> IdSource {
-        IdSource { tag, last: AtomicU64::new(largest_stored.max(0) as u64 >> TAG_BITS) }
-    }
-
-    fn next(&self) -> i64 {
-        let now = ((now_millis() - ID_EPOCH_MS).max(0) as u64) << SEQUENCE_BITS;
-        let mut last = self.last.load(Ordering::Relaxed);
-        loop {
-            let candidate = if now > last { now } else { last + 1 };
-            match self.last.compare_exchange_weak(last, candidate, Ordering::AcqRel, Ordering::Relaxed) {
-                Ok(_) => return (candidate << TAG_BITS | self.tag) as i64,
-                Err(seen) => last = seen,
-            }
-        }
-    }
-}
-
-type HostTagSession = Arc<parking_lot::Mutex<Option<sqlx::AnyConnection>>>;
-
-/// This host's id tag. On SQLite there is one host: 0. On PostgreSQL the
-/// first of 32 advisory locks this session gets; it is held as long as the
-/// session lives and freed when the host dies.
-async fn host_tag(store: &Store) -> StoreResult<(u64, HostTagSession)> {
-    use sqlx::Row;
-    if store.backend() == Backend::Sqlite {
-        return Ok((0, HostTagSession::default()));
-    }
-    // "chatfn" in ASCII, then the tag.
-    const LOCK_BASE: i64 = 0x6368_6174_666e_0000;
-    let mut session = store.pool().acquire().await?.detach();
-    for tag in 0..(1u64 << TAG_BITS) {
-        let taken: bool = sqlx::query("SELECT pg_try_advisory_lock($1) AS taken")
-            .bind(LOCK_BASE + tag as i64)
-            .fetch_one(&mut session)
-            .await?
-            .try_get("taken")?;
-        if taken {
-            // Invocations a previous host with this tag left RUNNING outside
-            // any job (blocking calls) were cut short: no live host has the tag.
-            // Queued jobs' attempts are failed when their lapsed jobs are claimed.
-            let failed = sqlx::query(
-                "UPDATE invocations SET status = 'FAILED', error = $1, finished_at = $2 \
-                 WHERE status = 'RUNNING' AND job_id IS NULL AND id % $3 = $4",
-            )
-            .bind(INTERRUPTED)
-            .bind(now_millis())
-            .bind(1i64 << TAG_BITS)
-            .bind(tag as i64)
-            .execute(&mut session)
-            .await?
-            .rows_affected();
-            if failed > 0 {
-                tracing::warn!(failed, tag, "failed blocking invocations a previous host with this tag left running");
-            }
-            return Ok((tag, Arc::new(parking_lot::Mutex::new(Some(session)))));
-        }
-    }
-    Err(StoreError::Unavailable(format!("at most {} hosts can share one store", 1u64 << TAG_BITS)))
-}
-
 impl Recorder {
     pub async fn start(store: Store) -> StoreResult<Recorder> {
         let (writes, inbox) = flume::unbounded();
-        let largest: i64 = {
-            use sqlx::Row;
-            sqlx::query(
-                "SELECT COALESCE((SELECT MAX(id) FROM invocations), 0) AS i, COALESCE((SELECT MAX(id) FROM jobs), 0) AS j",
-            )
-            .fetch_one(store.pool())
-            .await
-            .and_then(|row| Ok(row.try_get::<i64, _>("i")?.max(row.try_get::<i64, _>("j")?)))?
-        };
-        let (tag, host_tag_session) = host_tag(&store).await?;
-        let ids = Arc::new(IdSource::new(tag, largest));
+        let (ids, host_tag_session) = ids::start(&store).await?;
         match store.backend() {
             Backend::Sqlite => {
                 let path = store.sqlite_file().expect("an SQLite store has a file").to_path_buf();
@@ -383,31 +293,5 @@ impl Recorder {
         }
         // Give the host's id tag back (the session ends with the connection).
         drop(self.host_tag.lock().take());
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::IdSource;
-
-    const JS_SAFE: i64 = (1 << 53) - 1;
-
-    #[test]
-    fn ids_grow_name_their_host_and_fit_a_javascript_number() {
-        let (a, b) = (IdSource::new(3, 0), IdSource::new(4, 0));
-        let ids: Vec<i64> = (0..1_000).map(|_| a.next()).collect();
-        assert!(ids.windows(2).all(|w| w[0] < w[1]), "strictly increasing, bursts included");
-        assert!(ids.iter().all(|&id| id > 0 && id <= JS_SAFE && id & 31 == 3));
-        let other = b.next();
-        assert_eq!(other & 31, 4);
-        assert!(!ids.contains(&other), "another host never makes the same id");
-    }
-
-    #[test]
-    fn a_store_with_larger_ids_keeps_counting_up() {
-        let earlier = 7_530_738_194_474_893_312;
-        let ids = IdSource::new(0, earlier);
-        let (first, second) = (ids.next(), ids.next());
-        assert!(earlier < first && first < second, "{earlier} {first} {second}");
     }
 }

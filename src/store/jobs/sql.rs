@@ -1,0 +1,187 @@
+//! The statements both writers run, written once. Placeholders are `$n`,
+//! which sqlx passes to PostgreSQL and SQLite alike and which SQLite (and so
+//! rusqlite) numbers in order of first use; a test checks that each
+//! statement here uses them in order, so binding by position is right.
+//! Multi-row variants (PostgreSQL) are built from the same column lists.
+
+/// The error recorded on an attempt whose host stopped before it finished
+/// (a crash, `kill -9`, a lapsed lease); a queued event runs again.
+pub(crate) const INTERRUPTED: &str =
+    r#"{"name":"InterruptedError","message":"the host running this invocation stopped before it finished"}"#;
+
+/// Ends invocations cut short as FAILED with `INTERRUPTED` ($1) at $2;
+/// each recovery adds which ones.
+macro_rules! fail_interrupted {
+    ($where:literal) => {
+        concat!("UPDATE invocations SET status = 'FAILED', error = $1, finished_at = $2 WHERE ", $where)
+    };
+}
+
+/// After a restart on SQLite (one host): everything left running.
+pub(crate) const FAIL_ALL_RUNNING: &str = fail_interrupted!("status = 'RUNNING'");
+/// After a restart on SQLite: first attempts of jobs claimed but never started.
+pub(crate) const FAIL_QUEUED_OF_RUNNING_JOBS: &str =
+    fail_interrupted!("status = 'QUEUED' AND id IN (SELECT invocation_id FROM jobs WHERE status = 'RUNNING')");
+/// On PostgreSQL, a host taking tag $4 of $3: the blocking calls a dead
+/// host with that tag left running (no live host has it).
+pub(crate) const FAIL_UNFINISHED_BLOCKING_OF_TAG: &str =
+    fail_interrupted!("status = 'RUNNING' AND job_id IS NULL AND id % $3 = $4");
+/// A job claimed again after its lease lapsed: the attempt its host was
+/// running ($3 = job id) is over. (Two statements, not an OR, so that each
+/// is an index lookup.)
+pub(crate) const FAIL_CUT_SHORT_OF_JOB: &str = fail_interrupted!("status = 'RUNNING' AND job_id = $3");
+/// ... and its first attempt ($3 = invocation id), if it never started.
+pub(crate) const FAIL_NEVER_STARTED: &str = fail_interrupted!("id = $3 AND status = 'QUEUED'");
+
+pub(crate) const REQUEUE_RUNNING_JOBS: &str =
+    "UPDATE jobs SET status = 'QUEUED', locked_until = NULL WHERE status = 'RUNNING'";
+
+pub(crate) const EXTEND_LEASE: &str = "UPDATE jobs SET locked_until = $1 WHERE id = $2 AND status = 'RUNNING'";
+
+pub(crate) const SEEN_IDEMPOTENCY_KEY: &str =
+    "SELECT invocation_id FROM jobs WHERE application_id = $1 AND idempotency_key = $2";
+
+/// Jobs as accepted, `rows` of them; `run_at` is also their `created_at`.
+pub(crate) fn insert_jobs(rows: usize) -> String {
+    format!(
+        "INSERT INTO jobs (id, application_id, function_id, trigger_type, event, max_attempts, run_at, \
+         invocation_id, idempotency_key, created_at, status) SELECT *, 'QUEUED' FROM (VALUES {}) AS v",
+        values(rows, JOB_COLUMNS)
+    )
+}
+pub(crate) const JOB_COLUMNS: usize = 10;
+
+/// Jobs' first attempts, written QUEUED when their events are accepted.
+pub(crate) fn insert_queued_invocations(rows: usize) -> String {
+    format!(
+        "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, trigger_type, args, \
+         created_at, job_id, status, attempt) SELECT *, 'QUEUED', 1 FROM (VALUES {}) AS v",
+        values(rows, QUEUED_INVOCATION_COLUMNS)
+    )
+}
+pub(crate) const QUEUED_INVOCATION_COLUMNS: usize = 9;
+
+/// Invocations started and finished within one round: one row each. A
+/// queued job's first attempt was written (QUEUED) when the event was
+/// accepted, so the attempt takes that row over.
+pub(crate) fn upsert_complete(rows: usize) -> String {
+    format!(
+        "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, trigger_type, args, \
+         status, result, error, logs, attempt, duration_ms, created_at, finished_at, job_id) VALUES {} \
+         ON CONFLICT (id) DO UPDATE SET version_id = excluded.version_id, version_number = excluded.version_number, \
+         status = excluded.status, result = excluded.result, error = excluded.error, logs = excluded.logs, \
+         attempt = excluded.attempt, duration_ms = excluded.duration_ms, created_at = excluded.created_at, \
+         finished_at = excluded.finished_at",
+        values(rows, COMPLETE_COLUMNS)
+    )
+}
+pub(crate) const COMPLETE_COLUMNS: usize = 16;
+
+/// Invocations started and still running at the end of a round. None of
+/// the end columns is bound (sqlx's Any driver cannot bind a NULL DOUBLE
+/// for PostgreSQL); `WHERE true` lets SQLite parse the upsert.
+pub(crate) fn upsert_running(rows: usize) -> String {
+    format!(
+        "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, trigger_type, args, \
+         attempt, created_at, job_id, status) SELECT *, 'RUNNING' FROM (VALUES {}) AS v WHERE true \
+         ON CONFLICT (id) DO UPDATE SET version_id = excluded.version_id, version_number = excluded.version_number, \
+         status = excluded.status, attempt = excluded.attempt, created_at = excluded.created_at",
+        values(rows, RUNNING_COLUMNS)
+    )
+}
+pub(crate) const RUNNING_COLUMNS: usize = 10;
+
+/// What a claim answers, in `ClaimedJob`'s order.
+macro_rules! claimed {
+    () => {
+        "RETURNING id, application_id, trigger_type, event, attempts, max_attempts, invocation_id"
+    };
+}
+
+/// Claims up to $4 due jobs of application $2 at $3, leased until $1. Rows
+/// are taken only if still due when updated, so hosts sharing the store
+/// never run one job twice at once.
+pub(crate) const CLAIM_SHARE: &str = concat!(
+    "UPDATE jobs SET status = 'RUNNING', attempts = attempts + 1, locked_until = $1 \
+     WHERE id IN (SELECT id FROM jobs WHERE application_id = $2 AND status = 'QUEUED' AND run_at <= $3 \
+                  ORDER BY run_at LIMIT $4) AND status = 'QUEUED' ",
+    claimed!()
+);
+
+/// Claims up to $3 jobs due anywhere at $2 (retries, lapsed leases, events
+/// another host accepted), leased until $1.
+pub(crate) const CLAIM_DUE: &str = concat!(
+    "UPDATE jobs SET status = 'RUNNING', attempts = attempts + 1, locked_until = $1 \
+     WHERE (id IN (SELECT id FROM jobs WHERE status = 'QUEUED' AND run_at <= $2 ORDER BY run_at LIMIT $3) \
+            OR id IN (SELECT id FROM jobs WHERE status = 'RUNNING' AND locked_until < $2 LIMIT $3)) \
+       AND ((status = 'QUEUED' AND run_at <= $2) OR (status = 'RUNNING' AND locked_until < $2)) ",
+    claimed!()
+);
+
+/// The end of an invocation started in an earlier round, and a job's state
+/// after an attempt, a row at a time (SQLite; PostgreSQL updates a round's
+/// rows at once from a VALUES list).
+pub(crate) const UPDATE_ENDED: &str = "UPDATE invocations SET status = $1, result = $2, error = $3, logs = $4, \
+     duration_ms = $5, finished_at = $6 WHERE id = $7 AND application_id = $8";
+pub(crate) const UPDATE_JOB: &str =
+    "UPDATE jobs SET status = $1, run_at = $2, locked_until = NULL, last_error = $3 WHERE id = $4";
+
+/// Jobs of application $1 accepted and not finished: two counts, each over
+/// a partial index of active jobs.
+pub(crate) const COUNT_PENDING: &str = "SELECT (SELECT COUNT(*) FROM jobs WHERE application_id = $1 AND \
+     status = 'QUEUED') + (SELECT COUNT(*) FROM jobs WHERE application_id = $1 AND status = 'RUNNING') AS n";
+
+/// `($1, $2, ...), (...)` for `rows` rows of `columns` parameters.
+pub(crate) fn values(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let params: Vec<String> = (1..=columns).map(|c| format!("${}", r * columns + c)).collect();
+            format!("({})", params.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every statement above, as run on SQLite.
+    fn statements() -> Vec<String> {
+        vec![
+            FAIL_ALL_RUNNING.into(),
+            FAIL_QUEUED_OF_RUNNING_JOBS.into(),
+            FAIL_UNFINISHED_BLOCKING_OF_TAG.into(),
+            FAIL_CUT_SHORT_OF_JOB.into(),
+            FAIL_NEVER_STARTED.into(),
+            REQUEUE_RUNNING_JOBS.into(),
+            EXTEND_LEASE.into(),
+            SEEN_IDEMPOTENCY_KEY.into(),
+            insert_jobs(1),
+            insert_queued_invocations(1),
+            upsert_complete(1),
+            upsert_running(1),
+            insert_jobs(3),
+            upsert_complete(2),
+            CLAIM_SHARE.into(),
+            CLAIM_DUE.into(),
+            UPDATE_ENDED.into(),
+            UPDATE_JOB.into(),
+            COUNT_PENDING.into(),
+        ]
+    }
+
+    #[test]
+    fn each_statement_numbers_its_parameters_in_order_on_sqlite() {
+        let db = rusqlite::Connection::open_in_memory().unwrap();
+        for migration in sqlx::migrate!("./migrations/sqlite").iter() {
+            db.execute_batch(&migration.sql).unwrap();
+        }
+        for sql in statements() {
+            let statement = db.prepare(&sql).unwrap_or_else(|e| panic!("{e}: {sql}"));
+            for i in 1..=statement.parameter_count() {
+                assert_eq!(statement.parameter_name(i), Some(format!("${i}").as_str()), "{sql}");
+            }
+        }
+    }
+}
