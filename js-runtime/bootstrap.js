@@ -264,7 +264,7 @@
   // process: only what handler authors expect (env, nextTick, platform facts);
   // `env` is replaced by the host with the application's variables.
   // ---------------------------------------------------------------------------
-  // Monotonic milliseconds (µs resolution) since the process started.
+  // Monotonic milliseconds (microsecond resolution) since the process started.
   const performanceNow = () => op_chatfn_now();
   const NS_PER_SEC = 1_000_000_000;
   function hrtime(previous) {

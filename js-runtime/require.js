@@ -43,7 +43,7 @@
   const BUILTINS = ObjectFreeze(op_chatfn_builtin_names());
   const WRAPPER_ARGS = ["exports", "require", "module", "__filename", "__dirname"];
 
-  /** `fs`, `node:fs` → `fs`; other names → undefined; `node:nope` throws. */
+  /** `fs`, `node:fs` -> `fs`; other names -> undefined; `node:nope` throws. */
   function builtinName(request) {
     const prefixed = StringPrototypeStartsWith(request, "node:");
     const name = prefixed ? StringPrototypeSlice(request, 5) : request;

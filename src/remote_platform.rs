@@ -1,4 +1,5 @@
-//! A remote ChatKitty-compatible Platform API: requests go over HTTP with a
+//! The remote chat platform: a ChatKitty-compatible Platform API that the
+//! context APIs reach instead of the embedded one. Requests go over HTTP with a
 //! bearer token from the client-credentials grant, cached until shortly
 //! before it expires and fetched again once when an answer is 401.
 
@@ -7,8 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
-use super::MAX_RESPONSE_BYTES;
-use crate::engine::context::PlatformFuture;
+use crate::engine::context::{PlatformFuture, MAX_PLATFORM_RESPONSE_BYTES as MAX_RESPONSE_BYTES};
 use crate::engine::{ChatPlatform, PlatformRequest, PlatformResponse};
 
 #[derive(Debug, Clone)]

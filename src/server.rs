@@ -1,5 +1,5 @@
-//! The `chatfn serve` process: store, API and (later) dispatch wired
-//! together. Tests build it on `127.0.0.1:0`.
+//! The `chatfn serve` process: store, chat platform, dispatch, queue and
+//! API wired together. Tests build it on `127.0.0.1:0`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -7,12 +7,12 @@ use std::sync::Arc;
 use anyhow::Context;
 use serde_json::json;
 
-use crate::api::{self, auth, ApiConfig, AppState};
+use crate::api::{self, auth, ApiConfig, AppState, EmbeddedPlatform};
 use crate::dispatch::queue::{Queue, QueueConfig};
-use crate::dispatch::{DispatchConfig, Dispatcher};
-use crate::engine::Engine;
+use crate::dispatch::{DispatchConfig, Dispatcher, PlatformBinding};
+use crate::engine::{Engine, PlatformHandle};
 use crate::npm::{Npm, NpmConfig};
-use crate::platform::{EmbeddedPlatform, Platforms, RemoteConfig, RemotePlatform};
+use crate::remote_platform::{RemoteClient, RemoteConfig, RemotePlatform};
 use crate::secret::Secret;
 use crate::store::Store;
 
@@ -83,26 +83,22 @@ impl Server {
             None
         };
         let base_url = config.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
-        let platforms = match config.remote_platform.clone() {
-            None => Platforms::Embedded(EmbeddedPlatform::new(&base_url)),
-            Some(remote) => Platforms::Remote(RemotePlatform::new(remote)?),
+        let (embedded, platforms): (_, Arc<dyn PlatformBinding>) = match config.remote_platform.clone() {
+            None => {
+                let embedded = EmbeddedPlatform::new(&base_url);
+                (Some(embedded.clone()), Arc::new(embedded))
+            }
+            Some(remote) => (None, Arc::new(RemoteBinding(RemotePlatform::new(remote)?))),
         };
         let npm = Npm::new(config.npm.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
         let engine = Engine::new(config.dispatch.engine);
         let dispatcher =
-            Dispatcher::new(store.clone(), engine, config.dispatch.clone(), platforms.clone(), npm.clone()).await?;
+            Dispatcher::new(store.clone(), engine, config.dispatch.clone(), platforms, npm.clone()).await?;
         let queue = Queue::start(store.clone(), dispatcher.clone(), config.queue.clone()).await?;
         let api =
             ApiConfig { base_url, token_ttl_secs: config.token_ttl_secs, install_timeout: config.install_timeout };
         let state = AppState::new(store, api, dispatcher, queue, npm);
-        let platform_router = match &platforms {
-            Platforms::Embedded(embedded) => {
-                let router = Arc::new(api::platform_router(state.clone()));
-                embedded.attach(&router);
-                Some(router)
-            }
-            Platforms::Remote(_) => None,
-        };
+        let platform_router = embedded.map(|embedded| api::serve_embedded(&state, &embedded));
         Ok(Server { listener, state, _platform_router: platform_router, created_default })
     }
 
@@ -126,6 +122,28 @@ impl Server {
         dispatcher.recorder().close().await;
         store.close().await;
         Ok(())
+    }
+}
+
+/// The remote platform, the same for every application: functions act as
+/// the client configured for it.
+struct RemoteBinding(Arc<RemotePlatform>);
+
+impl PlatformBinding for RemoteBinding {
+    fn bind(&self, _application_id: i64) -> PlatformHandle {
+        PlatformHandle(Arc::new(RemoteClient(self.0.clone())))
+    }
+
+    fn base_url(&self) -> &str {
+        self.0.base_url()
+    }
+
+    fn acting_client_id<'a>(&'a self, _application_client_id: &'a str) -> &'a str {
+        self.0.client_id()
+    }
+
+    fn is_embedded(&self) -> bool {
+        false
     }
 }
 

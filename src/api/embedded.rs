@@ -1,6 +1,9 @@
-//! The embedded platform: a function's context API call runs the same axum
-//! handlers as `/v1/users` & co. over HTTP, in-process (no socket), with
-//! the function's application as the only tenant it can act as.
+//! The embedded chat platform (the default): a function's context API call
+//! runs the same axum handlers as `/v1/users` & co. over HTTP, in-process
+//! (no socket), with the function's application as the only tenant it can
+//! act as. The router and the dispatcher need each other at run time (a
+//! trigger runs a function, whose context call reaches the router), so the
+//! platform holds the router weakly, attached once the API state exists.
 
 use std::sync::{Arc, OnceLock, Weak};
 
@@ -9,15 +12,15 @@ use axum::http::{header, Request};
 use axum::Router;
 use tower::ServiceExt;
 
-use super::MAX_RESPONSE_BYTES;
-use crate::api::auth::InProcessTenant;
-use crate::engine::context::PlatformFuture;
-use crate::engine::{ChatPlatform, PlatformRequest, PlatformResponse};
+use super::auth::InProcessTenant;
+use crate::dispatch::PlatformBinding;
+use crate::engine::context::{PlatformFuture, MAX_PLATFORM_RESPONSE_BYTES as MAX_RESPONSE_BYTES};
+use crate::engine::{ChatPlatform, PlatformHandle, PlatformRequest, PlatformResponse};
 
 #[derive(Clone)]
 pub struct EmbeddedPlatform {
-    /// Set once the API state exists (it holds the dispatcher, which needs
-    /// this platform first). Weak: the server owns the router, and the
+    /// Set by `AppState::new` (the state holds the dispatcher, which needs
+    /// this platform first). Weak: the state owns the router, and the
     /// router's state owns this platform.
     router: Arc<OnceLock<Weak<Router>>>,
     public_url: Arc<str>,
@@ -34,22 +37,33 @@ impl EmbeddedPlatform {
         }
     }
 
-    /// Connects the platform to the routes it serves (`api::platform_router`).
-    pub fn attach(&self, router: &Arc<Router>) {
+    /// Connects the platform to the routes it serves (`platform_router`).
+    pub(super) fn attach(&self, router: &Arc<Router>) {
         let _ = self.router.set(Arc::downgrade(router));
     }
+}
 
-    pub fn public_url(&self) -> &str {
+impl PlatformBinding for EmbeddedPlatform {
+    fn bind(&self, application_id: i64) -> PlatformHandle {
+        PlatformHandle(Arc::new(TenantPlatform { platform: self.clone(), application_id }))
+    }
+
+    fn base_url(&self) -> &str {
         &self.public_url
     }
 
-    pub fn for_application(&self, application_id: i64) -> TenantPlatform {
-        TenantPlatform { platform: self.clone(), application_id }
+    /// Functions act as their own application.
+    fn acting_client_id<'a>(&'a self, application_client_id: &'a str) -> &'a str {
+        application_client_id
+    }
+
+    fn is_embedded(&self) -> bool {
+        true
     }
 }
 
 /// The embedded platform as one application sees it.
-pub struct TenantPlatform {
+struct TenantPlatform {
     platform: EmbeddedPlatform,
     application_id: i64,
 }

@@ -6,80 +6,28 @@ mod application;
 pub mod auth;
 mod channels;
 mod console;
+mod embedded;
 pub mod error;
 mod extract;
 mod functions;
 mod hal;
 mod openapi;
 mod runtime;
+mod state;
 mod triggers;
 mod users;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post, put};
 use axum::Router;
-use parking_lot::RwLock;
 
-use crate::dispatch::queue::Queue;
-use crate::dispatch::Dispatcher;
-use crate::store::Store;
+pub use embedded::EmbeddedPlatform;
+pub use state::{ApiConfig, AppState};
 
 /// Largest request body accepted (a handler script is at most 1 MiB of it).
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
-
-#[derive(Debug, Clone)]
-pub struct ApiConfig {
-    /// Base of the absolute links in responses, e.g. `http://127.0.0.1:8080`.
-    pub base_url: String,
-    pub token_ttl_secs: i64,
-    /// How long `PUT /v1/runtimes/nodejs/dependencies` may spend installing.
-    pub install_timeout: std::time::Duration,
-}
-
-#[derive(Clone)]
-pub struct AppState {
-    pub store: Store,
-    pub config: Arc<ApiConfig>,
-    /// token hash → (application id, expiry ms): saves a store read per request.
-    pub tokens: Arc<RwLock<HashMap<String, (i64, i64)>>>,
-    pub dispatcher: Dispatcher,
-    pub queue: Queue,
-    pub npm: Arc<crate::npm::Npm>,
-    /// Dependency installs in flight, by application (one at a time each).
-    pub installs: Arc<parking_lot::Mutex<HashMap<i64, Arc<crate::npm::InstallProgress>>>>,
-}
-
-impl AppState {
-    pub fn new(
-        store: Store,
-        config: ApiConfig,
-        dispatcher: Dispatcher,
-        queue: Queue,
-        npm: Arc<crate::npm::Npm>,
-    ) -> AppState {
-        AppState {
-            store,
-            config: Arc::new(config),
-            tokens: Arc::default(),
-            dispatcher,
-            queue,
-            npm,
-            installs: Arc::default(),
-        }
-    }
-
-    /// An application's functions, runtime or settings changed.
-    pub fn changed(&self, application_id: i64) {
-        self.dispatcher.invalidate(application_id);
-    }
-
-    pub fn href(&self, path: &str) -> String {
-        format!("{}{}", self.config.base_url, path)
-    }
-}
 
 pub fn router(state: AppState) -> Router {
     let control = Router::new()
@@ -114,11 +62,14 @@ pub fn router(state: AppState) -> Router {
     finish(control.merge(chat_routes()), state)
 }
 
-/// What a chat function's context APIs reach in the embedded platform:
-/// ChatKitty's users, channels, members and messages, and the application.
-/// The full router serves the same routes over HTTP.
-pub fn platform_router(state: AppState) -> Router {
-    finish(chat_routes(), state)
+/// Lets the embedded platform answer functions' context API calls with
+/// ChatKitty's users, channels, members and messages and the application:
+/// the routes the full router serves over HTTP. The platform holds the
+/// returned router weakly: keep it while functions may run.
+pub fn serve_embedded(state: &AppState, platform: &EmbeddedPlatform) -> Arc<Router> {
+    let router = Arc::new(finish(chat_routes(), state.clone()));
+    platform.attach(&router);
+    router
 }
 
 fn chat_routes() -> Router<AppState> {

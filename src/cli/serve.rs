@@ -11,7 +11,7 @@ use crate::dispatch::queue::QueueConfig;
 use crate::dispatch::DispatchConfig;
 use crate::engine::{EngineConfig, Limits};
 use crate::npm::NpmConfig;
-use crate::platform::RemoteConfig;
+use crate::remote_platform::RemoteConfig;
 
 use crate::secret::Secret;
 use crate::server::{create_application, credentials_json, shutdown_signal, Server, ServerConfig};

@@ -6,8 +6,10 @@
 //! host changes it through the API; hosts sharing a PostgreSQL store see
 //! each other's changes within that time.
 
+mod binding;
 pub mod queue;
-pub mod recorder;
+
+pub use binding::PlatformBinding;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,9 +19,8 @@ use parking_lot::Mutex;
 
 use crate::engine::{Engine, EngineConfig, FunctionSpec, InvocationOutcome, InvocationRequest, Limits, RuntimeSpec};
 use crate::npm::{Lockfile, Npm};
-use crate::platform::Platforms;
+use crate::store::jobs::{Finished, Recorder, Started};
 use crate::store::{now_millis, Store, StoreResult, TimeoutPolicy, Toggle};
-use recorder::{Finished, Recorder, Started};
 
 #[derive(Debug, Clone)]
 pub struct DispatchConfig {
@@ -95,7 +96,7 @@ struct Inner {
     engine: Engine,
     recorder: Recorder,
     config: DispatchConfig,
-    platforms: Platforms,
+    platforms: Arc<dyn PlatformBinding>,
     npm: Arc<Npm>,
     /// Installed packages per (application, runtime revision): loading them
     /// reads the cache, so it is done once per revision.
@@ -129,7 +130,7 @@ impl Dispatcher {
         store: Store,
         engine: Engine,
         config: DispatchConfig,
-        platforms: Platforms,
+        platforms: Arc<dyn PlatformBinding>,
         npm: Arc<Npm>,
     ) -> StoreResult<Dispatcher> {
         let recorder = Recorder::start(store.clone()).await?;
@@ -154,7 +155,7 @@ impl Dispatcher {
 
     /// Whether functions' chat data lives in this server's store.
     pub fn platform_is_embedded(&self) -> bool {
-        matches!(self.inner.platforms, Platforms::Embedded(_))
+        self.inner.platforms.is_embedded()
     }
 
     pub fn recorder(&self) -> &Recorder {

@@ -450,3 +450,9 @@ deno_core::extension!(
         state.put(CipherStreams::default());
     },
 );
+
+/// The capability: its ops (the JavaScript over them is among the built-ins
+/// in `js-runtime/node/`, compiled when first required).
+pub(super) fn extension() -> deno_core::Extension {
+    chatfn_cipher::init()
+}

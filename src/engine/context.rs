@@ -12,7 +12,6 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 use deno_core::{op2, OpState};
-use deno_error::JsErrorBox;
 
 /// One Platform API request, as a function's context API makes it.
 #[derive(Debug, Clone)]
@@ -58,6 +57,8 @@ const ALLOWED_METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELET
 const MAX_PATH_BYTES: usize = 2048;
 /// Largest request body a context API call may send.
 pub const MAX_PLATFORM_BODY_BYTES: usize = 1024 * 1024;
+/// Largest Platform API answer a function receives.
+pub const MAX_PLATFORM_RESPONSE_BYTES: usize = 4 * 1024 * 1024;
 
 /// What the running invocation may still do. Lives in `OpState`.
 #[derive(Default)]
@@ -75,9 +76,33 @@ impl ContextBinding {
     }
 }
 
-fn check(method: &str, path: &str, body: &str) -> Result<(), JsErrorBox> {
+/// Why a context API call got no answer from the platform.
+#[derive(Debug, thiserror::Error, deno_error::JsError)]
+pub enum ContextError {
+    #[class(type)]
+    #[error("method {0:?} is not a Platform API method")]
+    Method(String),
+    #[class(type)]
+    #[error("path {0:?} is not one the context APIs can reach (users, channels, messages, application)")]
+    Path(String),
+    #[class(range)]
+    #[error("the request body is larger than the limit of {MAX_PLATFORM_BODY_BYTES} bytes")]
+    BodyTooLarge,
+    #[class(generic)]
+    #[error("no chat platform is configured for this runtime")]
+    NoPlatform,
+    #[class(range)]
+    #[error("this invocation used its budget of {0} Platform API requests")]
+    OverBudget(u32),
+    /// The platform could not be reached or answered unreadably.
+    #[class(generic)]
+    #[error("{0}")]
+    Unreachable(String),
+}
+
+fn check(method: &str, path: &str, body: &str) -> Result<(), ContextError> {
     if !ALLOWED_METHODS.contains(&method) {
-        return Err(JsErrorBox::type_error(format!("method {method:?} is not a Platform API method")));
+        return Err(ContextError::Method(method.to_string()));
     }
     let route = path.split('?').next().unwrap_or("");
     let allowed = ALLOWED_PREFIXES
@@ -88,14 +113,10 @@ fn check(method: &str, path: &str, body: &str) -> Result<(), JsErrorBox> {
         || route.contains("..")
         || path.chars().any(|c| c.is_whitespace() || c.is_control() || c == '#')
     {
-        return Err(JsErrorBox::type_error(format!(
-            "path {path:?} is not one the context APIs can reach (users, channels, messages, application)"
-        )));
+        return Err(ContextError::Path(path.to_string()));
     }
     if body.len() > MAX_PLATFORM_BODY_BYTES {
-        return Err(JsErrorBox::range_error(format!(
-            "the request body is larger than the limit of {MAX_PLATFORM_BODY_BYTES} bytes"
-        )));
+        return Err(ContextError::BodyTooLarge);
     }
     Ok(())
 }
@@ -108,26 +129,23 @@ pub async fn op_chatfn_platform_request(
     #[string] method: String,
     #[string] path: String,
     #[string] body: String,
-) -> Result<(u16, String), JsErrorBox> {
+) -> Result<(u16, String), ContextError> {
     check(&method, &path, &body)?;
     let platform = {
         let mut state = state.borrow_mut();
         let binding = state.borrow_mut::<ContextBinding>();
         let Some(platform) = binding.platform.clone() else {
-            return Err(JsErrorBox::generic("no chat platform is configured for this runtime"));
+            return Err(ContextError::NoPlatform);
         };
         if binding.remaining == 0 {
-            return Err(JsErrorBox::range_error(format!(
-                "this invocation used its budget of {} Platform API requests",
-                binding.limit
-            )));
+            return Err(ContextError::OverBudget(binding.limit));
         }
         binding.remaining -= 1;
         platform
     };
     let request =
         PlatformRequest { method, path_and_query: path, body: if body.is_empty() { None } else { Some(body) } };
-    let response = platform.0.send(request).await.map_err(JsErrorBox::generic)?;
+    let response = platform.0.send(request).await.map_err(ContextError::Unreachable)?;
     Ok((response.status, response.body))
 }
 
@@ -138,6 +156,11 @@ deno_core::extension!(
         state.put(ContextBinding::default());
     },
 );
+
+/// The capability: its ops and `js-runtime/context.js` over them.
+pub(super) fn extension() -> deno_core::Extension {
+    super::isolates::with_scripts!(chatfn_context::init(), "context.js")
+}
 
 #[cfg(test)]
 mod tests {

@@ -54,3 +54,9 @@ pub fn op_chatfn_random_bytes(#[smi] size: u32) -> Result<ToJsBuffer, JsErrorBox
 }
 
 deno_core::extension!(chatfn_crypto, ops = [op_chatfn_digest, op_chatfn_random_bytes]);
+
+/// The capability: its ops (the JavaScript over them is among the built-ins
+/// in `js-runtime/node/`, compiled when first required).
+pub(super) fn extension() -> deno_core::Extension {
+    chatfn_crypto::init()
+}

@@ -1,66 +1,18 @@
 //! Outbound HTTP for functions: `fetch` (see `js-runtime/fetch.js`) makes
-//! one `op_chatfn_fetch` per request; this op enforces the application's
-//! egress policy before any byte leaves the host.
-//!
-//! - The URL's host must be on the application's allow-list (exact host,
-//!   `*.suffix`, optionally with `:port`); nothing is allowed by default.
-//! - Private, loopback, link-local and other non-public addresses are
-//!   reached only when the allow-list names that address literally: a host
-//!   name resolving to one is refused (no DNS rebinding into the host's
-//!   network).
-//! - Redirects are followed here, each hop checked and counted like a request.
-//! - Each invocation has a budget of requests; each request a time limit
-//!   and a cap on the answer's size.
+//! one `op_chatfn_fetch` per request; this op checks every request and
+//! redirect hop against the application's egress policy (`egress.rs`)
+//! before any byte leaves the host, and keeps each invocation's budget of
+//! requests, each request's time limit and a cap on the answer's size.
 
 use std::cell::RefCell;
-use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
 use deno_core::{op2, serde_v8, OpState, ToJsBuffer};
-use deno_error::JsErrorBox;
 use serde::{Deserialize, Serialize};
 
-/// What a function may reach over HTTP. Part of an application's settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct EgressPolicy {
-    /// `api.example.com`, `*.example.com`, `api.example.com:8443`,
-    /// `127.0.0.1:9000` (a private address must be named literally).
-    #[serde(default)]
-    pub allowed_hosts: Vec<String>,
-    /// Requests one invocation may make (redirect hops included).
-    #[serde(default = "default_max_requests")]
-    pub max_requests_per_invocation: u32,
-    /// Time limit of one request, answer included.
-    #[serde(default = "default_timeout_ms")]
-    pub timeout_ms: u64,
-    /// Largest answer body read.
-    #[serde(default = "default_max_response_bytes")]
-    pub max_response_bytes: usize,
-}
-
-fn default_max_requests() -> u32 {
-    50
-}
-fn default_timeout_ms() -> u64 {
-    10_000
-}
-fn default_max_response_bytes() -> usize {
-    10 * 1024 * 1024
-}
-
-impl Default for EgressPolicy {
-    fn default() -> Self {
-        EgressPolicy {
-            allowed_hosts: Vec::new(),
-            max_requests_per_invocation: default_max_requests(),
-            timeout_ms: default_timeout_ms(),
-            max_response_bytes: default_max_response_bytes(),
-        }
-    }
-}
+use super::egress::{EgressPolicy, PublicOnlyResolver};
 
 /// Request headers a function cannot set (names arrive lower-cased).
 const FORBIDDEN_HEADERS: &[&str] =
@@ -68,158 +20,6 @@ const FORBIDDEN_HEADERS: &[&str] =
 
 /// Redirect hops followed for one `fetch`.
 const MAX_REDIRECTS: usize = 10;
-
-/// One allow-list entry, parsed.
-struct HostRule {
-    /// Lower-case host, without the `*.` of a wildcard.
-    host: String,
-    wildcard: bool,
-    port: Option<u16>,
-}
-
-impl EgressPolicy {
-    /// Checks an entry's form; the API refuses a policy with a bad one.
-    pub fn validate(&self) -> Result<(), String> {
-        if self.allowed_hosts.len() > 100 {
-            return Err("allowedHosts`: at most 100 entries".into());
-        }
-        for entry in &self.allowed_hosts {
-            parse_rule(entry)?;
-        }
-        if self.max_requests_per_invocation > 1000 {
-            return Err("maxRequestsPerInvocation`: at most 1000".into());
-        }
-        if !(1..=300_000).contains(&self.timeout_ms) {
-            return Err("timeoutMs`: from 1 to 300000".into());
-        }
-        if !(1..=64 * 1024 * 1024).contains(&self.max_response_bytes) {
-            return Err("maxResponseBytes`: from 1 to 67108864".into());
-        }
-        Ok(())
-    }
-
-    /// `Ok` when `url` may be requested; otherwise why not, naming the
-    /// host and the rule.
-    pub fn check(&self, url: &url::Url) -> Result<(), String> {
-        if !matches!(url.scheme(), "http" | "https") {
-            return Err(format!("fetch of {url} denied: only http and https URLs can be fetched"));
-        }
-        let Some(host) = url.host_str() else {
-            return Err(format!("fetch of {url} denied: the URL has no host"));
-        };
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
-        let port = url.port_or_known_default();
-        let matched = self.allowed_hosts.iter().filter_map(|entry| parse_rule(entry).ok()).find(|rule| {
-            let host_matches = if rule.wildcard {
-                host.len() > rule.host.len() + 1 && host.ends_with(&format!(".{}", rule.host))
-            } else {
-                host == rule.host
-            };
-            host_matches && rule.port.is_none_or(|p| Some(p) == port)
-        });
-        let Some(rule) = matched else {
-            return Err(format!(
-                "fetch of {url} denied: host {host:?} is not on this application's outbound allow-list{}",
-                if self.allowed_hosts.is_empty() { " (which is empty)" } else { "" }
-            ));
-        };
-        if let Ok(ip) = host.parse::<IpAddr>() {
-            if !is_public(ip) && rule.wildcard {
-                return Err(format!(
-                    "fetch of {url} denied: {ip} is a private or loopback address; allow it by naming it literally"
-                ));
-            }
-        }
-        Ok(())
-    }
-}
-
-fn parse_rule(entry: &str) -> Result<HostRule, String> {
-    let bad = || format!("allowedHosts`: {entry:?} is not a host, *.domain or host:port");
-    let trimmed = entry.trim();
-    if trimmed.is_empty() || trimmed.contains('/') || trimmed.contains('@') || trimmed.chars().any(char::is_whitespace)
-    {
-        return Err(bad());
-    }
-    // `[::1]:8080`, `host:443`, `host`.
-    let (host, port) = if let Some(rest) = trimmed.strip_prefix('[') {
-        let (inside, after) = rest.split_once(']').ok_or_else(bad)?;
-        let port = match after.strip_prefix(':') {
-            Some(p) => Some(p.parse::<u16>().map_err(|_| bad())?),
-            None if after.is_empty() => None,
-            None => return Err(bad()),
-        };
-        (inside.to_string(), port)
-    } else if trimmed.matches(':').count() == 1 {
-        let (host, port) = trimmed.split_once(':').expect("one colon");
-        (host.to_string(), Some(port.parse::<u16>().map_err(|_| bad())?))
-    } else {
-        (trimmed.to_string(), None)
-    };
-    let (host, wildcard) = match host.strip_prefix("*.") {
-        Some(rest) => (rest.to_string(), true),
-        None => (host, false),
-    };
-    if host.is_empty() || host.contains('*') {
-        return Err(bad());
-    }
-    Ok(HostRule { host: host.to_ascii_lowercase(), wildcard, port })
-}
-
-/// Addresses on the public internet; everything else (private, loopback,
-/// link-local, CGNAT, multicast, documentation, unspecified ...) is not.
-pub fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            !(v4.is_private()
-                || v4.is_loopback()
-                || v4.is_link_local()
-                || v4.is_broadcast()
-                || v4.is_documentation()
-                || v4.is_unspecified()
-                || v4.is_multicast()
-                || a == 0
-                || (a == 100 && (64..128).contains(&b))
-                || (a == 198 && (18..20).contains(&b))
-                || a >= 240)
-        }
-        IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public(IpAddr::V4(v4));
-            }
-            let first = v6.segments()[0];
-            !(v6.is_loopback()
-                || v6.is_unspecified()
-                || v6.is_multicast()
-                || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80
-                || first == 0x2001 && v6.segments()[1] == 0x0db8)
-        }
-    }
-}
-
-/// Resolves host names for `fetch`, refusing any that lead to a non-public
-/// address (private addresses are reached only through literal entries,
-/// which never get here).
-struct PublicOnlyResolver;
-
-impl reqwest::dns::Resolve for PublicOnlyResolver {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let host = name.as_str().to_string();
-        Box::pin(async move {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            if let Some(private) = addrs.iter().find(|a| !is_public(a.ip())) {
-                let message = format!(
-                    "host {host:?} resolves to {}, a private or loopback address; allow that address literally to reach it",
-                    private.ip()
-                );
-                return Err(Box::new(std::io::Error::new(std::io::ErrorKind::PermissionDenied, message)) as _);
-            }
-            Ok(Box::new(addrs.into_iter()) as reqwest::dns::Addrs)
-        })
-    }
-}
 
 /// The running invocation's outbound budget. Lives in `OpState`.
 #[derive(Default)]
@@ -237,14 +37,14 @@ impl FetchBinding {
         self.policy = policy;
     }
 
-    fn client(&mut self) -> Result<reqwest::Client, JsErrorBox> {
+    fn client(&mut self) -> Result<reqwest::Client, FetchError> {
         if self.client.is_none() {
             let client = reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .dns_resolver(Arc::new(PublicOnlyResolver))
                 .user_agent(concat!("chatfn/", env!("CARGO_PKG_VERSION")))
                 .build()
-                .map_err(|e| JsErrorBox::generic(format!("could not create an HTTP client: {e}")))?;
+                .map_err(|e| FetchError::NoClient(e.to_string()))?;
             self.client = Some(client);
         }
         Ok(self.client.clone().expect("client made above"))
@@ -272,8 +72,32 @@ pub struct FetchAnswer {
     body: ToJsBuffer,
 }
 
-fn denied(message: String) -> JsErrorBox {
-    JsErrorBox::type_error(message)
+/// Why a `fetch` got no answer, as the function sees it.
+#[derive(Debug, thiserror::Error, deno_error::JsError)]
+pub enum FetchError {
+    /// Refused: by the egress policy, or by what the request asked for.
+    #[class(type)]
+    #[error("{0}")]
+    Denied(String),
+    #[class(range)]
+    #[error("fetch of {url} denied: this invocation used its budget of {limit} outbound requests")]
+    OverBudget { url: url::Url, limit: u32 },
+    #[class(range)]
+    #[error("fetch of {url} failed: the answer is larger than the limit of {limit} bytes")]
+    TooLarge { url: url::Url, limit: usize },
+    #[class("TimeoutError")]
+    #[error("fetch of {0} timed out")]
+    TimedOut(url::Url),
+    #[class(type)]
+    #[error("fetch of {url} failed: {reason}")]
+    Failed { url: String, reason: String },
+    #[class(generic)]
+    #[error("could not create an HTTP client: {0}")]
+    NoClient(String),
+}
+
+fn denied(message: String) -> FetchError {
+    FetchError::Denied(message)
 }
 
 #[op2]
@@ -282,12 +106,12 @@ pub async fn op_chatfn_fetch(
     state: Rc<RefCell<OpState>>,
     #[serde] args: FetchArgs,
     #[serde] body: Option<serde_v8::JsBuffer>,
-) -> Result<FetchAnswer, JsErrorBox> {
+) -> Result<FetchAnswer, FetchError> {
     let body: Option<Vec<u8>> = body.map(|b| b.to_vec());
     let method = reqwest::Method::from_bytes(args.method.to_ascii_uppercase().as_bytes())
         .map_err(|_| denied(format!("{:?} is not a valid HTTP method", args.method)))?;
-    let mut url =
-        url::Url::parse(&args.url).map_err(|e| denied(format!("fetch of {:?} failed: invalid URL ({e})", args.url)))?;
+    let mut url = url::Url::parse(&args.url)
+        .map_err(|e| FetchError::Failed { url: format!("{:?}", args.url), reason: format!("invalid URL ({e})") })?;
     let mut method = method;
     let mut body = body;
     let mut redirected = false;
@@ -297,10 +121,7 @@ pub async fn op_chatfn_fetch(
             let binding = state.borrow_mut::<FetchBinding>();
             binding.policy.check(&url).map_err(denied)?;
             if binding.remaining == 0 {
-                return Err(JsErrorBox::range_error(format!(
-                    "fetch of {url} denied: this invocation used its budget of {} outbound requests",
-                    binding.policy.max_requests_per_invocation
-                )));
+                return Err(FetchError::OverBudget { url, limit: binding.policy.max_requests_per_invocation });
             }
             binding.remaining -= 1;
             (binding.client()?, binding.policy.clone())
@@ -321,7 +142,10 @@ pub async fn op_chatfn_fetch(
                     return Err(denied(format!("fetch of {url} was redirected and `redirect: \"error\"` was asked")));
                 }
                 if hop == MAX_REDIRECTS {
-                    return Err(denied(format!("fetch of {url} failed: more than {MAX_REDIRECTS} redirects")));
+                    return Err(FetchError::Failed {
+                        url: url.to_string(),
+                        reason: format!("more than {MAX_REDIRECTS} redirects"),
+                    });
                 }
                 let location = location.to_str().unwrap_or_default();
                 url = url.join(location).map_err(|e| denied(format!("fetch of {url}: bad redirect ({e})")))?;
@@ -344,10 +168,7 @@ pub async fn op_chatfn_fetch(
         let mut bytes = Vec::new();
         while let Some(chunk) = answer.chunk().await.map_err(|e| fetch_failed(&url, &e))? {
             if bytes.len() + chunk.len() > policy.max_response_bytes {
-                return Err(JsErrorBox::range_error(format!(
-                    "fetch of {url} failed: the answer is larger than the limit of {} bytes",
-                    policy.max_response_bytes
-                )));
+                return Err(FetchError::TooLarge { url, limit: policy.max_response_bytes });
             }
             bytes.extend_from_slice(&chunk);
         }
@@ -364,7 +185,7 @@ pub async fn op_chatfn_fetch(
 }
 
 /// A transport failure, with the policy's reason when the resolver refused.
-fn fetch_failed(url: &url::Url, error: &reqwest::Error) -> JsErrorBox {
+fn fetch_failed(url: &url::Url, error: &reqwest::Error) -> FetchError {
     let mut source: Option<&dyn std::error::Error> = Some(error);
     while let Some(e) = source {
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
@@ -375,9 +196,9 @@ fn fetch_failed(url: &url::Url, error: &reqwest::Error) -> JsErrorBox {
         source = e.source();
     }
     if error.is_timeout() {
-        return JsErrorBox::new("TimeoutError", format!("fetch of {url} timed out"));
+        return FetchError::TimedOut(url.clone());
     }
-    JsErrorBox::type_error(format!("fetch of {url} failed: {error}"))
+    FetchError::Failed { url: url.to_string(), reason: error.to_string() }
 }
 
 deno_core::extension!(
@@ -388,64 +209,7 @@ deno_core::extension!(
     },
 );
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn policy(hosts: &[&str]) -> EgressPolicy {
-        EgressPolicy { allowed_hosts: hosts.iter().map(|s| s.to_string()).collect(), ..Default::default() }
-    }
-
-    fn allowed(p: &EgressPolicy, url: &str) -> bool {
-        p.check(&url::Url::parse(url).unwrap()).is_ok()
-    }
-
-    #[test]
-    fn hosts_match_exactly_by_wildcard_or_port() {
-        let p = policy(&["api.example.com", "*.example.org", "hooks.example.net:8443", "127.0.0.1:9000"]);
-        assert!(allowed(&p, "https://api.example.com/x"));
-        assert!(allowed(&p, "https://API.example.com/x"));
-        assert!(!allowed(&p, "https://evil.com/?api.example.com"));
-        assert!(!allowed(&p, "https://api.example.com.evil.com/"));
-        assert!(allowed(&p, "https://a.b.example.org/"));
-        assert!(!allowed(&p, "https://example.org/"));
-        assert!(allowed(&p, "https://hooks.example.net:8443/"));
-        assert!(!allowed(&p, "https://hooks.example.net/"));
-        assert!(allowed(&p, "http://127.0.0.1:9000/"));
-        assert!(!allowed(&p, "http://127.0.0.1:9001/"));
-        assert!(!allowed(&p, "file:///etc/passwd"));
-        assert!(!allowed(&policy(&[]), "https://api.example.com/"));
-        let message = policy(&[]).check(&url::Url::parse("https://x.io/").unwrap()).unwrap_err();
-        assert!(message.contains("\"x.io\"") && message.contains("allow-list"), "{message}");
-    }
-
-    #[test]
-    fn rules_are_validated() {
-        assert!(policy(&["a.com", "*.b.com", "[::1]:80", "10.0.0.1"]).validate().is_ok());
-        for bad in ["", "http://a.com", "a.com/path", "*", "a.*.com", "a.com:x", "user@a.com"] {
-            assert!(policy(&[bad]).validate().is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn private_ranges_are_not_public() {
-        for ip in [
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "127.0.0.1",
-            "169.254.169.254",
-            "100.64.0.1",
-            "0.0.0.0",
-            "::1",
-            "fd00::1",
-            "fe80::1",
-            "::ffff:127.0.0.1",
-        ] {
-            assert!(!is_public(ip.parse().unwrap()), "{ip}");
-        }
-        for ip in ["8.8.8.8", "1.1.1.1", "2606:4700::1111"] {
-            assert!(is_public(ip.parse().unwrap()), "{ip}");
-        }
-    }
+/// The capability: its ops and `js-runtime/fetch.js` over them.
+pub(super) fn extension() -> deno_core::Extension {
+    super::isolates::with_scripts!(chatfn_fetch::init(), "fetch.js")
 }

@@ -152,3 +152,9 @@ pub fn op_chatfn_fs_read(state: &mut OpState, #[string] path: &str) -> Result<To
 }
 
 deno_core::extension!(chatfn_fs, ops = [op_chatfn_fs_stat, op_chatfn_fs_readdir, op_chatfn_fs_read]);
+
+/// The capability: its ops (the JavaScript over them is among the built-ins
+/// in `js-runtime/node/`, compiled when first required).
+pub(super) fn extension() -> deno_core::Extension {
+    chatfn_fs::init()
+}

@@ -38,19 +38,44 @@ deno_core::extension!(
     },
 );
 
-/// The extensions of every runtime, in snapshot order.
+/// A capability's extension with its JavaScript, `js-runtime/<file>` for
+/// each file given: its ops and the glue over them declared together.
+/// deno_core evaluates the scripts into the startup snapshot, extension
+/// by extension, and skips them in runtimes started from it.
+macro_rules! with_scripts {
+    ($extension:expr, $($file:literal),+) => {{
+        let mut extension: deno_core::Extension = $extension;
+        extension.js_files = std::borrow::Cow::Owned(vec![$(
+            deno_core::ExtensionFileSource::new(
+                concat!("chatfn:runtime/", $file),
+                deno_core::ascii_str_include!(concat!(env!("CARGO_MANIFEST_DIR"), "/js-runtime/", $file)),
+            )
+        ),+]);
+        extension
+    }};
+}
+pub(super) use with_scripts;
+
+/// The runtime's own: bootstrap.js first (console, timers, process, the
+/// host's entry points), then the web globals.
+fn extension() -> deno_core::Extension {
+    with_scripts!(chatfn_runtime::init(), "bootstrap.js", "web.js")
+}
+
+/// The extensions of every runtime, in snapshot order (the order their
+/// scripts run in).
 pub fn extensions() -> Vec<deno_core::Extension> {
     vec![
-        chatfn_runtime::init(),
-        super::context::chatfn_context::init(),
-        super::fetch::chatfn_fetch::init(),
-        super::crypto::chatfn_crypto::init(),
-        super::keys::chatfn_keys::init(),
-        super::cipher::chatfn_cipher::init(),
-        super::url::chatfn_url::init(),
-        super::modules::chatfn_modules::init(),
-        super::fs::chatfn_fs::init(),
-        super::zlib::chatfn_zlib::init(),
+        extension(),
+        super::context::extension(),
+        super::fetch::extension(),
+        super::crypto::extension(),
+        super::keys::extension(),
+        super::cipher::extension(),
+        super::url::extension(),
+        super::modules::extension(),
+        super::fs::extension(),
+        super::zlib::extension(),
     ]
 }
 
@@ -85,18 +110,6 @@ pub fn spawn_isolate_thread(name: String, job: impl FnOnce() + Send + 'static) {
     spawner().requests.lock().expect("spawner lock").send((name, Box::new(job))).expect("spawner thread is gone");
 }
 
-/// The runtime's own JavaScript, in order: bootstrap.js first (console,
-/// timers, process, the host's entry points), then one script per
-/// capability, each beside its ops.
-const RUNTIME_SCRIPTS: &[(&str, &str)] = &[
-    ("chatfn:runtime/bootstrap.js", include_str!("../../js-runtime/bootstrap.js")),
-    ("chatfn:runtime/web.js", include_str!("../../js-runtime/web.js")),
-    ("chatfn:runtime/context.js", include_str!("../../js-runtime/context.js")),
-    ("chatfn:runtime/fetch.js", include_str!("../../js-runtime/fetch.js")),
-    ("chatfn:runtime/url.js", include_str!("../../js-runtime/url.js")),
-    ("chatfn:runtime/require.js", include_str!("../../js-runtime/require.js")),
-];
-
 /// The runtime's own JavaScript, evaluated once into a V8 startup snapshot
 /// that every runtime starts from.
 pub fn startup_snapshot() -> &'static [u8] {
@@ -106,13 +119,9 @@ pub fn startup_snapshot() -> &'static [u8] {
         spawn_isolate_thread("chatfn-snapshot".into(), move || {
             let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
             let _entered = tokio.enter();
-            let mut runtime =
-                JsRuntimeForSnapshot::new(RuntimeOptions { extensions: extensions(), ..Default::default() });
-            for (specifier, source) in RUNTIME_SCRIPTS {
-                if let Err(e) = runtime.execute_script(*specifier, *source) {
-                    panic!("the runtime script {specifier} failed: {e}");
-                }
-            }
+            let runtime =
+                JsRuntimeForSnapshot::try_new(RuntimeOptions { extensions: extensions(), ..Default::default() })
+                    .unwrap_or_else(|e| panic!("a runtime script failed: {e}"));
             let snapshot: &'static [u8] = Box::leak(runtime.snapshot());
             let _ = tx.send(snapshot);
         });

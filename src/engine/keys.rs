@@ -935,3 +935,9 @@ deno_core::extension!(
         op_chatfn_scrypt
     ],
 );
+
+/// The capability: its ops (the JavaScript over them is among the built-ins
+/// in `js-runtime/node/`, compiled when first required).
+pub(super) fn extension() -> deno_core::Extension {
+    chatfn_keys::init()
+}

@@ -339,6 +339,11 @@ deno_core::extension!(
     },
 );
 
+/// The capability: its ops and `js-runtime/require.js` over them.
+pub(super) fn extension() -> deno_core::Extension {
+    super::isolates::with_scripts!(chatfn_modules::init(), "require.js")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -80,3 +80,8 @@ pub fn op_chatfn_url_set(
 }
 
 deno_core::extension!(chatfn_url, ops = [op_chatfn_url_parse, op_chatfn_url_set]);
+
+/// The capability: its ops and `js-runtime/url.js` over them.
+pub(super) fn extension() -> deno_core::Extension {
+    super::isolates::with_scripts!(chatfn_url::init(), "url.js")
+}

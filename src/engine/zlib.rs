@@ -259,3 +259,9 @@ deno_core::extension!(
         state.put(ZlibStreams::default());
     },
 );
+
+/// The capability: its ops (the JavaScript over them is among the built-ins
+/// in `js-runtime/node/`, compiled when first required).
+pub(super) fn extension() -> deno_core::Extension {
+    chatfn_zlib::init()
+}

@@ -369,7 +369,7 @@ async fn a_function_cannot_reach_another_applications_chat_data() {
 async fn remote_platform_receives_the_functions_calls() {
     let dirs = Arc::new((tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()));
     let platform = TestApp::spawn(format!("sqlite://{}", dirs.0.path().join("b.db").display()), dirs.clone()).await;
-    let remote = chatfn::platform::RemoteConfig {
+    let remote = chatfn::remote_platform::RemoteConfig {
         base_url: platform.base.clone(),
         client_id: platform.client_id.clone(),
         client_secret: platform.client_secret.clone().into(),
@@ -421,7 +421,7 @@ async fn remote_platform_receives_the_functions_calls() {
     let dir = Arc::new(tempfile::tempdir().unwrap());
     let base = platform.base.clone();
     let broken = TestApp::spawn_with(format!("sqlite://{}", dir.path().join("c.db").display()), dir.clone(), |c| {
-        c.remote_platform = Some(chatfn::platform::RemoteConfig {
+        c.remote_platform = Some(chatfn::remote_platform::RemoteConfig {
             base_url: base,
             client_id: "nobody".into(),
             client_secret: "wrong".into(),
@@ -480,7 +480,7 @@ async fn remote_platform_refreshes_a_refused_token_once() {
 
     let dir = Arc::new(tempfile::tempdir().unwrap());
     let host = TestApp::spawn_with(format!("sqlite://{}", dir.path().join("a.db").display()), dir.clone(), |c| {
-        c.remote_platform = Some(chatfn::platform::RemoteConfig {
+        c.remote_platform = Some(chatfn::remote_platform::RemoteConfig {
             base_url: base,
             client_id: "id".into(),
             client_secret: "secret".into(),

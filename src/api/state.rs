@@ -1,0 +1,61 @@
+//! What every handler shares.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+
+use crate::dispatch::queue::Queue;
+use crate::dispatch::Dispatcher;
+use crate::store::Store;
+
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Base of the absolute links in responses, e.g. `http://127.0.0.1:8080`.
+    pub base_url: String,
+    pub token_ttl_secs: i64,
+    /// How long `PUT /v1/runtimes/nodejs/dependencies` may spend installing.
+    pub install_timeout: std::time::Duration,
+}
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<ApiConfig>,
+    /// token hash → (application id, expiry ms): saves a store read per request.
+    pub tokens: Arc<RwLock<HashMap<String, (i64, i64)>>>,
+    pub dispatcher: Dispatcher,
+    pub queue: Queue,
+    pub npm: Arc<crate::npm::Npm>,
+    /// Dependency installs in flight, by application (one at a time each).
+    pub installs: Arc<parking_lot::Mutex<HashMap<i64, Arc<crate::npm::InstallProgress>>>>,
+}
+
+impl AppState {
+    pub fn new(
+        store: Store,
+        config: ApiConfig,
+        dispatcher: Dispatcher,
+        queue: Queue,
+        npm: Arc<crate::npm::Npm>,
+    ) -> AppState {
+        AppState {
+            store,
+            config: Arc::new(config),
+            tokens: Arc::default(),
+            dispatcher,
+            queue,
+            npm,
+            installs: Arc::default(),
+        }
+    }
+
+    /// An application's functions, runtime or settings changed.
+    pub fn changed(&self, application_id: i64) {
+        self.dispatcher.invalidate(application_id);
+    }
+
+    pub fn href(&self, path: &str) -> String {
+        format!("{}{}", self.config.base_url, path)
+    }
+}
