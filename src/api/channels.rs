@@ -1,9 +1,7 @@
 //! `/v1/channels`: the embedded chat platform's channels, their members and
 //! their messages; `/v1/messages` for messages across channels.
 
-use std::collections::HashMap;
-
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -11,8 +9,8 @@ use serde_json::{json, Value};
 
 use super::auth::Tenant;
 use super::error::{ApiError, ApiResult};
-use super::extract::{Id, JsonBody};
-use super::hal::{link, page, page_request, time};
+use super::extract::{Id, JsonBody, Params};
+use super::hal::{link, page, time, PageQuery};
 use super::users::{patched_properties, properties_text, properties_value, resolve_user, user_json, validate_name};
 use super::AppState;
 use crate::store::{Channel, ChannelPatch, ChannelType, ChatMessage, NewChannel, NewChatMessage, PageRequest};
@@ -56,15 +54,26 @@ async fn channel_json(state: &AppState, tenant: Tenant, c: &Channel) -> ApiResul
     Ok(body)
 }
 
-#[utoipa::path(get, path = "/v1/channels", tag = "Channels", params(("page" = Option<i64>, Query, description = "Zero-based page index"), ("size" = Option<i64>, Query, description = "Page size (default 25, at most 100)"), ("sort" = Option<String>, Query, description = "id,(asc|desc)"), ("type" = Option<String>, Query, description = "DIRECT, PUBLIC or PRIVATE")), responses((status = 200, description = "HAL page of channels"), (status = 400, description = "Unknown type")), security(("bearer" = [])))]
+/// Which channels a listing answers.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChannelFilter {
+    /// DIRECT, PUBLIC or PRIVATE.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    channel_type: Option<String>,
+}
+
+#[utoipa::path(get, path = "/v1/channels", tag = "Channels", params(PageQuery, ChannelFilter), responses((status = 200, description = "HAL page of channels"), (status = 400, description = "Unknown type")), security(("bearer" = [])))]
 /// List the application's channels.
 pub async fn list_channels(
     State(state): State<AppState>,
     tenant: Tenant,
-    Query(query): Query<HashMap<String, String>>,
+    Params(paging): Params<PageQuery>,
+    Params(filter): Params<ChannelFilter>,
 ) -> ApiResult<Json<Value>> {
-    let request = page_request(&query, &["id"])?;
-    let channel_type = query.get("type").map(|t| parse_type(t)).transpose()?;
+    let request = paging.request(&["id"])?;
+    let channel_type = filter.channel_type.as_deref().map(parse_type).transpose()?;
     let (channels, total) = state.store.list_channels(tenant.application_id, request, channel_type).await?;
     let mut items = Vec::with_capacity(channels.len());
     for c in &channels {
@@ -224,15 +233,15 @@ pub async fn delete_channel(State(state): State<AppState>, tenant: Tenant, Id(id
     Ok(Json(json!({ "_links": { "self": link(state.href("/v1/application")) } })))
 }
 
-#[utoipa::path(get, path = "/v1/channels/{id}/members", tag = "Channels", params(("id" = i64, Path, description = "Channel ID"), ("page" = Option<i64>, Query, description = "Zero-based page index"), ("size" = Option<i64>, Query, description = "Page size")), responses((status = 200, description = "HAL page of users"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/channels/{id}/members", tag = "Channels", params(("id" = i64, Path, description = "Channel ID"), PageQuery), responses((status = 200, description = "HAL page of users"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
 /// List a channel's members.
 pub async fn list_members(
     State(state): State<AppState>,
     tenant: Tenant,
     Id(id): Id,
-    Query(query): Query<HashMap<String, String>>,
+    Params(paging): Params<PageQuery>,
 ) -> ApiResult<Json<Value>> {
-    let request = page_request(&query, &["id"])?;
+    let request = paging.request(&["id"])?;
     channel_or_404(&state, tenant, id).await?;
     let (users, total) = state.store.list_channel_members(tenant.application_id, id, request).await?;
     let items = users.iter().map(|u| user_json(&state, u)).collect();
@@ -297,23 +306,15 @@ pub async fn message_json(state: &AppState, tenant: Tenant, m: &ChatMessage) -> 
     Ok(body)
 }
 
-/// Messages are listed newest first unless `sort=id,asc` is asked for.
-fn message_page_request(query: &HashMap<String, String>) -> ApiResult<PageRequest> {
-    let mut request = page_request(query, &["id", "createdTime"])?;
-    if !query.contains_key("sort") {
-        request.descending = true;
-    }
-    Ok(request)
-}
-
 pub async fn message_page(
     state: &AppState,
     tenant: Tenant,
     channel_id: Option<i64>,
-    query: &HashMap<String, String>,
+    paging: &PageQuery,
     base: &str,
 ) -> ApiResult<Json<Value>> {
-    let request = message_page_request(query)?;
+    // Newest first unless `sort=id,asc` is asked for.
+    let request = paging.newest_first(&["id", "createdTime"])?;
     let (messages, total) = state.store.list_chat_messages(tenant.application_id, channel_id, request).await?;
     let mut items = Vec::with_capacity(messages.len());
     for m in &messages {
@@ -322,16 +323,16 @@ pub async fn message_page(
     Ok(Json(page("messages", items, total, request, &state.href(base))))
 }
 
-#[utoipa::path(get, path = "/v1/channels/{id}/messages", tag = "Channels", params(("id" = i64, Path, description = "Channel ID"), ("page" = Option<i64>, Query, description = "Zero-based page index"), ("size" = Option<i64>, Query, description = "Page size"), ("sort" = Option<String>, Query, description = "id,(asc|desc); newest first by default")), responses((status = 200, description = "HAL page of messages"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/channels/{id}/messages", tag = "Channels", params(("id" = i64, Path, description = "Channel ID"), PageQuery), responses((status = 200, description = "HAL page of messages"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
 /// List a channel's messages, newest first.
 pub async fn list_channel_messages(
     State(state): State<AppState>,
     tenant: Tenant,
     Id(id): Id,
-    Query(query): Query<HashMap<String, String>>,
+    Params(paging): Params<PageQuery>,
 ) -> ApiResult<Json<Value>> {
     channel_or_404(&state, tenant, id).await?;
-    message_page(&state, tenant, Some(id), &query, &format!("/v1/channels/{id}/messages")).await
+    message_page(&state, tenant, Some(id), &paging, &format!("/v1/channels/{id}/messages")).await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -400,14 +401,14 @@ pub async fn send_message(
     Ok((StatusCode::CREATED, Json(message_json(&state, tenant, &message).await?)))
 }
 
-#[utoipa::path(get, path = "/v1/messages", tag = "Messages", params(("page" = Option<i64>, Query, description = "Zero-based page index"), ("size" = Option<i64>, Query, description = "Page size"), ("sort" = Option<String>, Query, description = "id,(asc|desc); newest first by default")), responses((status = 200, description = "HAL page of messages")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/messages", tag = "Messages", params(PageQuery), responses((status = 200, description = "HAL page of messages")), security(("bearer" = [])))]
 /// List the application's messages, newest first.
 pub async fn list_messages(
     State(state): State<AppState>,
     tenant: Tenant,
-    Query(query): Query<HashMap<String, String>>,
+    Params(paging): Params<PageQuery>,
 ) -> ApiResult<Json<Value>> {
-    message_page(&state, tenant, None, &query, "/v1/messages").await
+    message_page(&state, tenant, None, &paging, "/v1/messages").await
 }
 
 #[utoipa::path(get, path = "/v1/messages/{id}", tag = "Messages", params(("id" = i64, Path, description = "Message ID")), responses((status = 200, description = "MessageResource"), (status = 404, description = "No such message")), security(("bearer" = [])))]

@@ -15,13 +15,15 @@ pub struct ApiError {
     pub message: String,
     /// Extra fields merged into the body (e.g. a script error's line and column).
     pub details: Option<serde_json::Value>,
+    /// Seconds to send as `Retry-After`.
+    pub retry_after_secs: Option<u64>,
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
 impl ApiError {
     pub fn new(status: StatusCode, error: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, error, message: message.into(), details: None }
+        ApiError { status, error, message: message.into(), details: None, retry_after_secs: None }
     }
     pub fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "BadRequestError", message)
@@ -40,6 +42,28 @@ impl ApiError {
     }
     pub fn payload_too_large(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "PayloadTooLargeError", message)
+    }
+    pub fn method_not_allowed() -> ApiError {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowedError",
+            "this method is not allowed on this resource",
+        )
+    }
+    /// 429 with `Retry-After`.
+    pub fn too_many_requests(message: impl Into<String>, retry_after_secs: u64) -> ApiError {
+        ApiError {
+            retry_after_secs: Some(retry_after_secs),
+            ..ApiError::new(StatusCode::TOO_MANY_REQUESTS, "TooManyRequestsError", message)
+        }
+    }
+    /// 503: a dependency of the request (the store, the registry) is down.
+    pub fn unavailable(error: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, error, message)
+    }
+    /// 504: the request's work took longer than it may.
+    pub fn timed_out(error: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::GATEWAY_TIMEOUT, error, message)
     }
     pub fn internal() -> ApiError {
         ApiError::new(
@@ -60,11 +84,7 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(message) => ApiError::conflict(message),
             StoreError::Unavailable(message) => {
                 tracing::error!(%message, "store unavailable");
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "ServiceUnavailableError",
-                    "the event could not be stored; retry later",
-                )
+                ApiError::unavailable("ServiceUnavailableError", "the event could not be stored; retry later")
             }
             other => {
                 tracing::error!(error = %other, "store failure");
@@ -80,8 +100,7 @@ impl From<crate::dispatch::DispatchError> for ApiError {
             crate::dispatch::DispatchError::Store(e) => e.into(),
             crate::dispatch::DispatchError::Packages(e) => {
                 tracing::error!(error = %e, "a runtime's packages could not be loaded");
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
+                ApiError::unavailable(
                     "DependencyUnavailableError",
                     format!("the runtime's packages could not be loaded: {e}; retry later"),
                 )
@@ -119,6 +138,10 @@ impl IntoResponse for ApiError {
         if let (Some(serde_json::Value::Object(extra)), Some(obj)) = (self.details, body.as_object_mut()) {
             obj.extend(extra);
         }
-        (self.status, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }

@@ -66,3 +66,17 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
         raw.parse().map(Id).map_err(|_| ApiError::not_found("resource", raw))
     }
 }
+
+/// Query parameters into `T`; a malformed query string is a 400 naming
+/// what is wrong.
+pub struct Params<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map(|axum::extract::Query(params)| Params(params))
+            .map_err(|e| ApiError::bad_request(format!("invalid query string: {}", e.body_text())))
+    }
+}

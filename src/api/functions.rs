@@ -1,8 +1,6 @@
 //! Chat functions, their versions and their invocation logs.
 
-use std::collections::HashMap;
-
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -10,8 +8,8 @@ use serde_json::{json, Value};
 
 use super::auth::Tenant;
 use super::error::{ApiError, ApiResult};
-use super::extract::{Id, JsonBody};
-use super::hal::{link, page, page_request, time};
+use super::extract::{Id, JsonBody, Params};
+use super::hal::{link, page, time, PageQuery};
 use super::runtime::script_error;
 use super::AppState;
 use crate::engine::script::{compile, ScriptRole};
@@ -106,14 +104,14 @@ fn invocation_json(state: &AppState, i: &InvocationRecord) -> Value {
     })
 }
 
-#[utoipa::path(get, path = "/v1/runtimes/nodejs/functions", tag = "Chat Runtime", params(("page" = Option<i64>, Query, description = "Zero-based page index"), ("size" = Option<i64>, Query, description = "Page size (default 25, at most 100)"), ("sort" = Option<String>, Query, description = "property,(asc|desc)")), responses((status = 200, description = "HAL page of functions"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/runtimes/nodejs/functions", tag = "Chat Runtime", params(PageQuery), responses((status = 200, description = "HAL page of functions"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
 /// List the runtime's functions.
 pub async fn list_functions(
     State(state): State<AppState>,
     tenant: Tenant,
-    Query(query): Query<HashMap<String, String>>,
+    Params(paging): Params<PageQuery>,
 ) -> ApiResult<Json<Value>> {
-    let request = page_request(&query, &["id"])?;
+    let request = paging.request(&["id"])?;
     let (functions, total) = state.store.list_functions(tenant.application_id, request).await?;
     let runtime_version = state.store.runtime(tenant.application_id).await?.map(|r| r.version).unwrap_or_default();
     let items = functions.iter().map(|f| function_json_with(&state, f, &runtime_version)).collect();
@@ -273,16 +271,16 @@ pub async fn set_current_version(
     Ok(Json(version_json(&state, &v)))
 }
 
-#[utoipa::path(get, path = "/v1/functions/{id}/versions", tag = "Chat Functions", params(("id" = i64, Path, description = "Resource ID"), ("page" = Option<i64>, Query, description = "Zero-based page index"), ("size" = Option<i64>, Query, description = "Page size (default 25, at most 100)"), ("sort" = Option<String>, Query, description = "property,(asc|desc)")), responses((status = 200, description = "HAL page of versions"), (status = 404, description = "No such function")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/functions/{id}/versions", tag = "Chat Functions", params(("id" = i64, Path, description = "Resource ID"), PageQuery), responses((status = 200, description = "HAL page of versions"), (status = 404, description = "No such function")), security(("bearer" = [])))]
 /// List a function's versions.
 pub async fn list_versions(
     State(state): State<AppState>,
     tenant: Tenant,
     Id(id): Id,
-    Query(query): Query<HashMap<String, String>>,
+    Params(paging): Params<PageQuery>,
 ) -> ApiResult<Json<Value>> {
     function_or_404(&state, tenant, id).await?;
-    let request = page_request(&query, &["versionNumber", "id", "createdTime"])?;
+    let request = paging.request(&["versionNumber", "id", "createdTime"])?;
     let (versions, total) = state.store.list_versions(tenant.application_id, id, request).await?;
     let items = versions.iter().map(|v| version_json(&state, v)).collect();
     Ok(Json(page("versions", items, total, request, &state.href(&format!("/v1/functions/{id}/versions")))))
@@ -331,9 +329,9 @@ pub async fn get_version(State(state): State<AppState>, tenant: Tenant, Id(id): 
     Ok(Json(version_json(&state, &v)))
 }
 
-fn parse_time(query: &HashMap<String, String>, name: &str) -> ApiResult<Option<i64>> {
-    query
-        .get(name)
+fn parse_time(name: &str, value: &Option<String>) -> ApiResult<Option<i64>> {
+    value
+        .as_ref()
         .map(|raw| {
             chrono::DateTime::parse_from_rfc3339(raw)
                 .map(|t| t.timestamp_millis())
@@ -342,21 +340,38 @@ fn parse_time(query: &HashMap<String, String>, name: &str) -> ApiResult<Option<i
         .transpose()
 }
 
-#[utoipa::path(get, path = "/v1/functions/{id}/invocations", tag = "Chat Functions", params(("id" = i64, Path, description = "Resource ID"), ("page" = Option<i64>, Query, description = "Zero-based page index"), ("size" = Option<i64>, Query, description = "Page size (default 25, at most 100)"), ("sort" = Option<String>, Query, description = "property,(asc|desc)"), ("status" = Option<String>, Query, description = "RUNNING, SUCCEEDED, FAILED or QUEUED"), ("versionNumber" = Option<i64>, Query), ("startTime" = Option<String>, Query, description = "RFC 3339"), ("endTime" = Option<String>, Query, description = "RFC 3339"), ("query" = Option<String>, Query, description = "Text in args, result, error or logs")), responses((status = 200, description = "HAL page of invocations"), (status = 400, description = "Invalid filter"), (status = 404, description = "No such function")), security(("bearer" = [])))]
+/// Which invocations a listing answers. Values arrive as text so that a
+/// bad one is refused with a message naming it.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+#[into_params(rename_all = "camelCase")]
+pub struct InvocationQuery {
+    /// RUNNING, SUCCEEDED, FAILED or QUEUED.
+    status: Option<String>,
+    #[param(value_type = Option<i64>)]
+    version_number: Option<String>,
+    /// RFC 3339.
+    start_time: Option<String>,
+    /// RFC 3339.
+    end_time: Option<String>,
+    /// Text in args, result, error or logs.
+    query: Option<String>,
+}
+
+#[utoipa::path(get, path = "/v1/functions/{id}/invocations", tag = "Chat Functions", params(("id" = i64, Path, description = "Resource ID"), PageQuery, InvocationQuery), responses((status = 200, description = "HAL page of invocations"), (status = 400, description = "Invalid filter"), (status = 404, description = "No such function")), security(("bearer" = [])))]
 /// List a function's invocations, newest first unless sorted otherwise;
 /// filters: `status`, `versionNumber`, `startTime`, `endTime`, `query`.
 pub async fn list_invocations(
     State(state): State<AppState>,
     tenant: Tenant,
     Id(id): Id,
-    Query(query): Query<HashMap<String, String>>,
+    Params(paging): Params<PageQuery>,
+    Params(query): Params<InvocationQuery>,
 ) -> ApiResult<Json<Value>> {
     function_or_404(&state, tenant, id).await?;
-    let mut request = page_request(&query, &["id", "createdTime"])?;
-    if !query.contains_key("sort") {
-        request.descending = true;
-    }
-    let status = match query.get("status").map(String::as_str) {
+    let request = paging.newest_first(&["id", "createdTime"])?;
+    let status = match query.status.as_deref() {
         None => None,
         Some(s) if InvocationState::parse(s).is_some() => InvocationState::parse(s),
         Some(other) => {
@@ -366,7 +381,8 @@ pub async fn list_invocations(
         }
     };
     let version_number = query
-        .get("versionNumber")
+        .version_number
+        .as_ref()
         .map(|raw| {
             raw.parse::<i64>().map_err(|_| {
                 ApiError::bad_request(format!("query parameter `versionNumber` must be an integer, got {raw:?}"))
@@ -376,9 +392,9 @@ pub async fn list_invocations(
     let filter = InvocationFilter {
         status,
         version_number,
-        start_time: parse_time(&query, "startTime")?,
-        end_time: parse_time(&query, "endTime")?,
-        query: query.get("query").filter(|q| !q.is_empty()).cloned(),
+        start_time: parse_time("startTime", &query.start_time)?,
+        end_time: parse_time("endTime", &query.end_time)?,
+        query: query.query.filter(|q| !q.is_empty()),
     };
     let (invocations, total) = state.store.list_invocations(tenant.application_id, id, &filter, request).await?;
     let items = invocations.iter().map(|i| invocation_json(&state, i)).collect();

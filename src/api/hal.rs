@@ -1,8 +1,8 @@
 //! HAL resources and pages, as ChatKitty's API shapes them.
 
-use std::collections::HashMap;
-
+use serde::Deserialize;
 use serde_json::{json, Value};
+use utoipa::IntoParams;
 
 use super::error::ApiError;
 use crate::store::PageRequest;
@@ -10,37 +10,66 @@ use crate::store::PageRequest;
 pub const DEFAULT_PAGE_SIZE: i64 = 25;
 pub const MAX_PAGE_SIZE: i64 = 100;
 
-/// `page` (0-based), `size` (default 25, at most 100) and `sort=prop,asc|desc`.
-pub fn page_request(query: &HashMap<String, String>, sortable: &[&str]) -> Result<PageRequest, ApiError> {
-    let number = |name: &str, default: i64, min: i64| -> Result<i64, ApiError> {
-        match query.get(name) {
-            None => Ok(default),
-            Some(raw) => match raw.parse::<i64>() {
-                Ok(n) if n >= min => Ok(n),
-                _ => Err(ApiError::bad_request(format!(
-                    "query parameter `{name}` must be an integer >= {min}, got {raw:?}"
-                ))),
-            },
-        }
-    };
-    let page = number("page", 0, 0)?;
-    let size = number("size", DEFAULT_PAGE_SIZE, 1)?.min(MAX_PAGE_SIZE);
-    let mut descending = false;
-    if let Some(sort) = query.get("sort") {
-        let (prop, dir) = sort.split_once(',').unwrap_or((sort.as_str(), "asc"));
-        if !sortable.contains(&prop) {
-            return Err(ApiError::bad_request(format!(
-                "cannot sort by {prop:?}: sortable properties are {}",
-                sortable.join(", ")
-            )));
-        }
-        descending = match dir.to_ascii_lowercase().as_str() {
-            "asc" => false,
-            "desc" => true,
-            other => return Err(ApiError::bad_request(format!("sort direction must be asc or desc, got {other:?}"))),
+/// A listing's paging: `page` (0-based), `size` (default 25, at most 100)
+/// and `sort=property,asc|desc`. Numbers arrive as text so that a bad one
+/// is refused with a message naming it.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Zero-based page index (default 0).
+    #[param(value_type = Option<i64>, minimum = 0)]
+    page: Option<String>,
+    /// Page size (default 25, at most 100).
+    #[param(value_type = Option<i64>, minimum = 1)]
+    size: Option<String>,
+    /// `property,asc` or `property,desc`.
+    sort: Option<String>,
+}
+
+impl PageQuery {
+    /// The page asked for, sortable by `sortable` (all in id order).
+    pub fn request(&self, sortable: &[&str]) -> Result<PageRequest, ApiError> {
+        let number = |name: &str, value: &Option<String>, default: i64, min: i64| -> Result<i64, ApiError> {
+            match value {
+                None => Ok(default),
+                Some(raw) => match raw.parse::<i64>() {
+                    Ok(n) if n >= min => Ok(n),
+                    _ => Err(ApiError::bad_request(format!(
+                        "query parameter `{name}` must be an integer >= {min}, got {raw:?}"
+                    ))),
+                },
+            }
         };
+        let page = number("page", &self.page, 0, 0)?;
+        let size = number("size", &self.size, DEFAULT_PAGE_SIZE, 1)?.min(MAX_PAGE_SIZE);
+        let mut descending = false;
+        if let Some(sort) = &self.sort {
+            let (prop, dir) = sort.split_once(',').unwrap_or((sort.as_str(), "asc"));
+            if !sortable.contains(&prop) {
+                return Err(ApiError::bad_request(format!(
+                    "cannot sort by {prop:?}: sortable properties are {}",
+                    sortable.join(", ")
+                )));
+            }
+            descending = match dir.to_ascii_lowercase().as_str() {
+                "asc" => false,
+                "desc" => true,
+                other => {
+                    return Err(ApiError::bad_request(format!("sort direction must be asc or desc, got {other:?}")))
+                }
+            };
+        }
+        Ok(PageRequest { page, size, descending })
     }
-    Ok(PageRequest { page, size, descending })
+
+    /// As `request`, newest first unless a sort is asked for.
+    pub fn newest_first(&self, sortable: &[&str]) -> Result<PageRequest, ApiError> {
+        let mut request = self.request(sortable)?;
+        if self.sort.is_none() {
+            request.descending = true;
+        }
+        Ok(request)
+    }
 }
 
 pub fn link(href: String) -> Value {

@@ -93,14 +93,7 @@ fn chat_routes() -> Router<AppState> {
 fn finish(routes: Router<AppState>, state: AppState) -> Router {
     routes
         .fallback(|| async { error::ApiError::not_found("path", "") })
-        .method_not_allowed_fallback(|| async {
-            error::ApiError {
-                status: axum::http::StatusCode::METHOD_NOT_ALLOWED,
-                error: "MethodNotAllowedError",
-                message: "this method is not allowed on this resource".into(),
-                details: None,
-            }
-        })
+        .method_not_allowed_fallback(|| async { error::ApiError::method_not_allowed() })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }

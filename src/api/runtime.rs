@@ -127,8 +127,7 @@ pub async fn update_dependencies(
     let lockfile = match install {
         Ok(result) => result?,
         Err(_) => {
-            return Err(ApiError::new(
-                axum::http::StatusCode::GATEWAY_TIMEOUT,
+            return Err(ApiError::timed_out(
                 "InstallTimeoutError",
                 format!(
                     "installing the dependencies took longer than {} s; nothing was changed",

@@ -73,17 +73,11 @@ pub async fn trigger(
         }
         return Ok(match state.queue.accept(tenant.application_id, &function, Arc::from(event.get()), key).await? {
             Accepted::Ids(ids) => (StatusCode::ACCEPTED, Json(json!({ "invocationIds": ids }))).into_response(),
-            Accepted::Full { retry_after_secs } => {
-                let mut response = ApiError {
-                    status: StatusCode::TOO_MANY_REQUESTS,
-                    error: "TooManyRequestsError",
-                    message: "this application's queue of non-blocking events is full; retry later".into(),
-                    details: None,
-                }
-                .into_response();
-                response.headers_mut().insert("retry-after", retry_after_secs.into());
-                response
-            }
+            Accepted::Full { retry_after_secs } => ApiError::too_many_requests(
+                "this application's queue of non-blocking events is full; retry later",
+                retry_after_secs,
+            )
+            .into_response(),
         });
     }
     let Some(function) = resolved.function else {

@@ -1,8 +1,6 @@
 //! `/v1/users`: the embedded chat platform's users.
 
-use std::collections::HashMap;
-
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -10,8 +8,8 @@ use serde_json::{json, Value};
 
 use super::auth::Tenant;
 use super::error::{ApiError, ApiResult};
-use super::extract::{Id, JsonBody};
-use super::hal::{link, page, page_request, time};
+use super::extract::{Id, JsonBody, Params};
+use super::hal::{link, page, time, PageQuery};
 use super::AppState;
 use crate::store::{ChatUser, ChatUserPatch, NewChatUser};
 
@@ -115,15 +113,24 @@ pub async fn user_or_404(state: &AppState, tenant: Tenant, id: i64) -> ApiResult
     state.store.chat_user(tenant.application_id, id).await?.ok_or_else(|| ApiError::not_found("user", id))
 }
 
-#[utoipa::path(get, path = "/v1/users", tag = "Users", params(("page" = Option<i64>, Query, description = "Zero-based page index"), ("size" = Option<i64>, Query, description = "Page size (default 25, at most 100)"), ("sort" = Option<String>, Query, description = "id,(asc|desc)"), ("name" = Option<String>, Query, description = "Only the user with this name")), responses((status = 200, description = "HAL page of users"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
+/// Which users a listing answers.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserFilter {
+    /// Only the user with this name.
+    name: Option<String>,
+}
+
+#[utoipa::path(get, path = "/v1/users", tag = "Users", params(PageQuery, UserFilter), responses((status = 200, description = "HAL page of users"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
 /// List the application's users.
 pub async fn list_users(
     State(state): State<AppState>,
     tenant: Tenant,
-    Query(query): Query<HashMap<String, String>>,
+    Params(paging): Params<PageQuery>,
+    Params(filter): Params<UserFilter>,
 ) -> ApiResult<Json<Value>> {
-    let request = page_request(&query, &["id"])?;
-    let name = query.get("name").map(String::as_str);
+    let request = paging.request(&["id"])?;
+    let name = filter.name.as_deref();
     let (users, total) = state.store.list_chat_users(tenant.application_id, request, name).await?;
     let items = users.iter().map(|u| user_json(&state, u)).collect();
     let base = match name {
@@ -140,9 +147,9 @@ pub async fn list_users(
 pub async fn check_user_exists(
     State(state): State<AppState>,
     tenant: Tenant,
-    Query(query): Query<HashMap<String, String>>,
+    Params(filter): Params<UserFilter>,
 ) -> ApiResult<StatusCode> {
-    let name = query.get("name").ok_or_else(|| ApiError::bad_request("query parameter `name` is required"))?;
+    let name = filter.name.as_ref().ok_or_else(|| ApiError::bad_request("query parameter `name` is required"))?;
     match state.store.chat_user_by_name(tenant.application_id, name).await? {
         Some(_) => Ok(StatusCode::OK),
         None => Err(ApiError::not_found("user", format!("{name:?}"))),

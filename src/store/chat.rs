@@ -4,7 +4,7 @@
 
 use sqlx::Row;
 
-use super::{now_millis, order, PageRequest, Store, StoreError, StoreResult};
+use super::{now_millis, Listing, PageRequest, Param, Store, StoreError, StoreResult};
 
 #[derive(Debug, Clone)]
 pub struct ChatUser {
@@ -144,24 +144,6 @@ fn message(row: &sqlx::any::AnyRow) -> StoreResult<ChatMessage> {
     })
 }
 
-/// An optional `column = value` condition of a listing.
-#[derive(Clone, Copy)]
-enum Filter<'a> {
-    Text(&'a str),
-    Int(i64),
-}
-
-fn bind_filter<'q>(
-    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    filter: Option<(&str, Filter<'q>)>,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    match filter {
-        Some((_, Filter::Text(text))) => query.bind(text),
-        Some((_, Filter::Int(n))) => query.bind(n),
-        None => query,
-    }
-}
-
 impl Store {
     /// One page of an application's rows of `table` (by id), optionally
     /// where `column = value`, and how many such rows there are.
@@ -170,27 +152,16 @@ impl Store {
         table: &str,
         columns: &str,
         application_id: i64,
-        filter: Option<(&str, Filter<'_>)>,
+        filter: Option<(&str, Param)>,
         page: PageRequest,
     ) -> StoreResult<(Vec<sqlx::any::AnyRow>, i64)> {
-        let (condition, limit) = match filter {
-            Some((column, _)) => (format!("AND {column} = $2"), 3),
-            None => (String::new(), 2),
-        };
-        let select = format!(
-            "SELECT {columns} FROM {table} WHERE application_id = $1 {condition} {} LIMIT ${limit} OFFSET ${}",
-            order(&page, "id"),
-            limit + 1
-        );
-        let rows = bind_filter(sqlx::query(&select).bind(application_id), filter)
-            .bind(page.size)
-            .bind(page.page * page.size)
-            .fetch_all(&self.pool)
-            .await?;
-        let count = format!("SELECT COUNT(*) AS n FROM {table} WHERE application_id = $1 {condition}");
-        let total: i64 =
-            bind_filter(sqlx::query(&count).bind(application_id), filter).fetch_one(&self.pool).await?.try_get("n")?;
-        Ok((rows, total))
+        let mut params = vec![Param::Int(application_id)];
+        let mut from_where = format!("{table} WHERE application_id = $1");
+        if let Some((column, value)) = filter {
+            from_where.push_str(&format!(" AND {column} = $2"));
+            params.push(value);
+        }
+        self.page(Listing { columns, from_where: &from_where, order_by: "id", params }, page).await
     }
 
     // -- users ----------------------------------------------------------------
@@ -238,7 +209,7 @@ impl Store {
         page: PageRequest,
         name: Option<&str>,
     ) -> StoreResult<(Vec<ChatUser>, i64)> {
-        let filter = name.map(|n| ("name", Filter::Text(n)));
+        let filter = name.map(|n| ("name", Param::Text(n.to_string())));
         let (rows, total) = self.page_of("chat_users", USER_COLUMNS, application_id, filter, page).await?;
         Ok((rows.iter().map(user).collect::<StoreResult<_>>()?, total))
     }
@@ -372,7 +343,7 @@ impl Store {
         page: PageRequest,
         channel_type: Option<ChannelType>,
     ) -> StoreResult<(Vec<Channel>, i64)> {
-        let filter = channel_type.map(|t| ("type", Filter::Text(t.as_str())));
+        let filter = channel_type.map(|t| ("type", Param::Text(t.as_str().to_string())));
         let (rows, total) = self.page_of("chat_channels", CHANNEL_COLUMNS, application_id, filter, page).await?;
         Ok((rows.iter().map(channel).collect::<StoreResult<_>>()?, total))
     }
@@ -444,25 +415,14 @@ impl Store {
         channel_id: i64,
         page: PageRequest,
     ) -> StoreResult<(Vec<ChatUser>, i64)> {
-        let rows = sqlx::query(&format!(
-            "SELECT u.id, u.name, u.display_name, u.is_guest, u.properties, u.created_at \
-             FROM chat_channel_members m JOIN chat_users u ON u.id = m.user_id \
-             WHERE m.channel_id = $1 AND m.application_id = $2 {} LIMIT $3 OFFSET $4",
-            order(&page, "u.id")
-        ))
-        .bind(channel_id)
-        .bind(application_id)
-        .bind(page.size)
-        .bind(page.page * page.size)
-        .fetch_all(&self.pool)
-        .await?;
-        let total: i64 =
-            sqlx::query("SELECT COUNT(*) AS n FROM chat_channel_members WHERE channel_id = $1 AND application_id = $2")
-                .bind(channel_id)
-                .bind(application_id)
-                .fetch_one(&self.pool)
-                .await?
-                .try_get("n")?;
+        let listing = Listing {
+            columns: "u.id, u.name, u.display_name, u.is_guest, u.properties, u.created_at",
+            from_where: "chat_channel_members m JOIN chat_users u ON u.id = m.user_id \
+                         WHERE m.channel_id = $1 AND m.application_id = $2",
+            order_by: "u.id",
+            params: vec![Param::Int(channel_id), Param::Int(application_id)],
+        };
+        let (rows, total) = self.page(listing, page).await?;
         Ok((rows.iter().map(user).collect::<StoreResult<_>>()?, total))
     }
 
@@ -514,7 +474,7 @@ impl Store {
         channel_id: Option<i64>,
         page: PageRequest,
     ) -> StoreResult<(Vec<ChatMessage>, i64)> {
-        let filter = channel_id.map(|id| ("channel_id", Filter::Int(id)));
+        let filter = channel_id.map(|id| ("channel_id", Param::Int(id)));
         let (rows, total) = self.page_of("chat_messages", MESSAGE_COLUMNS, application_id, filter, page).await?;
         Ok((rows.iter().map(message).collect::<StoreResult<_>>()?, total))
     }

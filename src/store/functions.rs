@@ -4,7 +4,7 @@ use super::states::InvocationState;
 use sqlx::Row;
 
 use super::runtimes::{compiled, evaluation_name};
-use super::{now_millis, order, PageRequest, Store, StoreError, StoreResult};
+use super::{now_millis, Listing, PageRequest, Param, Store, StoreError, StoreResult};
 use crate::engine::script::CompiledScript;
 
 #[derive(Debug, Clone)]
@@ -151,33 +151,6 @@ fn invocation(row: &sqlx::any::AnyRow) -> StoreResult<InvocationRecord> {
     })
 }
 
-/// Binds the parameters of `list_invocations`' WHERE clause, in its order.
-fn bind_filter<'q>(
-    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    function_id: i64,
-    application_id: i64,
-    filter: &'q InvocationFilter,
-    pattern: &'q Option<String>,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    let mut q = query.bind(function_id).bind(application_id);
-    if let Some(status) = &filter.status {
-        q = q.bind(status.as_str());
-    }
-    if let Some(version) = filter.version_number {
-        q = q.bind(version);
-    }
-    if let Some(t) = filter.start_time {
-        q = q.bind(t);
-    }
-    if let Some(t) = filter.end_time {
-        q = q.bind(t);
-    }
-    if let Some(pattern) = pattern {
-        q = q.bind(pattern.as_str());
-    }
-    q
-}
-
 impl Store {
     pub async fn create_function(&self, application_id: i64, new: NewFunction) -> StoreResult<FunctionRecord> {
         let row = sqlx::query(
@@ -230,20 +203,14 @@ impl Store {
         application_id: i64,
         page: PageRequest,
     ) -> StoreResult<(Vec<FunctionRecord>, i64)> {
-        let rows = sqlx::query(&format!(
-            "SELECT {FUNCTION_COLUMNS} FROM {FUNCTION_FROM} WHERE f.application_id = $1 {} LIMIT $2 OFFSET $3",
-            order(&page, "f.id")
-        ))
-        .bind(application_id)
-        .bind(page.size)
-        .bind(page.page * page.size)
-        .fetch_all(&self.pool)
-        .await?;
-        let total: i64 = sqlx::query("SELECT COUNT(*) AS n FROM functions WHERE application_id = $1")
-            .bind(application_id)
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("n")?;
+        let from_where = format!("{FUNCTION_FROM} WHERE f.application_id = $1");
+        let listing = Listing {
+            columns: FUNCTION_COLUMNS,
+            from_where: &from_where,
+            order_by: "f.id",
+            params: vec![Param::Int(application_id)],
+        };
+        let (rows, total) = self.page(listing, page).await?;
         Ok((rows.iter().map(function).collect::<StoreResult<_>>()?, total))
     }
 
@@ -366,23 +333,13 @@ impl Store {
         function_id: i64,
         page: PageRequest,
     ) -> StoreResult<(Vec<VersionRecord>, i64)> {
-        let rows = sqlx::query(&format!(
-            "SELECT {VERSION_COLUMNS} FROM function_versions WHERE function_id = $1 AND application_id = $2 {} LIMIT $3 OFFSET $4",
-            order(&page, "version_number")
-        ))
-        .bind(function_id)
-        .bind(application_id)
-        .bind(page.size)
-        .bind(page.page * page.size)
-        .fetch_all(&self.pool)
-        .await?;
-        let total: i64 =
-            sqlx::query("SELECT COUNT(*) AS n FROM function_versions WHERE function_id = $1 AND application_id = $2")
-                .bind(function_id)
-                .bind(application_id)
-                .fetch_one(&self.pool)
-                .await?
-                .try_get("n")?;
+        let listing = Listing {
+            columns: VERSION_COLUMNS,
+            from_where: "function_versions WHERE function_id = $1 AND application_id = $2",
+            order_by: "version_number",
+            params: vec![Param::Int(function_id), Param::Int(application_id)],
+        };
+        let (rows, total) = self.page(listing, page).await?;
         Ok((rows.iter().map(version).collect::<StoreResult<_>>()?, total))
     }
 
@@ -413,46 +370,38 @@ impl Store {
         page: PageRequest,
     ) -> StoreResult<(Vec<InvocationRecord>, i64)> {
         let mut clauses = vec!["function_id = $1".to_string(), "application_id = $2".to_string()];
-        let mut n = 2;
-        let mut next = || {
-            n += 1;
-            format!("${n}")
+        let mut params = vec![Param::Int(function_id), Param::Int(application_id)];
+        let mut condition = |clause: &dyn Fn(&str) -> String, param: Param| {
+            params.push(param);
+            clauses.push(clause(&format!("${}", params.len())));
         };
-        if filter.status.is_some() {
-            clauses.push(format!("status = {}", next()));
+        if let Some(status) = filter.status {
+            condition(&|p| format!("status = {p}"), Param::Text(status.as_str().to_string()));
         }
-        if filter.version_number.is_some() {
-            clauses.push(format!("version_number = {}", next()));
+        if let Some(version) = filter.version_number {
+            condition(&|p| format!("version_number = {p}"), Param::Int(version));
         }
-        if filter.start_time.is_some() {
-            clauses.push(format!("created_at >= {}", next()));
+        if let Some(t) = filter.start_time {
+            condition(&|p| format!("created_at >= {p}"), Param::Int(t));
         }
-        if filter.end_time.is_some() {
-            clauses.push(format!("created_at <= {}", next()));
+        if let Some(t) = filter.end_time {
+            condition(&|p| format!("created_at <= {p}"), Param::Int(t));
         }
-        if filter.query.is_some() {
-            let p = next();
-            clauses.push(format!(
-                "(args LIKE {p} OR COALESCE(result, '') LIKE {p} OR COALESCE(logs, '') LIKE {p} OR COALESCE(error, '') LIKE {p})"
-            ));
+        if let Some(text) = &filter.query {
+            let pattern = format!("%{}%", text.replace(['%', '_'], ""));
+            condition(
+                &|p| {
+                    format!(
+                        "(args LIKE {p} OR COALESCE(result, '') LIKE {p} OR COALESCE(logs, '') LIKE {p} \
+                         OR COALESCE(error, '') LIKE {p})"
+                    )
+                },
+                Param::Text(pattern),
+            );
         }
-        let where_clause = clauses.join(" AND ");
-        let (limit, offset) = (next(), next());
-        let pattern = filter.query.as_ref().map(|text| format!("%{}%", text.replace(['%', '_'], "")));
-        let rows_sql = format!(
-            "SELECT {INVOCATION_COLUMNS} FROM invocations WHERE {where_clause} {} LIMIT {limit} OFFSET {offset}",
-            order(&page, "id"),
-        );
-        let rows = bind_filter(sqlx::query(&rows_sql), function_id, application_id, filter, &pattern)
-            .bind(page.size)
-            .bind(page.page * page.size)
-            .fetch_all(&self.pool)
-            .await?;
-        let count_sql = format!("SELECT COUNT(*) AS n FROM invocations WHERE {where_clause}");
-        let total: i64 = bind_filter(sqlx::query(&count_sql), function_id, application_id, filter, &pattern)
-            .fetch_one(&self.pool)
-            .await?
-            .try_get("n")?;
+        let from_where = format!("invocations WHERE {}", clauses.join(" AND "));
+        let listing = Listing { columns: INVOCATION_COLUMNS, from_where: &from_where, order_by: "id", params };
+        let (rows, total) = self.page(listing, page).await?;
         Ok((rows.iter().map(invocation).collect::<StoreResult<_>>()?, total))
     }
 

@@ -12,6 +12,7 @@ mod applications;
 mod chat;
 mod functions;
 pub mod jobs;
+mod page;
 mod runtimes;
 mod states;
 
@@ -26,6 +27,8 @@ pub use chat::{
     Channel, ChannelPatch, ChannelType, ChatMessage, ChatUser, ChatUserPatch, NewChannel, NewChatMessage, NewChatUser,
 };
 pub use functions::{FunctionPatch, FunctionRecord, InvocationFilter, InvocationRecord, NewFunction, VersionRecord};
+pub use page::PageRequest;
+use page::{Listing, Param};
 pub use runtimes::{RuntimeChange, RuntimeRecord};
 pub use states::{InvocationState, JobState};
 
@@ -62,14 +65,6 @@ impl StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// A page request: zero-based page number and page size.
-#[derive(Debug, Clone, Copy)]
-pub struct PageRequest {
-    pub page: i64,
-    pub size: i64,
-    pub descending: bool,
-}
-
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
@@ -83,11 +78,6 @@ pub struct Store {
 /// answered.
 pub(crate) const SQLITE_PRAGMAS: &str =
     "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;";
-
-/// `ORDER BY column ASC|DESC` for a page request.
-fn order(page: &PageRequest, column: &str) -> String {
-    format!("ORDER BY {column} {}", if page.descending { "DESC" } else { "ASC" })
-}
 
 /// The file an `sqlite:` URL names. An in-memory database is refused: the
 /// recorder writes through a connection of its own, which needs a file.

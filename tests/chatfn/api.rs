@@ -114,6 +114,13 @@ async fn functions_and_versions_lifecycle() {
         assert_eq!(page["_embedded"]["versions"][0]["versionNumber"], 1);
         assert!(page["_links"]["prev"]["href"].as_str().unwrap().contains("page=0"));
         assert!(page["_links"].get("next").is_none());
+        // Past the end: no rows, the total still told.
+        let (_, past) = app.get(&format!("/v1/functions/{id}/versions?page=5&size=2")).await;
+        assert_eq!(past["page"], json!({"size": 2, "totalElements": 3, "totalPages": 2, "number": 5}));
+        assert_eq!(past["_embedded"]["versions"], json!([]));
+        let (status, bad) = app.get(&format!("/v1/functions/{id}/versions?size=zero")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        assert!(bad["message"].as_str().unwrap().contains("`size`"), "{bad}");
 
         // Merge patch.
         let (status, patched) = app
