@@ -1,2 +1,1 @@
--- What a function's fetch may reach (JSON of engine::EgressPolicy); NULL: nothing.
-ALTER TABLE applications ADD COLUMN egress_policy TEXT;
+../shared/0006_egress_policy.sql

@@ -1,2 +1,1 @@
--- What a blocking trigger answers when its function times out.
-ALTER TABLE applications ADD COLUMN blocking_timeout_policy TEXT NOT NULL DEFAULT 'FAIL_CLOSED';
+../shared/0002_blocking_policy.sql

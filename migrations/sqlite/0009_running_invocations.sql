@@ -1,3 +1,1 @@
--- Invocations still RUNNING: those a host that stopped left behind are
--- found without reading the whole log.
-CREATE INDEX invocations_running ON invocations(id) WHERE status = 'RUNNING';
+../shared/0009_running_invocations.sql
