@@ -21,6 +21,10 @@ pub struct RemoteConfig {
     pub timeout: Duration,
 }
 
+impl RemoteConfig {
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+}
+
 /// A token is renewed this long before the expiry its issuer gave.
 const TOKEN_MARGIN: Duration = Duration::from_secs(30);
 

@@ -36,6 +36,12 @@ pub struct ServerConfig {
     pub install_timeout: std::time::Duration,
 }
 
+impl ServerConfig {
+    /// Access tokens live 12 hours unless configured otherwise.
+    pub const DEFAULT_TOKEN_TTL_SECS: i64 = 43_200;
+    pub const DEFAULT_INSTALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+}
+
 /// Credentials of a newly created application.
 #[derive(Debug, Clone, serde::Serialize)]
 #[serde(rename_all = "camelCase")]

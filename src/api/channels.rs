@@ -13,7 +13,7 @@ use super::extract::{Id, JsonBody, Params};
 use super::hal::{link, page, time, PageQuery};
 use super::users::{patched_properties, properties_text, properties_value, resolve_user, user_json, validate_name};
 use super::AppState;
-use crate::store::{Channel, ChannelPatch, ChannelType, ChatMessage, NewChannel, NewChatMessage, PageRequest};
+use crate::store::{Channel, ChannelPatch, ChannelType, ChatMessage, NewChannel, NewChatMessage};
 
 /// Users in one direct channel, its creator included (ChatKitty: up to 9 others).
 pub const MAX_DIRECT_MEMBERS: usize = 10;
@@ -25,33 +25,45 @@ async fn channel_or_404(state: &AppState, tenant: Tenant, id: i64) -> ApiResult<
 }
 
 async fn channel_json(state: &AppState, tenant: Tenant, c: &Channel) -> ApiResult<Value> {
-    let base = format!("/v1/channels/{}", c.id);
-    let mut body = json!({
-        "id": c.id,
-        "type": c.channel_type.as_str(),
-        "properties": properties_value(&c.properties),
-        "createdTime": time(c.created_at),
-        "_links": {
-            "self": link(state.href(&base)),
-            "members": link(state.href(&format!("{base}/members"))),
-            "messages": link(state.href(&format!("{base}/messages"))),
-        },
-    });
-    if let Some(name) = &c.name {
-        body["name"] = json!(name);
-        body["displayName"] = json!(c.display_name.as_deref().unwrap_or(name));
-    }
-    if let Some(creator) = c.creator_id {
-        if let Some(user) = state.store.chat_user(tenant.application_id, creator).await? {
-            body["creator"] = user_json(state, &user);
-        }
-    }
-    if c.channel_type == ChannelType::Direct {
-        let all = PageRequest { page: 0, size: MAX_DIRECT_MEMBERS as i64, descending: false };
-        let (members, _) = state.store.list_channel_members(tenant.application_id, c.id, all).await?;
-        body["members"] = members.iter().map(|u| user_json(state, u)).collect();
-    }
-    Ok(body)
+    Ok(channels_json(state, tenant, std::slice::from_ref(c)).await?.pop().expect("one channel in, one out"))
+}
+
+/// Channels with their creators and a direct channel's members, read in
+/// two queries for all of them.
+async fn channels_json(state: &AppState, tenant: Tenant, channels: &[Channel]) -> ApiResult<Vec<Value>> {
+    let creator_ids: Vec<i64> = channels.iter().filter_map(|c| c.creator_id).collect();
+    let creators = state.store.chat_users_by_id(tenant.application_id, &creator_ids).await?;
+    let direct: Vec<i64> = channels.iter().filter(|c| c.channel_type == ChannelType::Direct).map(|c| c.id).collect();
+    let members = state.store.members_of_channels(tenant.application_id, &direct).await?;
+    Ok(channels
+        .iter()
+        .map(|c| {
+            let base = format!("/v1/channels/{}", c.id);
+            let mut body = json!({
+                "id": c.id,
+                "type": c.channel_type.as_str(),
+                "properties": properties_value(&c.properties),
+                "createdTime": time(c.created_at),
+                "_links": {
+                    "self": link(state.href(&base)),
+                    "members": link(state.href(&format!("{base}/members"))),
+                    "messages": link(state.href(&format!("{base}/messages"))),
+                },
+            });
+            if let Some(name) = &c.name {
+                body["name"] = json!(name);
+                body["displayName"] = json!(c.display_name.as_deref().unwrap_or(name));
+            }
+            if let Some(creator) = c.creator_id.and_then(|id| creators.get(&id)) {
+                body["creator"] = user_json(state, creator);
+            }
+            if c.channel_type == ChannelType::Direct {
+                let of_channel = members.get(&c.id).map(Vec::as_slice).unwrap_or_default();
+                body["members"] = of_channel.iter().map(|u| user_json(state, u)).collect();
+            }
+            body
+        })
+        .collect())
 }
 
 /// Which channels a listing answers.
@@ -75,10 +87,7 @@ pub async fn list_channels(
     let request = paging.request(&["id"])?;
     let channel_type = filter.channel_type.as_deref().map(parse_type).transpose()?;
     let (channels, total) = state.store.list_channels(tenant.application_id, request, channel_type).await?;
-    let mut items = Vec::with_capacity(channels.len());
-    for c in &channels {
-        items.push(channel_json(&state, tenant, c).await?);
-    }
+    let items = channels_json(&state, tenant, &channels).await?;
     let base = match channel_type {
         Some(t) => format!("/v1/channels?type={}", t.as_str()),
         None => "/v1/channels".into(),
@@ -285,25 +294,35 @@ pub async fn remove_member(
 }
 
 pub async fn message_json(state: &AppState, tenant: Tenant, m: &ChatMessage) -> ApiResult<Value> {
-    let mut body = json!({
-        "id": m.id,
-        "type": m.message_type,
-        "body": m.body,
-        "channelId": m.channel_id,
-        "nestedLevel": 0,
-        "properties": properties_value(&m.properties),
-        "createdTime": time(m.created_at),
-        "_links": {
-            "self": link(state.href(&format!("/v1/messages/{}", m.id))),
-            "channel": link(state.href(&format!("/v1/channels/{}", m.channel_id))),
-        },
-    });
-    if let Some(user_id) = m.user_id {
-        if let Some(user) = state.store.chat_user(tenant.application_id, user_id).await? {
-            body["user"] = user_json(state, &user);
-        }
-    }
-    Ok(body)
+    Ok(messages_json(state, tenant, std::slice::from_ref(m)).await?.pop().expect("one message in, one out"))
+}
+
+/// Messages with their senders, read in one query for all of them.
+async fn messages_json(state: &AppState, tenant: Tenant, messages: &[ChatMessage]) -> ApiResult<Vec<Value>> {
+    let sender_ids: Vec<i64> = messages.iter().filter_map(|m| m.user_id).collect();
+    let senders = state.store.chat_users_by_id(tenant.application_id, &sender_ids).await?;
+    Ok(messages
+        .iter()
+        .map(|m| {
+            let mut body = json!({
+                "id": m.id,
+                "type": m.message_type,
+                "body": m.body,
+                "channelId": m.channel_id,
+                "nestedLevel": 0,
+                "properties": properties_value(&m.properties),
+                "createdTime": time(m.created_at),
+                "_links": {
+                    "self": link(state.href(&format!("/v1/messages/{}", m.id))),
+                    "channel": link(state.href(&format!("/v1/channels/{}", m.channel_id))),
+                },
+            });
+            if let Some(sender) = m.user_id.and_then(|id| senders.get(&id)) {
+                body["user"] = user_json(state, sender);
+            }
+            body
+        })
+        .collect())
 }
 
 pub async fn message_page(
@@ -316,10 +335,7 @@ pub async fn message_page(
     // Newest first unless `sort=id,asc` is asked for.
     let request = paging.newest_first(&["id", "createdTime"])?;
     let (messages, total) = state.store.list_chat_messages(tenant.application_id, channel_id, request).await?;
-    let mut items = Vec::with_capacity(messages.len());
-    for m in &messages {
-        items.push(message_json(state, tenant, m).await?);
-    }
+    let items = messages_json(state, tenant, &messages).await?;
     Ok(Json(page("messages", items, total, request, &state.href(base))))
 }
 

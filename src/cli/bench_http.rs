@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use serde_json::{json, Value};
 
+use super::client::ApiClient;
 use crate::dispatch::queue::QueueConfig;
 use crate::dispatch::DispatchConfig;
 use crate::server::{Server, ServerConfig};
@@ -22,27 +23,17 @@ pub struct BenchHttpArgs {
     connections: usize,
 }
 
-struct Client {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
+/// The API client, with what the bench asks of it.
+struct Client(ApiClient);
 
 impl Client {
     async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let res =
-            self.http.post(format!("{}{path}", self.base)).bearer_auth(&self.token).json(&body).send().await.unwrap();
-        (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
+        let (status, body) = self.0.send(reqwest::Method::POST, path, Some(&body)).await.expect("the server answers");
+        (status.as_u16(), body)
     }
     async fn total(&self, function_id: i64, status: &str) -> i64 {
-        let res = self
-            .http
-            .get(format!("{}/v1/functions/{function_id}/invocations?size=1&status={status}", self.base))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .unwrap();
-        res.json::<Value>().await.unwrap()["page"]["totalElements"].as_i64().unwrap_or(0)
+        let path = format!("/v1/functions/{function_id}/invocations?size=1&status={status}");
+        self.0.get(&path).await.expect("the invocation log answers")["page"]["totalElements"].as_i64().unwrap_or(0)
     }
     async fn deploy(&self, trigger: &str, script: &str) -> i64 {
         let (_, f) = self.post("/v1/runtimes/nodejs/functions", json!({"type": trigger, "name": trigger})).await;
@@ -74,9 +65,10 @@ async fn load(
                 while Instant::now() < until {
                     let t = Instant::now();
                     let res = client
+                        .0
                         .http
-                        .post(format!("{}{path}", client.base))
-                        .bearer_auth(&client.token)
+                        .post(format!("{}{path}", client.0.base))
+                        .bearer_auth(&client.0.token)
                         .header("content-type", "application/json")
                         .body(body.clone())
                         .send()
@@ -114,7 +106,7 @@ pub async fn bench_http(args: BenchHttpArgs) -> ExitCode {
         dispatch: DispatchConfig::default(),
         queue: QueueConfig { max_pending_per_application: i64::MAX, ..QueueConfig::default() },
         remote_platform: None,
-        npm: crate::npm::NpmConfig::new("https://registry.npmjs.org", dir.join("packages")),
+        npm: crate::npm::NpmConfig::new(crate::npm::NpmConfig::DEFAULT_REGISTRY, dir.join("packages")),
         install_timeout: std::time::Duration::from_secs(60),
     })
     .await
@@ -122,17 +114,8 @@ pub async fn bench_http(args: BenchHttpArgs) -> ExitCode {
     let base = format!("http://{}", server.local_addr());
     tokio::spawn(server.run(std::future::pending()));
     let http = reqwest::Client::builder().pool_max_idle_per_host(args.connections).build().unwrap();
-    let token: Value = http
-        .post(format!("{base}/oauth/token"))
-        .basic_auth("bench", Some("bench-secret"))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let client = Arc::new(Client { http, base, token: token["access_token"].as_str().unwrap().to_string() });
+    let api = ApiClient::sign_in(http, &base, "bench", "bench-secret").await.expect("the bench signs in");
+    let client = Arc::new(Client(api));
 
     let login = client
         .deploy(

@@ -26,11 +26,20 @@ pub struct ApiClient {
 
 impl ApiClient {
     pub async fn connect(args: &ServerArgs) -> Result<ApiClient, String> {
-        let base = args.server.trim_end_matches('/').to_string();
-        let http = reqwest::Client::new();
+        ApiClient::sign_in(reqwest::Client::new(), &args.server, &args.client_id, args.client_secret.expose()).await
+    }
+
+    /// Signs in at `server` with an application's client credentials.
+    pub async fn sign_in(
+        http: reqwest::Client,
+        server: &str,
+        client_id: &str,
+        client_secret: &str,
+    ) -> Result<ApiClient, String> {
+        let base = server.trim_end_matches('/').to_string();
         let token: Value = http
             .post(format!("{base}/oauth/token"))
-            .basic_auth(&args.client_id, Some(args.client_secret.expose()))
+            .basic_auth(client_id, Some(client_secret))
             .form(&[("grant_type", "client_credentials")])
             .send()
             .await
@@ -45,17 +54,26 @@ impl ApiClient {
         Ok(ApiClient { http, base, token })
     }
 
+    /// Sends one request; `Err` only when no answer came. The body is JSON
+    /// (`null` when the answer had none).
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<(reqwest::StatusCode, Value), String> {
+        let mut request = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(|e| format!("{} could not be reached: {e}", self.base))?;
+        let status = response.status();
+        Ok((status, response.json().await.unwrap_or(Value::Null)))
+    }
+
     /// GETs `path`; a non-2xx answer is an error with the server's message.
     pub async fn get(&self, path: &str) -> Result<Value, String> {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .map_err(|e| format!("{} could not be reached: {e}", self.base))?;
-        let status = response.status();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
+        let (status, body) = self.send(reqwest::Method::GET, path, None).await?;
         if !status.is_success() {
             return Err(format!("{status}: {}", body["message"].as_str().unwrap_or("the request failed")));
         }

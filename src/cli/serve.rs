@@ -31,31 +31,31 @@ pub struct ServeArgs {
     #[arg(long, env = "CHATFN_PUBLIC_URL")]
     public_url: Option<String>,
     /// Lifetime of access tokens, in seconds.
-    #[arg(long, env = "CHATFN_TOKEN_TTL_SECS", default_value_t = 43_200, value_parser = clap::value_parser!(i64).range(60..=31_536_000))]
+    #[arg(long, env = "CHATFN_TOKEN_TTL_SECS", default_value_t = ServerConfig::DEFAULT_TOKEN_TTL_SECS, value_parser = clap::value_parser!(i64).range(60..=31_536_000))]
     token_ttl_secs: i64,
     /// Wall-clock limit of a blocking function (e.g. session authentication), unless the function sets its own.
-    #[arg(long, env = "CHATFN_BLOCKING_TIMEOUT_MS", default_value_t = 7_000, value_parser = clap::value_parser!(u64).range(1..=300_000))]
+    #[arg(long, env = "CHATFN_BLOCKING_TIMEOUT_MS", default_value_t = DispatchConfig::default().blocking_timeout.as_millis() as u64, value_parser = clap::value_parser!(u64).range(1..=300_000))]
     blocking_timeout_ms: u64,
     /// Wall-clock limit of a non-blocking function, unless the function sets its own.
-    #[arg(long, env = "CHATFN_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=300_000))]
+    #[arg(long, env = "CHATFN_TIMEOUT_MS", default_value_t = DispatchConfig::default().timeout.as_millis() as u64, value_parser = clap::value_parser!(u64).range(1..=300_000))]
     timeout_ms: u64,
     /// Attempts of a non-blocking invocation before it stays FAILED (retried with exponential backoff).
-    #[arg(long, env = "CHATFN_MAX_ATTEMPTS", default_value_t = 3, value_parser = clap::value_parser!(i64).range(1..=100))]
+    #[arg(long, env = "CHATFN_MAX_ATTEMPTS", default_value_t = DispatchConfig::default().max_attempts, value_parser = clap::value_parser!(i64).range(1..=100))]
     max_attempts: i64,
     /// Non-blocking events of one application accepted but not finished; more are refused with 429.
-    #[arg(long, env = "CHATFN_MAX_PENDING", default_value_t = 10_000, value_parser = clap::value_parser!(i64).range(1..))]
+    #[arg(long, env = "CHATFN_MAX_PENDING", default_value_t = QueueConfig::default().max_pending_per_application, value_parser = clap::value_parser!(i64).range(1..))]
     max_pending: i64,
     /// Non-blocking invocations running at once on this host (all applications).
-    #[arg(long, env = "CHATFN_QUEUE_CONCURRENCY", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    #[arg(long, env = "CHATFN_QUEUE_CONCURRENCY", default_value_t = QueueConfig::default().concurrency as u32, value_parser = clap::value_parser!(u32).range(1..=4096))]
     queue_concurrency: u32,
     /// Warm runtimes (each a V8 isolate on its own thread) across all applications.
-    #[arg(long, env = "CHATFN_MAX_RUNTIMES", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    #[arg(long, env = "CHATFN_MAX_RUNTIMES", default_value_t = EngineConfig::default().max_runtimes as u32, value_parser = clap::value_parser!(u32).range(1..=4096))]
     max_runtimes: u32,
     /// Invocations of one application running at once; more wait their turn. Default: the number of cores.
     #[arg(long, env = "CHATFN_MAX_CONCURRENCY_PER_APP", value_parser = clap::value_parser!(u32).range(1..=1024))]
     max_concurrency_per_app: Option<u32>,
     /// V8 heap limit of each application's runtime, in MiB.
-    #[arg(long, env = "CHATFN_HEAP_MB", default_value_t = 128, value_parser = clap::value_parser!(u64).range(16..=4096))]
+    #[arg(long, env = "CHATFN_HEAP_MB", default_value_t = (Limits::default().heap_bytes >> 20) as u64, value_parser = clap::value_parser!(u64).range(16..=4096))]
     heap_mb: u64,
     /// A remote ChatKitty-compatible Platform API for the functions' context
     /// APIs (base URL, paths start at /v1); default: this server's embedded platform.
@@ -74,10 +74,10 @@ pub struct ServeArgs {
     )]
     platform_client_secret: Option<Secret>,
     /// Time limit of one request to the remote platform, in milliseconds.
-    #[arg(long, env = "CHATFN_PLATFORM_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=300_000))]
+    #[arg(long, env = "CHATFN_PLATFORM_TIMEOUT_MS", default_value_t = RemoteConfig::DEFAULT_TIMEOUT.as_millis() as u64, value_parser = clap::value_parser!(u64).range(1..=300_000))]
     platform_timeout_ms: u64,
     /// The npm registry runtime dependencies are resolved against.
-    #[arg(long, env = "CHATFN_NPM_REGISTRY", default_value = "https://registry.npmjs.org")]
+    #[arg(long, env = "CHATFN_NPM_REGISTRY", default_value = NpmConfig::DEFAULT_REGISTRY)]
     npm_registry: String,
     /// The content-addressed cache of installed packages, shared by all applications.
     #[arg(long, env = "CHATFN_NPM_CACHE_DIR", default_value = "chatfn-packages")]
@@ -89,7 +89,7 @@ pub struct ServeArgs {
     #[arg(long, env = "CHATFN_NPM_OFFLINE")]
     npm_offline: bool,
     /// How long one dependency install may take, in seconds.
-    #[arg(long, env = "CHATFN_INSTALL_TIMEOUT_SECS", default_value_t = 120, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    #[arg(long, env = "CHATFN_INSTALL_TIMEOUT_SECS", default_value_t = ServerConfig::DEFAULT_INSTALL_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
     install_timeout_secs: u64,
     /// Client id of the default application created on first start.
     #[arg(long, env = "CHATFN_CLIENT_ID", allow_hyphen_values = true, requires = "client_secret")]

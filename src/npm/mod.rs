@@ -48,6 +48,8 @@ pub struct NpmConfig {
 }
 
 impl NpmConfig {
+    pub const DEFAULT_REGISTRY: &'static str = "https://registry.npmjs.org";
+
     pub fn new(registry_url: &str, cache_dir: PathBuf) -> NpmConfig {
         NpmConfig {
             registry_url: registry_url.trim_end_matches('/').to_string(),

@@ -144,6 +144,11 @@ fn message(row: &sqlx::any::AnyRow) -> StoreResult<ChatMessage> {
     })
 }
 
+/// `$first, $first+1, ...`: `count` placeholders.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+}
+
 impl Store {
     /// One page of an application's rows of `table` (by id), optionally
     /// where `column = value`, and how many such rows there are.
@@ -200,6 +205,54 @@ impl Store {
                 .fetch_optional(&self.pool)
                 .await?;
         row.as_ref().map(user).transpose()
+    }
+
+    /// The application's users among `ids`, by id (one query, for a page
+    /// of messages or channels that name them).
+    pub async fn chat_users_by_id(
+        &self,
+        application_id: i64,
+        ids: &[i64],
+    ) -> StoreResult<std::collections::HashMap<i64, ChatUser>> {
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM chat_users WHERE application_id = $1 AND id IN ({})",
+            placeholders(2, ids.len())
+        );
+        let mut query = sqlx::query(&sql).bind(application_id);
+        for id in ids {
+            query = query.bind(*id);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        rows.iter().map(|row| user(row).map(|u| (u.id, u))).collect()
+    }
+
+    /// The members of each of `channel_ids`, by channel, in id order.
+    pub async fn members_of_channels(
+        &self,
+        application_id: i64,
+        channel_ids: &[i64],
+    ) -> StoreResult<std::collections::HashMap<i64, Vec<ChatUser>>> {
+        let mut members: std::collections::HashMap<i64, Vec<ChatUser>> = Default::default();
+        if channel_ids.is_empty() {
+            return Ok(members);
+        }
+        let sql = format!(
+            "SELECT m.channel_id, u.id, u.name, u.display_name, u.is_guest, u.properties, u.created_at \
+             FROM chat_channel_members m JOIN chat_users u ON u.id = m.user_id \
+             WHERE m.application_id = $1 AND m.channel_id IN ({}) ORDER BY u.id",
+            placeholders(2, channel_ids.len())
+        );
+        let mut query = sqlx::query(&sql).bind(application_id);
+        for id in channel_ids {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(&self.pool).await? {
+            members.entry(row.try_get("channel_id")?).or_default().push(user(&row)?);
+        }
+        Ok(members)
     }
 
     /// A page of users, optionally only the one with `name`.

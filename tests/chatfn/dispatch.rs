@@ -501,7 +501,7 @@ async fn a_restarted_host_fails_the_blocking_calls_it_left_running() {
         app.shutdown().await;
         let sqlite = app.database_url.starts_with("sqlite:");
         let keep: std::sync::Arc<dyn std::any::Any + Send + Sync> = std::sync::Arc::new(());
-        let restarted = TestApp::respawn(app.database_url.clone(), keep, |_| {}).await;
+        let restarted = TestApp::spawn_with(app.database_url.clone(), keep, |_| {}).await;
         let (_, page) = restarted.get(&format!("/v1/functions/{id}/invocations?size=100")).await;
         let all = page["_embedded"]["invocations"].as_array().unwrap();
         let failed: Vec<_> = all.iter().filter(|i| i["status"] == "FAILED").collect();

@@ -147,7 +147,7 @@ async fn a_restarted_host_loads_the_lockfile_without_the_registry() {
 
     // Same store and cache, and a registry that cannot be reached.
     let before = registry.requests.load(Ordering::SeqCst);
-    let offline = TestApp::respawn(url.clone(), dir.clone(), |c| {
+    let offline = TestApp::spawn_with(url.clone(), dir.clone(), |c| {
         c.npm.cache_dir = cache.clone();
         c.npm.registry_url = "http://127.0.0.1:9".into();
         c.npm.request_timeout = Duration::from_secs(2);
@@ -160,7 +160,7 @@ async fn a_restarted_host_loads_the_lockfile_without_the_registry() {
     // A new host (empty cache) fetches exactly the recorded tarballs and
     // resolves nothing: no packument is asked for.
     let fresh_cache = dir.path().join("other-host-packages");
-    let other = TestApp::respawn(url.clone(), dir.clone(), |c| {
+    let other = TestApp::spawn_with(url.clone(), dir.clone(), |c| {
         c.npm = own.clone();
         c.npm.cache_dir = fresh_cache.clone();
     })
@@ -172,7 +172,7 @@ async fn a_restarted_host_loads_the_lockfile_without_the_registry() {
 
     // An offline host with an empty cache cannot run it: a 503 that says
     // why (not "the event could not be stored").
-    let stranded = TestApp::respawn(url, dir.clone(), |c| {
+    let stranded = TestApp::spawn_with(url, dir.clone(), |c| {
         c.npm.cache_dir = dir.path().join("stranded-packages");
         c.npm.offline = true;
     })

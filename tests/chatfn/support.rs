@@ -148,15 +148,6 @@ impl TestApp {
         app
     }
 
-    /// A server on a store an earlier `TestApp` created (a restart).
-    pub async fn respawn(
-        database_url: String,
-        keep: Arc<dyn std::any::Any + Send + Sync>,
-        configure: impl FnOnce(&mut ServerConfig),
-    ) -> TestApp {
-        Self::spawn_with(database_url, keep, configure).await
-    }
-
     /// Stops the server (graceful) and waits for it.
     pub async fn shutdown(&self) {
         let taken = self.stop.lock().take();

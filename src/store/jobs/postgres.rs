@@ -180,8 +180,8 @@ async fn claim(conn: &mut sqlx::AnyConnection, c: &Claim) -> Result<Vec<ClaimedJ
 /// Rows per multi-row statement, largest first: powers of two, so a batch
 /// of any size takes few statements of few shapes (at most seven per kind
 /// of write), which stay in the connection's prepared-statement cache
-/// instead of being prepared anew. 64 rows of 16 columns are well inside
-/// SQLite's and PostgreSQL's parameter limits.
+/// instead of being prepared anew. 64 rows of 16 columns (1,024
+/// parameters) are far inside PostgreSQL's limit of 65,535.
 const STATEMENT_ROWS: [usize; 7] = [64, 32, 16, 8, 4, 2, 1];
 
 /// Splits `items` into slices of `STATEMENT_ROWS` sizes.
