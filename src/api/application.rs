@@ -3,12 +3,11 @@
 use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 use super::auth::Tenant;
 use super::error::{ApiError, ApiResult};
 use super::extract::JsonBody;
-use super::hal::{link, time};
+use super::resources::{ApplicationResource, EgressPolicyResource, SettingsResource};
 use super::AppState;
 use crate::engine::EgressPolicy;
 use crate::store::{Application, TimeoutPolicy, Toggle};
@@ -21,35 +20,18 @@ async fn load(state: &AppState, tenant: Tenant) -> ApiResult<Application> {
         .ok_or_else(|| ApiError::not_found("application", tenant.application_id))
 }
 
-#[utoipa::path(get, path = "/v1/application", tag = "Application", responses((status = 200, description = "The application"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/application", tag = "Application", responses((status = 200, body = ApplicationResource, description = "The application"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
 /// Retrieve the authenticated application.
-pub async fn get_application(State(state): State<AppState>, tenant: Tenant) -> ApiResult<Json<Value>> {
+pub async fn get_application(State(state): State<AppState>, tenant: Tenant) -> ApiResult<Json<ApplicationResource>> {
     let app = load(&state, tenant).await?;
-    Ok(Json(json!({
-        "id": app.id,
-        "name": app.name,
-        "key": app.client_id,
-        "createdTime": time(app.created_at),
-        "properties": {},
-        "_links": { "self": link(state.href("/v1/application")), "settings": link(state.href("/v1/application/settings")) },
-    })))
+    Ok(Json(ApplicationResource::new(&state, &app)))
 }
 
-fn settings(state: &AppState, app: &Application) -> Value {
-    json!({
-        "guestUsers": app.guest_users,
-        "userCreatedChannels": app.user_created_channels,
-        "blockingTimeoutPolicy": app.blocking_timeout_policy,
-        "features": { "guestUsers": app.guest_users, "userCreatedChannels": app.user_created_channels },
-        "_links": { "self": link(state.href("/v1/application/settings")) },
-    })
-}
-
-#[utoipa::path(get, path = "/v1/application/settings", tag = "Application", responses((status = 200, description = "The settings"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/application/settings", tag = "Application", responses((status = 200, body = SettingsResource, description = "The settings"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
 /// Retrieve the authenticated application's settings.
-pub async fn get_settings(State(state): State<AppState>, tenant: Tenant) -> ApiResult<Json<Value>> {
+pub async fn get_settings(State(state): State<AppState>, tenant: Tenant) -> ApiResult<Json<SettingsResource>> {
     let app = load(&state, tenant).await?;
-    Ok(Json(settings(&state, &app)))
+    Ok(Json(SettingsResource::new(&state, &app)))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -64,13 +46,13 @@ pub struct SettingsBody {
     blocking_timeout_policy: Option<TimeoutPolicy>,
 }
 
-#[utoipa::path(put, path = "/v1/application/settings", tag = "Application", request_body(content = SettingsBody, content_type = "application/json"), responses((status = 200, description = "The settings"), (status = 400, description = "Invalid body"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
+#[utoipa::path(put, path = "/v1/application/settings", tag = "Application", request_body(content = SettingsBody, content_type = "application/json"), responses((status = 200, body = SettingsResource, description = "The settings"), (status = 400, description = "Invalid body"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
 /// Update the authenticated application's settings.
 pub async fn update_settings(
     State(state): State<AppState>,
     tenant: Tenant,
     JsonBody(body): JsonBody<SettingsBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<SettingsResource>> {
     let app = state
         .store
         .update_settings(
@@ -82,23 +64,17 @@ pub async fn update_settings(
         .await?
         .ok_or_else(|| ApiError::not_found("application", tenant.application_id))?;
     state.changed(tenant.application_id);
-    Ok(Json(settings(&state, &app)))
+    Ok(Json(SettingsResource::new(&state, &app)))
 }
 
-fn egress_json(state: &AppState, app: &Application) -> Value {
-    let mut body = serde_json::to_value(&app.egress_policy).expect("a policy serialises");
-    body["_links"] = json!({ "self": link(state.href("/v1/application/egress-policy")) });
-    body
-}
-
-#[utoipa::path(get, path = "/v1/application/egress-policy", tag = "Application", responses((status = 200, description = "What the functions' fetch may reach"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/application/egress-policy", tag = "Application", responses((status = 200, body = EgressPolicyResource, description = "What the functions' fetch may reach"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
 /// Retrieve the outbound HTTP policy of the application's functions.
-pub async fn get_egress_policy(State(state): State<AppState>, tenant: Tenant) -> ApiResult<Json<Value>> {
+pub async fn get_egress_policy(State(state): State<AppState>, tenant: Tenant) -> ApiResult<Json<EgressPolicyResource>> {
     let app = load(&state, tenant).await?;
-    Ok(Json(egress_json(&state, &app)))
+    Ok(Json(EgressPolicyResource::new(&state, &app)))
 }
 
-#[utoipa::path(put, path = "/v1/application/egress-policy", tag = "Application", request_body(content = Object, description = "{allowedHosts: [\"api.example.com\", \"*.example.org\", \"10.0.0.5:8080\"], maxRequestsPerInvocation: 50, timeoutMs: 10000, maxResponseBytes: 10485760}", content_type = "application/json"), responses((status = 200, description = "The policy"), (status = 400, description = "Invalid policy"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
+#[utoipa::path(put, path = "/v1/application/egress-policy", tag = "Application", request_body(content = EgressPolicy, content_type = "application/json"), responses((status = 200, body = EgressPolicyResource, description = "The policy"), (status = 400, description = "Invalid policy"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
 /// Replace the outbound HTTP policy: hosts `fetch` may reach (exact,
 /// `*.domain`, `host:port`; private addresses only when named literally),
 /// requests per invocation, time limit and answer size per request.
@@ -106,7 +82,7 @@ pub async fn update_egress_policy(
     State(state): State<AppState>,
     tenant: Tenant,
     JsonBody(policy): JsonBody<EgressPolicy>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<EgressPolicyResource>> {
     policy.validate().map_err(|e| ApiError::bad_request(format!("invalid field `{e}")))?;
     let app = state
         .store
@@ -114,5 +90,5 @@ pub async fn update_egress_policy(
         .await?
         .ok_or_else(|| ApiError::not_found("application", tenant.application_id))?;
     state.changed(tenant.application_id);
-    Ok(Json(egress_json(&state, &app)))
+    Ok(Json(EgressPolicyResource::new(&state, &app)))
 }

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use super::resources::TokenAnswer;
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use axum::extract::{FromRequest, FromRequestParts, Multipart, Request, State};
@@ -14,7 +15,6 @@ use axum::http::request::Parts;
 use axum::Json;
 use base64::Engine as _;
 use rand::RngCore;
-use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::error::{ApiError, ApiResult};
@@ -53,7 +53,7 @@ fn basic_credentials(parts: &axum::http::HeaderMap) -> Option<(String, String)> 
 /// `POST /oauth/token`: client credentials by HTTP Basic (or `client_id` /
 /// `client_secret` fields), `grant_type=client_credentials` as a form or
 /// multipart body.
-pub async fn issue_token(State(state): State<AppState>, request: Request) -> ApiResult<Json<Value>> {
+pub async fn issue_token(State(state): State<AppState>, request: Request) -> ApiResult<Json<TokenAnswer>> {
     let basic = basic_credentials(request.headers());
     let content_type =
         request.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
@@ -97,12 +97,12 @@ pub async fn issue_token(State(state): State<AppState>, request: Request) -> Api
     let token = random_token(32);
     let ttl = state.config.token_ttl_secs;
     state.store.insert_token(&token_hash(&token), application.id, crate::store::now_millis() + ttl * 1000).await?;
-    Ok(Json(json!({
-        "access_token": token,
-        "token_type": "bearer",
-        "expires_in": ttl,
-        "scope": format!("app:{}", application.id),
-    })))
+    Ok(Json(TokenAnswer {
+        access_token: token,
+        token_type: "bearer",
+        expires_in: ttl,
+        scope: format!("app:{}", application.id),
+    }))
 }
 
 /// Marks a request a chat function made through its context APIs to the

@@ -5,13 +5,16 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::auth::Tenant;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Id, JsonBody, Params};
-use super::hal::{link, page, time, PageQuery};
-use super::users::{patched_properties, properties_text, properties_value, resolve_user, user_json, validate_name};
+use super::hal::PageQuery;
+use super::resources::{
+    ApplicationLink, ChannelPage, ChannelResource, MessagePage, MessageResource, UserPage, UserResource,
+};
+use super::users::{patched_properties, properties_text, resolve_user, validate_name};
 use super::AppState;
 use crate::store::{Channel, ChannelPatch, ChannelType, ChatMessage, NewChannel, NewChatMessage};
 
@@ -24,13 +27,13 @@ async fn channel_or_404(state: &AppState, tenant: Tenant, id: i64) -> ApiResult<
     state.store.channel(tenant.application_id, id).await?.ok_or_else(|| ApiError::not_found("channel", id))
 }
 
-async fn channel_json(state: &AppState, tenant: Tenant, c: &Channel) -> ApiResult<Value> {
+async fn channel_json(state: &AppState, tenant: Tenant, c: &Channel) -> ApiResult<ChannelResource> {
     Ok(channels_json(state, tenant, std::slice::from_ref(c)).await?.pop().expect("one channel in, one out"))
 }
 
 /// Channels with their creators and a direct channel's members, read in
 /// two queries for all of them.
-async fn channels_json(state: &AppState, tenant: Tenant, channels: &[Channel]) -> ApiResult<Vec<Value>> {
+async fn channels_json(state: &AppState, tenant: Tenant, channels: &[Channel]) -> ApiResult<Vec<ChannelResource>> {
     let creator_ids: Vec<i64> = channels.iter().filter_map(|c| c.creator_id).collect();
     let creators = state.store.chat_users_by_id(tenant.application_id, &creator_ids).await?;
     let direct: Vec<i64> = channels.iter().filter(|c| c.channel_type == ChannelType::Direct).map(|c| c.id).collect();
@@ -38,30 +41,10 @@ async fn channels_json(state: &AppState, tenant: Tenant, channels: &[Channel]) -
     Ok(channels
         .iter()
         .map(|c| {
-            let base = format!("/v1/channels/{}", c.id);
-            let mut body = json!({
-                "id": c.id,
-                "type": c.channel_type.as_str(),
-                "properties": properties_value(&c.properties),
-                "createdTime": time(c.created_at),
-                "_links": {
-                    "self": link(state.href(&base)),
-                    "members": link(state.href(&format!("{base}/members"))),
-                    "messages": link(state.href(&format!("{base}/messages"))),
-                },
-            });
-            if let Some(name) = &c.name {
-                body["name"] = json!(name);
-                body["displayName"] = json!(c.display_name.as_deref().unwrap_or(name));
-            }
-            if let Some(creator) = c.creator_id.and_then(|id| creators.get(&id)) {
-                body["creator"] = user_json(state, creator);
-            }
-            if c.channel_type == ChannelType::Direct {
-                let of_channel = members.get(&c.id).map(Vec::as_slice).unwrap_or_default();
-                body["members"] = of_channel.iter().map(|u| user_json(state, u)).collect();
-            }
-            body
+            let creator = c.creator_id.and_then(|id| creators.get(&id));
+            let members = (c.channel_type == ChannelType::Direct)
+                .then(|| members.get(&c.id).map(Vec::as_slice).unwrap_or_default());
+            ChannelResource::new(state, c, creator, members)
         })
         .collect())
 }
@@ -76,14 +59,14 @@ pub struct ChannelFilter {
     channel_type: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/channels", tag = "Channels", params(PageQuery, ChannelFilter), responses((status = 200, description = "HAL page of channels"), (status = 400, description = "Unknown type")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/channels", tag = "Channels", params(PageQuery, ChannelFilter), responses((status = 200, body = ChannelPage, description = "A HAL page of channels"), (status = 400, description = "Unknown type")), security(("bearer" = [])))]
 /// List the application's channels.
 pub async fn list_channels(
     State(state): State<AppState>,
     tenant: Tenant,
     Params(paging): Params<PageQuery>,
     Params(filter): Params<ChannelFilter>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ChannelPage>> {
     let request = paging.request(&["id"])?;
     let channel_type = filter.channel_type.as_deref().map(parse_type).transpose()?;
     let (channels, total) = state.store.list_channels(tenant.application_id, request, channel_type).await?;
@@ -92,7 +75,7 @@ pub async fn list_channels(
         Some(t) => format!("/v1/channels?type={}", t.as_str()),
         None => "/v1/channels".into(),
     };
-    Ok(Json(page("channels", items, total, request, &state.href(&base))))
+    Ok(Json(ChannelPage::new(items, total, request, &state.href(&base))))
 }
 
 fn parse_type(raw: &str) -> ApiResult<ChannelType> {
@@ -124,14 +107,14 @@ pub struct CreateChannelBody {
     properties: Option<Value>,
 }
 
-#[utoipa::path(post, path = "/v1/channels", tag = "Channels", request_body(content = CreateChannelBody, content_type = "application/json"), responses((status = 201, description = "ChannelResource, created"), (status = 200, description = "The equivalent channel that exists"), (status = 400, description = "Invalid field"), (status = 404, description = "A referenced user does not exist"), (status = 409, description = "A channel of another type has this name")), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/channels", tag = "Channels", request_body(content = CreateChannelBody, content_type = "application/json"), responses((status = 201, body = ChannelResource, description = "The channel, created"), (status = 200, body = ChannelResource, description = "The equivalent channel that exists"), (status = 400, description = "Invalid field"), (status = 404, description = "A referenced user does not exist"), (status = 409, description = "A channel of another type has this name")), security(("bearer" = [])))]
 /// Create a channel, or return the equivalent existing one (the channel of
 /// that name, or the direct channel between those users).
 pub async fn create_channel(
     State(state): State<AppState>,
     tenant: Tenant,
     JsonBody(body): JsonBody<CreateChannelBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<ChannelResource>)> {
     let channel_type = parse_type(&body.channel_type)?;
     let creator = match &body.creator {
         Some(reference) => Some(resolve_user(&state, tenant, "creator", reference).await?.id),
@@ -192,21 +175,25 @@ fn uuid_like() -> String {
     format!("{}-{}-{}-{}-{}", &hex[0..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..32])
 }
 
-#[utoipa::path(get, path = "/v1/channels/{id}", tag = "Channels", params(("id" = i64, Path, description = "Channel ID")), responses((status = 200, description = "ChannelResource"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/channels/{id}", tag = "Channels", params(("id" = i64, Path, description = "Channel ID")), responses((status = 200, body = ChannelResource, description = "The channel"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
 /// Retrieve a channel.
-pub async fn get_channel(State(state): State<AppState>, tenant: Tenant, Id(id): Id) -> ApiResult<Json<Value>> {
+pub async fn get_channel(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Id(id): Id,
+) -> ApiResult<Json<ChannelResource>> {
     let channel = channel_or_404(&state, tenant, id).await?;
     Ok(Json(channel_json(&state, tenant, &channel).await?))
 }
 
-#[utoipa::path(patch, path = "/v1/channels/{id}", tag = "Channels", params(("id" = i64, Path, description = "Channel ID")), request_body(content = Object, description = "JSON merge patch of displayName, properties", content_type = "application/json+merge-patch"), responses((status = 200, description = "ChannelResource"), (status = 400, description = "Invalid field"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
+#[utoipa::path(patch, path = "/v1/channels/{id}", tag = "Channels", params(("id" = i64, Path, description = "Channel ID")), request_body(content = Object, description = "JSON merge patch of displayName, properties", content_type = "application/json+merge-patch"), responses((status = 200, body = ChannelResource, description = "The channel"), (status = 400, description = "Invalid field"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
 /// Update a channel's `displayName` or `properties` (merged key by key).
 pub async fn update_channel(
     State(state): State<AppState>,
     tenant: Tenant,
     Id(id): Id,
     JsonBody(body): JsonBody<serde_json::Map<String, Value>>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ChannelResource>> {
     let current = channel_or_404(&state, tenant, id).await?;
     let mut patch = ChannelPatch::default();
     for (key, value) in body {
@@ -233,38 +220,42 @@ pub async fn update_channel(
     Ok(Json(channel_json(&state, tenant, &channel).await?))
 }
 
-#[utoipa::path(delete, path = "/v1/channels/{id}", tag = "Channels", params(("id" = i64, Path, description = "Channel ID")), responses((status = 200, description = "Deleted with its members and messages"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
+#[utoipa::path(delete, path = "/v1/channels/{id}", tag = "Channels", params(("id" = i64, Path, description = "Channel ID")), responses((status = 200, body = ApplicationLink, description = "Deleted with its members and messages"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
 /// Delete a channel with its memberships and messages.
-pub async fn delete_channel(State(state): State<AppState>, tenant: Tenant, Id(id): Id) -> ApiResult<Json<Value>> {
+pub async fn delete_channel(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Id(id): Id,
+) -> ApiResult<Json<ApplicationLink>> {
     if !state.store.delete_channel(tenant.application_id, id).await? {
         return Err(ApiError::not_found("channel", id));
     }
-    Ok(Json(json!({ "_links": { "self": link(state.href("/v1/application")) } })))
+    Ok(Json(ApplicationLink::new(&state)))
 }
 
-#[utoipa::path(get, path = "/v1/channels/{id}/members", tag = "Channels", params(("id" = i64, Path, description = "Channel ID"), PageQuery), responses((status = 200, description = "HAL page of users"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/channels/{id}/members", tag = "Channels", params(("id" = i64, Path, description = "Channel ID"), PageQuery), responses((status = 200, body = UserPage, description = "A HAL page of members"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
 /// List a channel's members.
 pub async fn list_members(
     State(state): State<AppState>,
     tenant: Tenant,
     Id(id): Id,
     Params(paging): Params<PageQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<UserPage>> {
     let request = paging.request(&["id"])?;
     channel_or_404(&state, tenant, id).await?;
     let (users, total) = state.store.list_channel_members(tenant.application_id, id, request).await?;
-    let items = users.iter().map(|u| user_json(&state, u)).collect();
-    Ok(Json(page("users", items, total, request, &state.href(&format!("/v1/channels/{id}/members")))))
+    let items = users.iter().map(|u| UserResource::new(&state, u)).collect();
+    Ok(Json(UserPage::new(items, total, request, &state.href(&format!("/v1/channels/{id}/members")))))
 }
 
-#[utoipa::path(post, path = "/v1/channels/{id}/members", tag = "Channels", params(("id" = i64, Path, description = "Channel ID")), request_body(content = Object, description = "A user reference: {\"id\"} or {\"username\"}", content_type = "application/json"), responses((status = 200, description = "ChannelResource (adding an existing member changes nothing)"), (status = 400, description = "A direct channel, or a bad reference"), (status = 404, description = "No such channel or user")), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/channels/{id}/members", tag = "Channels", params(("id" = i64, Path, description = "Channel ID")), request_body(content = Object, description = "A user reference: {\"id\"} or {\"username\"}", content_type = "application/json"), responses((status = 200, body = ChannelResource, description = "The channel (adding an existing member changes nothing)"), (status = 400, description = "A direct channel, or a bad reference"), (status = 404, description = "No such channel or user")), security(("bearer" = [])))]
 /// Make a user a member of a group channel.
 pub async fn add_member(
     State(state): State<AppState>,
     tenant: Tenant,
     Id(id): Id,
     JsonBody(reference): JsonBody<Value>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ChannelResource>> {
     let channel = channel_or_404(&state, tenant, id).await?;
     if channel.channel_type == ChannelType::Direct {
         return Err(ApiError::bad_request("members cannot be added to a direct channel"));
@@ -274,13 +265,13 @@ pub async fn add_member(
     Ok(Json(channel_json(&state, tenant, &channel).await?))
 }
 
-#[utoipa::path(delete, path = "/v1/channels/{id}/members/{user_id}", tag = "Channels", params(("id" = i64, Path, description = "Channel ID"), ("user_id" = i64, Path, description = "User ID")), responses((status = 200, description = "ChannelResource"), (status = 400, description = "A direct channel"), (status = 404, description = "No such channel, or the user is not a member")), security(("bearer" = [])))]
+#[utoipa::path(delete, path = "/v1/channels/{id}/members/{user_id}", tag = "Channels", params(("id" = i64, Path, description = "Channel ID"), ("user_id" = i64, Path, description = "User ID")), responses((status = 200, body = ChannelResource, description = "The channel"), (status = 400, description = "A direct channel"), (status = 404, description = "No such channel, or the user is not a member")), security(("bearer" = [])))]
 /// Remove a member from a group channel.
 pub async fn remove_member(
     State(state): State<AppState>,
     tenant: Tenant,
     Path((id, user_id)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ChannelResource>> {
     let id: i64 = id.parse().map_err(|_| ApiError::not_found("channel", &id))?;
     let user_id: i64 = user_id.parse().map_err(|_| ApiError::not_found("user", &user_id))?;
     let channel = channel_or_404(&state, tenant, id).await?;
@@ -293,36 +284,15 @@ pub async fn remove_member(
     Ok(Json(channel_json(&state, tenant, &channel).await?))
 }
 
-pub async fn message_json(state: &AppState, tenant: Tenant, m: &ChatMessage) -> ApiResult<Value> {
+pub async fn message_json(state: &AppState, tenant: Tenant, m: &ChatMessage) -> ApiResult<MessageResource> {
     Ok(messages_json(state, tenant, std::slice::from_ref(m)).await?.pop().expect("one message in, one out"))
 }
 
 /// Messages with their senders, read in one query for all of them.
-async fn messages_json(state: &AppState, tenant: Tenant, messages: &[ChatMessage]) -> ApiResult<Vec<Value>> {
+async fn messages_json(state: &AppState, tenant: Tenant, messages: &[ChatMessage]) -> ApiResult<Vec<MessageResource>> {
     let sender_ids: Vec<i64> = messages.iter().filter_map(|m| m.user_id).collect();
     let senders = state.store.chat_users_by_id(tenant.application_id, &sender_ids).await?;
-    Ok(messages
-        .iter()
-        .map(|m| {
-            let mut body = json!({
-                "id": m.id,
-                "type": m.message_type,
-                "body": m.body,
-                "channelId": m.channel_id,
-                "nestedLevel": 0,
-                "properties": properties_value(&m.properties),
-                "createdTime": time(m.created_at),
-                "_links": {
-                    "self": link(state.href(&format!("/v1/messages/{}", m.id))),
-                    "channel": link(state.href(&format!("/v1/channels/{}", m.channel_id))),
-                },
-            });
-            if let Some(sender) = m.user_id.and_then(|id| senders.get(&id)) {
-                body["user"] = user_json(state, sender);
-            }
-            body
-        })
-        .collect())
+    Ok(messages.iter().map(|m| MessageResource::new(state, m, m.user_id.and_then(|id| senders.get(&id)))).collect())
 }
 
 pub async fn message_page(
@@ -331,22 +301,22 @@ pub async fn message_page(
     channel_id: Option<i64>,
     paging: &PageQuery,
     base: &str,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<MessagePage>> {
     // Newest first unless `sort=id,asc` is asked for.
     let request = paging.newest_first(&["id", "createdTime"])?;
     let (messages, total) = state.store.list_chat_messages(tenant.application_id, channel_id, request).await?;
     let items = messages_json(state, tenant, &messages).await?;
-    Ok(Json(page("messages", items, total, request, &state.href(base))))
+    Ok(Json(MessagePage::new(items, total, request, &state.href(base))))
 }
 
-#[utoipa::path(get, path = "/v1/channels/{id}/messages", tag = "Channels", params(("id" = i64, Path, description = "Channel ID"), PageQuery), responses((status = 200, description = "HAL page of messages"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/channels/{id}/messages", tag = "Channels", params(("id" = i64, Path, description = "Channel ID"), PageQuery), responses((status = 200, body = MessagePage, description = "A HAL page of messages, newest first"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
 /// List a channel's messages, newest first.
 pub async fn list_channel_messages(
     State(state): State<AppState>,
     tenant: Tenant,
     Id(id): Id,
     Params(paging): Params<PageQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<MessagePage>> {
     channel_or_404(&state, tenant, id).await?;
     message_page(&state, tenant, Some(id), &paging, &format!("/v1/channels/{id}/messages")).await
 }
@@ -371,14 +341,14 @@ pub struct SendMessageBody {
     group_tag: Option<String>,
 }
 
-#[utoipa::path(post, path = "/v1/channels/{id}/messages", tag = "Channels", params(("id" = i64, Path, description = "Channel ID")), request_body(content = SendMessageBody, content_type = "application/json"), responses((status = 201, description = "MessageResource"), (status = 400, description = "Invalid field, or the user is not a member"), (status = 404, description = "No such channel or user")), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/channels/{id}/messages", tag = "Channels", params(("id" = i64, Path, description = "Channel ID")), request_body(content = SendMessageBody, content_type = "application/json"), responses((status = 201, body = MessageResource, description = "The message"), (status = 400, description = "Invalid field, or the user is not a member"), (status = 404, description = "No such channel or user")), security(("bearer" = [])))]
 /// Send a text message: a system message, or one on behalf of a member.
 pub async fn send_message(
     State(state): State<AppState>,
     tenant: Tenant,
     Id(id): Id,
     JsonBody(body): JsonBody<SendMessageBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<MessageResource>)> {
     let channel = channel_or_404(&state, tenant, id).await?;
     if body.message_type != "TEXT" {
         return Err(ApiError::bad_request(format!(
@@ -417,29 +387,37 @@ pub async fn send_message(
     Ok((StatusCode::CREATED, Json(message_json(&state, tenant, &message).await?)))
 }
 
-#[utoipa::path(get, path = "/v1/messages", tag = "Messages", params(PageQuery), responses((status = 200, description = "HAL page of messages")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/messages", tag = "Messages", params(PageQuery), responses((status = 200, body = MessagePage, description = "A HAL page of messages, newest first")), security(("bearer" = [])))]
 /// List the application's messages, newest first.
 pub async fn list_messages(
     State(state): State<AppState>,
     tenant: Tenant,
     Params(paging): Params<PageQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<MessagePage>> {
     message_page(&state, tenant, None, &paging, "/v1/messages").await
 }
 
-#[utoipa::path(get, path = "/v1/messages/{id}", tag = "Messages", params(("id" = i64, Path, description = "Message ID")), responses((status = 200, description = "MessageResource"), (status = 404, description = "No such message")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/messages/{id}", tag = "Messages", params(("id" = i64, Path, description = "Message ID")), responses((status = 200, body = MessageResource, description = "The message"), (status = 404, description = "No such message")), security(("bearer" = [])))]
 /// Retrieve a message.
-pub async fn get_message(State(state): State<AppState>, tenant: Tenant, Id(id): Id) -> ApiResult<Json<Value>> {
+pub async fn get_message(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Id(id): Id,
+) -> ApiResult<Json<MessageResource>> {
     let message =
         state.store.chat_message(tenant.application_id, id).await?.ok_or_else(|| ApiError::not_found("message", id))?;
     Ok(Json(message_json(&state, tenant, &message).await?))
 }
 
-#[utoipa::path(delete, path = "/v1/messages/{id}", tag = "Messages", params(("id" = i64, Path, description = "Message ID")), responses((status = 200, description = "Deleted"), (status = 404, description = "No such message")), security(("bearer" = [])))]
+#[utoipa::path(delete, path = "/v1/messages/{id}", tag = "Messages", params(("id" = i64, Path, description = "Message ID")), responses((status = 200, body = ApplicationLink, description = "Deleted"), (status = 404, description = "No such message")), security(("bearer" = [])))]
 /// Delete a message.
-pub async fn delete_message(State(state): State<AppState>, tenant: Tenant, Id(id): Id) -> ApiResult<Json<Value>> {
+pub async fn delete_message(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Id(id): Id,
+) -> ApiResult<Json<ApplicationLink>> {
     if !state.store.delete_chat_message(tenant.application_id, id).await? {
         return Err(ApiError::not_found("message", id));
     }
-    Ok(Json(json!({ "_links": { "self": link(state.href("/v1/application")) } })))
+    Ok(Json(ApplicationLink::new(&state)))
 }

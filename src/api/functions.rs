@@ -4,18 +4,19 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::auth::Tenant;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Id, JsonBody, Params};
-use super::hal::{link, page, time, PageQuery};
+use super::hal::PageQuery;
+use super::resources::{
+    FunctionPage, FunctionResource, InvocationPage, InvocationResource, VersionPage, VersionResource,
+};
 use super::runtime::script_error;
 use super::AppState;
 use crate::engine::script::{compile, ScriptRole};
-use crate::store::{
-    FunctionPatch, FunctionRecord, InvocationFilter, InvocationRecord, InvocationState, NewFunction, VersionRecord,
-};
+use crate::store::{FunctionPatch, FunctionRecord, InvocationFilter, InvocationState, NewFunction};
 use crate::triggers;
 
 /// The fields `PATCH /v1/functions/{id}` may change (JSON merge patch).
@@ -38,84 +39,23 @@ async fn function_or_404(state: &AppState, tenant: Tenant, id: i64) -> ApiResult
     state.store.function(tenant.application_id, id).await?.ok_or_else(|| ApiError::not_found("function", id))
 }
 
-async fn function_json(state: &AppState, f: &FunctionRecord) -> ApiResult<Value> {
+async fn function_json(state: &AppState, f: &FunctionRecord) -> ApiResult<FunctionResource> {
     let runtime_version = state.store.runtime(f.application_id).await?.map(|r| r.version).unwrap_or_default();
-    Ok(function_json_with(state, f, &runtime_version))
+    Ok(FunctionResource::new(state, f, &runtime_version))
 }
 
-fn function_json_with(state: &AppState, f: &FunctionRecord, runtime_version: &str) -> Value {
-    let base = format!("/v1/functions/{}", f.id);
-    json!({
-        "id": f.id,
-        "type": f.trigger_type,
-        "name": f.name,
-        "description": f.description,
-        "enabled": f.enabled,
-        "initializeAsynchronously": f.initialize_asynchronously,
-        "timeoutMs": f.timeout_ms,
-        "currentVersionNumber": f.current_version_number,
-        "createdTime": time(f.created_at),
-        "runtime": { "id": f.application_id, "type": "NODEJS", "version": runtime_version },
-        "_links": {
-            "self": link(state.href(&base)),
-            "versions": link(state.href(&format!("{base}/versions"))),
-            "currentVersion": link(state.href(&format!("{base}/current-version"))),
-            "invocations": link(state.href(&format!("{base}/invocations"))),
-            "runtime": link(state.href("/v1/runtimes/nodejs")),
-        },
-    })
-}
-
-fn version_json(state: &AppState, v: &VersionRecord) -> Value {
-    json!({
-        "id": v.id,
-        "versionNumber": v.version_number,
-        "handlerScript": v.handler_script,
-        "createdTime": time(v.created_at),
-        "_links": {
-            "self": link(state.href(&format!("/v1/function-versions/{}", v.id))),
-            "function": link(state.href(&format!("/v1/functions/{}", v.function_id))),
-        },
-    })
-}
-
-fn parse_json_text(text: Option<&str>) -> Value {
-    text.and_then(|t| serde_json::from_str(t).ok()).unwrap_or(Value::Null)
-}
-
-fn invocation_json(state: &AppState, i: &InvocationRecord) -> Value {
-    json!({
-        "id": i.id,
-        "versionNumber": i.version_number,
-        "triggerType": i.trigger_type,
-        "args": parse_json_text(Some(&i.args)),
-        "result": parse_json_text(i.result.as_deref()),
-        "error": parse_json_text(i.error.as_deref()),
-        "logs": i.logs.as_deref().map(|l| parse_json_text(Some(l))).unwrap_or(json!([])),
-        "status": i.status.as_str(),
-        "attempt": i.attempt,
-        "durationMs": i.duration_ms,
-        "createdTime": time(i.created_at),
-        "finishedTime": i.finished_at.map(time),
-        "_links": {
-            "self": link(state.href(&format!("/v1/function-invocations/{}", i.id))),
-            "function": link(state.href(&format!("/v1/functions/{}", i.function_id))),
-        },
-    })
-}
-
-#[utoipa::path(get, path = "/v1/runtimes/nodejs/functions", tag = "Chat Runtime", params(PageQuery), responses((status = 200, description = "HAL page of functions"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/runtimes/nodejs/functions", tag = "Chat Runtime", params(PageQuery), responses((status = 200, body = FunctionPage, description = "A HAL page of functions"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
 /// List the runtime's functions.
 pub async fn list_functions(
     State(state): State<AppState>,
     tenant: Tenant,
     Params(paging): Params<PageQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<FunctionPage>> {
     let request = paging.request(&["id"])?;
     let (functions, total) = state.store.list_functions(tenant.application_id, request).await?;
     let runtime_version = state.store.runtime(tenant.application_id).await?.map(|r| r.version).unwrap_or_default();
-    let items = functions.iter().map(|f| function_json_with(&state, f, &runtime_version)).collect();
-    Ok(Json(page("functions", items, total, request, &state.href("/v1/runtimes/nodejs/functions"))))
+    let items = functions.iter().map(|f| FunctionResource::new(&state, f, &runtime_version)).collect();
+    Ok(Json(FunctionPage::new(items, total, request, &state.href("/v1/runtimes/nodejs/functions"))))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -130,13 +70,13 @@ pub struct CreateFunctionBody {
     initialize_asynchronously: bool,
 }
 
-#[utoipa::path(post, path = "/v1/runtimes/nodejs/functions", tag = "Chat Runtime", request_body(content = CreateFunctionBody, content_type = "application/json"), responses((status = 201, description = "ChatFunctionResource"), (status = 400, description = "Unknown trigger type or invalid field"), (status = 409, description = "A function for this trigger type exists")), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/runtimes/nodejs/functions", tag = "Chat Runtime", request_body(content = CreateFunctionBody, content_type = "application/json"), responses((status = 201, body = FunctionResource, description = "The function"), (status = 400, description = "Unknown trigger type or invalid field"), (status = 409, description = "A function for this trigger type exists")), security(("bearer" = [])))]
 /// Create a function for a trigger type (one per type per application).
 pub async fn create_function(
     State(state): State<AppState>,
     tenant: Tenant,
     JsonBody(body): JsonBody<CreateFunctionBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<FunctionResource>)> {
     if triggers::trigger_type(&body.trigger_type).is_none() {
         return Err(ApiError::bad_request(format!(
             "invalid field `type`: unknown trigger type {:?}; known types are {}",
@@ -168,14 +108,18 @@ fn validate_name(name: &str) -> ApiResult<()> {
     Ok(())
 }
 
-#[utoipa::path(get, path = "/v1/functions/{id}", tag = "Chat Functions", params(("id" = i64, Path, description = "Resource ID")), responses((status = 200, description = "ChatFunctionResource"), (status = 404, description = "No such function")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/functions/{id}", tag = "Chat Functions", params(("id" = i64, Path, description = "Resource ID")), responses((status = 200, body = FunctionResource, description = "The function"), (status = 404, description = "No such function")), security(("bearer" = [])))]
 /// Retrieve a function.
-pub async fn get_function(State(state): State<AppState>, tenant: Tenant, Id(id): Id) -> ApiResult<Json<Value>> {
+pub async fn get_function(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Id(id): Id,
+) -> ApiResult<Json<FunctionResource>> {
     let f = function_or_404(&state, tenant, id).await?;
     Ok(Json(function_json(&state, &f).await?))
 }
 
-#[utoipa::path(patch, path = "/v1/functions/{id}", tag = "Chat Functions", params(("id" = i64, Path, description = "Resource ID")), request_body(content = FunctionMergePatch, content_type = "application/json+merge-patch"), responses((status = 200, description = "ChatFunctionResource"), (status = 400, description = "Invalid field"), (status = 404, description = "No such function")), security(("bearer" = [])))]
+#[utoipa::path(patch, path = "/v1/functions/{id}", tag = "Chat Functions", params(("id" = i64, Path, description = "Resource ID")), request_body(content = FunctionMergePatch, content_type = "application/json+merge-patch"), responses((status = 200, body = FunctionResource, description = "The function"), (status = 400, description = "Invalid field"), (status = 404, description = "No such function")), security(("bearer" = [])))]
 /// Update a function with a JSON merge patch: `name`, `description`,
 /// `enabled`, `timeoutMs` (`null` clears the last two).
 pub async fn update_function(
@@ -183,7 +127,7 @@ pub async fn update_function(
     tenant: Tenant,
     Id(id): Id,
     JsonBody(body): JsonBody<serde_json::Map<String, Value>>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<FunctionResource>> {
     let mut patch = FunctionPatch::default();
     for (key, value) in body {
         match (key.as_str(), value) {
@@ -233,9 +177,13 @@ pub async fn delete_function(State(state): State<AppState>, tenant: Tenant, Id(i
     }
 }
 
-#[utoipa::path(get, path = "/v1/functions/{id}/current-version", tag = "Chat Functions", params(("id" = i64, Path, description = "Resource ID")), responses((status = 200, description = "ChatFunctionVersionResource"), (status = 404, description = "No such function or no version")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/functions/{id}/current-version", tag = "Chat Functions", params(("id" = i64, Path, description = "Resource ID")), responses((status = 200, body = VersionResource, description = "The version"), (status = 404, description = "No such function or no version")), security(("bearer" = [])))]
 /// Retrieve the version currently deployed.
-pub async fn get_current_version(State(state): State<AppState>, tenant: Tenant, Id(id): Id) -> ApiResult<Json<Value>> {
+pub async fn get_current_version(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Id(id): Id,
+) -> ApiResult<Json<VersionResource>> {
     let f = function_or_404(&state, tenant, id).await?;
     let version_id = f.current_version_id.ok_or_else(|| ApiError::not_found("current version of function", id))?;
     let v = state
@@ -243,7 +191,7 @@ pub async fn get_current_version(State(state): State<AppState>, tenant: Tenant, 
         .version(tenant.application_id, version_id)
         .await?
         .ok_or_else(|| ApiError::not_found("function version", version_id))?;
-    Ok(Json(version_json(&state, &v)))
+    Ok(Json(VersionResource::new(&state, &v)))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -253,14 +201,14 @@ pub struct CurrentVersionBody {
     version_number: i64,
 }
 
-#[utoipa::path(put, path = "/v1/functions/{id}/current-version", tag = "Chat Functions", params(("id" = i64, Path, description = "Resource ID")), request_body(content = CurrentVersionBody, content_type = "application/json"), responses((status = 200, description = "ChatFunctionVersionResource"), (status = 404, description = "No such function or version")), security(("bearer" = [])))]
+#[utoipa::path(put, path = "/v1/functions/{id}/current-version", tag = "Chat Functions", params(("id" = i64, Path, description = "Resource ID")), request_body(content = CurrentVersionBody, content_type = "application/json"), responses((status = 200, body = VersionResource, description = "The version"), (status = 404, description = "No such function or version")), security(("bearer" = [])))]
 /// Make an earlier (or later) version current again: rollback.
 pub async fn set_current_version(
     State(state): State<AppState>,
     tenant: Tenant,
     Id(id): Id,
     JsonBody(body): JsonBody<CurrentVersionBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<VersionResource>> {
     function_or_404(&state, tenant, id).await?;
     let v = state
         .store
@@ -268,22 +216,22 @@ pub async fn set_current_version(
         .await?
         .ok_or_else(|| ApiError::not_found(&format!("version of function {id}"), body.version_number))?;
     state.changed(tenant.application_id);
-    Ok(Json(version_json(&state, &v)))
+    Ok(Json(VersionResource::new(&state, &v)))
 }
 
-#[utoipa::path(get, path = "/v1/functions/{id}/versions", tag = "Chat Functions", params(("id" = i64, Path, description = "Resource ID"), PageQuery), responses((status = 200, description = "HAL page of versions"), (status = 404, description = "No such function")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/functions/{id}/versions", tag = "Chat Functions", params(("id" = i64, Path, description = "Resource ID"), PageQuery), responses((status = 200, body = VersionPage, description = "A HAL page of versions"), (status = 404, description = "No such function")), security(("bearer" = [])))]
 /// List a function's versions.
 pub async fn list_versions(
     State(state): State<AppState>,
     tenant: Tenant,
     Id(id): Id,
     Params(paging): Params<PageQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<VersionPage>> {
     function_or_404(&state, tenant, id).await?;
     let request = paging.request(&["versionNumber", "id", "createdTime"])?;
     let (versions, total) = state.store.list_versions(tenant.application_id, id, request).await?;
-    let items = versions.iter().map(|v| version_json(&state, v)).collect();
-    Ok(Json(page("versions", items, total, request, &state.href(&format!("/v1/functions/{id}/versions")))))
+    let items = versions.iter().map(|v| VersionResource::new(&state, v)).collect();
+    Ok(Json(VersionPage::new(items, total, request, &state.href(&format!("/v1/functions/{id}/versions")))))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -293,7 +241,7 @@ pub struct CreateVersionBody {
     handler_script: String,
 }
 
-#[utoipa::path(post, path = "/v1/functions/{id}/versions", tag = "Chat Functions", params(("id" = i64, Path, description = "Resource ID")), request_body(content = CreateVersionBody, content_type = "application/json"), responses((status = 201, description = "ChatFunctionVersionResource, deployed as current"), (status = 400, description = "The script does not compile (line, column); nothing stored"), (status = 404, description = "No such function")), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/functions/{id}/versions", tag = "Chat Functions", params(("id" = i64, Path, description = "Resource ID")), request_body(content = CreateVersionBody, content_type = "application/json"), responses((status = 201, body = VersionResource, description = "The version, deployed as current"), (status = 400, description = "The script does not compile (line, column); nothing stored"), (status = 404, description = "No such function")), security(("bearer" = [])))]
 /// Create a version: transpiled and checked, then stored and deployed as
 /// current. A script that does not compile is a 400 and nothing is stored.
 pub async fn create_version(
@@ -301,7 +249,7 @@ pub async fn create_version(
     tenant: Tenant,
     Id(id): Id,
     JsonBody(body): JsonBody<CreateVersionBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<VersionResource>)> {
     function_or_404(&state, tenant, id).await?;
     let specifier = format!("file:///applications/{}/functions/{id}/handler.ts", tenant.application_id);
     let source = body.handler_script;
@@ -315,18 +263,22 @@ pub async fn create_version(
         .await?
         .ok_or_else(|| ApiError::not_found("function", id))?;
     state.changed(tenant.application_id);
-    Ok((StatusCode::CREATED, Json(version_json(&state, &v))))
+    Ok((StatusCode::CREATED, Json(VersionResource::new(&state, &v))))
 }
 
-#[utoipa::path(get, path = "/v1/function-versions/{id}", tag = "Chat Function Versions", params(("id" = i64, Path, description = "Resource ID")), responses((status = 200, description = "ChatFunctionVersionResource"), (status = 404, description = "No such version")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/function-versions/{id}", tag = "Chat Function Versions", params(("id" = i64, Path, description = "Resource ID")), responses((status = 200, body = VersionResource, description = "The version"), (status = 404, description = "No such version")), security(("bearer" = [])))]
 /// Retrieve a function version.
-pub async fn get_version(State(state): State<AppState>, tenant: Tenant, Id(id): Id) -> ApiResult<Json<Value>> {
+pub async fn get_version(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Id(id): Id,
+) -> ApiResult<Json<VersionResource>> {
     let v = state
         .store
         .version(tenant.application_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("function version", id))?;
-    Ok(Json(version_json(&state, &v)))
+    Ok(Json(VersionResource::new(&state, &v)))
 }
 
 fn parse_time(name: &str, value: &Option<String>) -> ApiResult<Option<i64>> {
@@ -359,7 +311,7 @@ pub struct InvocationQuery {
     query: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/functions/{id}/invocations", tag = "Chat Functions", params(("id" = i64, Path, description = "Resource ID"), PageQuery, InvocationQuery), responses((status = 200, description = "HAL page of invocations"), (status = 400, description = "Invalid filter"), (status = 404, description = "No such function")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/functions/{id}/invocations", tag = "Chat Functions", params(("id" = i64, Path, description = "Resource ID"), PageQuery, InvocationQuery), responses((status = 200, body = InvocationPage, description = "A HAL page of invocations, newest first"), (status = 400, description = "Invalid filter"), (status = 404, description = "No such function")), security(("bearer" = [])))]
 /// List a function's invocations, newest first unless sorted otherwise;
 /// filters: `status`, `versionNumber`, `startTime`, `endTime`, `query`.
 pub async fn list_invocations(
@@ -368,7 +320,7 @@ pub async fn list_invocations(
     Id(id): Id,
     Params(paging): Params<PageQuery>,
     Params(query): Params<InvocationQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<InvocationPage>> {
     function_or_404(&state, tenant, id).await?;
     let request = paging.newest_first(&["id", "createdTime"])?;
     let status = match query.status.as_deref() {
@@ -397,17 +349,21 @@ pub async fn list_invocations(
         query: query.query.filter(|q| !q.is_empty()),
     };
     let (invocations, total) = state.store.list_invocations(tenant.application_id, id, &filter, request).await?;
-    let items = invocations.iter().map(|i| invocation_json(&state, i)).collect();
-    Ok(Json(page("invocations", items, total, request, &state.href(&format!("/v1/functions/{id}/invocations")))))
+    let items = invocations.iter().map(|i| InvocationResource::new(&state, i)).collect();
+    Ok(Json(InvocationPage::new(items, total, request, &state.href(&format!("/v1/functions/{id}/invocations")))))
 }
 
-#[utoipa::path(get, path = "/v1/function-invocations/{id}", tag = "Chat Function Invocations", params(("id" = i64, Path, description = "Resource ID")), responses((status = 200, description = "Invocation with logs, error and timings"), (status = 404, description = "No such invocation")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/function-invocations/{id}", tag = "Chat Function Invocations", params(("id" = i64, Path, description = "Resource ID")), responses((status = 200, body = InvocationResource, description = "The invocation with its logs, error and timings"), (status = 404, description = "No such invocation")), security(("bearer" = [])))]
 /// Retrieve one invocation with its console output, error and timings.
-pub async fn get_invocation(State(state): State<AppState>, tenant: Tenant, Id(id): Id) -> ApiResult<Json<Value>> {
+pub async fn get_invocation(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Id(id): Id,
+) -> ApiResult<Json<InvocationResource>> {
     let i = state
         .store
         .invocation(tenant.application_id, id)
         .await?
         .ok_or_else(|| ApiError::not_found("invocation", id))?;
-    Ok(Json(invocation_json(&state, &i)))
+    Ok(Json(InvocationResource::new(&state, &i)))
 }

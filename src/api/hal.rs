@@ -1,7 +1,6 @@
 //! HAL resources and pages, as ChatKitty's API shapes them.
 
 use serde::Deserialize;
-use serde_json::{json, Value};
 use utoipa::IntoParams;
 
 use super::error::ApiError;
@@ -70,32 +69,6 @@ impl PageQuery {
         }
         Ok(request)
     }
-}
-
-pub fn link(href: String) -> Value {
-    json!({ "href": href })
-}
-
-/// `{_embedded: {name: items}, _links: {self, first, prev?, next?, last}, page: {...}}`.
-pub fn page(name: &str, items: Vec<Value>, total: i64, request: PageRequest, base_href: &str) -> Value {
-    let total_pages = if total == 0 { 0 } else { (total + request.size - 1) / request.size };
-    let sep = if base_href.contains('?') { '&' } else { '?' };
-    let href = |n: i64| format!("{base_href}{sep}page={n}&size={}", request.size);
-    let mut links = serde_json::Map::new();
-    links.insert("self".into(), link(href(request.page)));
-    links.insert("first".into(), link(href(0)));
-    if request.page > 0 {
-        links.insert("prev".into(), link(href(request.page - 1)));
-    }
-    if request.page + 1 < total_pages {
-        links.insert("next".into(), link(href(request.page + 1)));
-    }
-    links.insert("last".into(), link(href((total_pages - 1).max(0))));
-    json!({
-        "_embedded": { name: items },
-        "_links": links,
-        "page": { "size": request.size, "totalElements": total, "totalPages": total_pages, "number": request.page },
-    })
 }
 
 pub fn time(millis: i64) -> String {

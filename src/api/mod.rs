@@ -12,6 +12,7 @@ mod extract;
 mod functions;
 mod hal;
 mod openapi;
+pub mod resources;
 mod runtime;
 mod state;
 mod triggers;

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use super::auth::Tenant;
 use super::error::{ApiError, ApiResult};
 use super::extract::JsonBody;
-use super::hal::link;
+use super::resources::{InstallProgressResource, RuntimeResource};
 use super::AppState;
 use crate::engine::script::{compile, ScriptRole};
 use crate::npm::Dependency;
@@ -21,38 +21,24 @@ pub const MAX_ENV_VARS: usize = 200;
 pub const MAX_ENV_VALUE_BYTES: usize = 32 * 1024;
 pub const MAX_DEPENDENCIES: usize = 100;
 
-pub fn runtime_json(state: &AppState, runtime: &RuntimeRecord) -> Value {
-    json!({
-        "id": runtime.application_id,
-        "type": "NODEJS",
-        "version": runtime.version,
-        "dependencies": runtime.dependencies,
-        // Beyond ChatKitty: what the ranges resolved to, and the whole tree.
-        "installedDependencies": runtime.lockfile.as_ref().map(|l| &l.dependencies),
-        "installedPackages": runtime.lockfile.as_ref().map(|l| l.packages.keys().collect::<Vec<_>>()),
-        "environmentVariables": runtime.environment_variables,
-        "initializationScript": { "script": runtime.initialization_script },
-        "_links": {
-            "self": link(state.href("/v1/runtimes/nodejs")),
-            "functions": link(state.href("/v1/runtimes/nodejs/functions")),
-        },
-    })
-}
-
-fn respond(state: &AppState, tenant: Tenant, runtime: Option<RuntimeRecord>) -> ApiResult<Json<Value>> {
+fn respond(state: &AppState, tenant: Tenant, runtime: Option<RuntimeRecord>) -> ApiResult<Json<RuntimeResource>> {
     let runtime = runtime.ok_or_else(|| ApiError::not_found("runtime of application", tenant.application_id))?;
-    Ok(Json(runtime_json(state, &runtime)))
+    Ok(Json(RuntimeResource::new(state, &runtime)))
 }
 
-#[utoipa::path(get, path = "/v1/runtimes/nodejs", tag = "Chat Runtime", responses((status = 200, description = "ChatRuntimeResource"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/runtimes/nodejs", tag = "Chat Runtime", responses((status = 200, body = RuntimeResource, description = "The runtime"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
 /// Retrieve the NodeJS chat runtime.
-pub async fn get_runtime(State(state): State<AppState>, tenant: Tenant) -> ApiResult<Json<Value>> {
+pub async fn get_runtime(State(state): State<AppState>, tenant: Tenant) -> ApiResult<Json<RuntimeResource>> {
     let runtime = state.store.runtime(tenant.application_id).await?;
     respond(&state, tenant, runtime)
 }
 
 /// A change to the runtime: the dispatcher stops using what it resolved.
-fn respond_changed(state: &AppState, tenant: Tenant, runtime: Option<RuntimeRecord>) -> ApiResult<Json<Value>> {
+fn respond_changed(
+    state: &AppState,
+    tenant: Tenant,
+    runtime: Option<RuntimeRecord>,
+) -> ApiResult<Json<RuntimeResource>> {
     state.changed(tenant.application_id);
     respond(state, tenant, runtime)
 }
@@ -85,7 +71,7 @@ fn validate_package_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-#[utoipa::path(put, path = "/v1/runtimes/nodejs/dependencies", tag = "Chat Runtime", request_body(content = Vec<Dependency>, content_type = "application/json"), responses((status = 200, description = "ChatRuntimeResource, with the tree installed"), (status = 400, description = "A name or npm range is invalid, no version matches, or the tree is over a limit"), (status = 401, description = "Missing or bad token"), (status = 502, description = "The registry failed or served a tarball that fails its integrity check"), (status = 503, description = "Offline and not in the cache"), (status = 504, description = "The install took longer than allowed")), security(("bearer" = [])))]
+#[utoipa::path(put, path = "/v1/runtimes/nodejs/dependencies", tag = "Chat Runtime", request_body(content = Vec<Dependency>, content_type = "application/json"), responses((status = 200, body = RuntimeResource, description = "The runtime, with the tree installed"), (status = 400, description = "A name or npm range is invalid, no version matches, or the tree is over a limit"), (status = 401, description = "Missing or bad token"), (status = 502, description = "The registry failed or served a tarball that fails its integrity check"), (status = 503, description = "Offline and not in the cache"), (status = 504, description = "The install took longer than allowed")), security(("bearer" = [])))]
 /// Update the runtime's NPM dependencies: resolves them (npm ranges and
 /// dist-tags) with their whole tree, fetches and verifies every tarball,
 /// and records the lockfile with the new runtime version. Synchronous,
@@ -94,7 +80,7 @@ pub async fn update_dependencies(
     State(state): State<AppState>,
     tenant: Tenant,
     JsonBody(deps): JsonBody<Vec<Dependency>>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<RuntimeResource>> {
     if deps.len() > MAX_DEPENDENCIES {
         return Err(ApiError::bad_request(format!("at most {MAX_DEPENDENCIES} dependencies")));
     }
@@ -152,24 +138,27 @@ impl Drop for InstallGuard<'_> {
     }
 }
 
-#[utoipa::path(get, path = "/v1/runtimes/nodejs/dependencies/install", tag = "Chat Runtime", responses((status = 200, description = "The install in progress: state (RESOLVING, FETCHING), packagesResolved, packagesTotal, packagesFetched, bytesUnpacked"), (status = 404, description = "No install is running")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/runtimes/nodejs/dependencies/install", tag = "Chat Runtime", responses((status = 200, body = InstallProgressResource, description = "The install in progress"), (status = 404, description = "No install is running")), security(("bearer" = [])))]
 /// Progress of the dependency install running for this runtime (a
 /// `PUT /v1/runtimes/nodejs/dependencies` that has not answered yet).
-pub async fn get_install_progress(State(state): State<AppState>, tenant: Tenant) -> ApiResult<Json<Value>> {
+pub async fn get_install_progress(
+    State(state): State<AppState>,
+    tenant: Tenant,
+) -> ApiResult<Json<InstallProgressResource>> {
     let progress = state.installs.lock().get(&tenant.application_id).cloned();
     match progress {
-        Some(progress) => Ok(Json(progress.to_json())),
+        Some(progress) => Ok(Json(InstallProgressResource::new(&progress))),
         None => Err(ApiError::not_found("running install of the runtime of application", tenant.application_id)),
     }
 }
 
-#[utoipa::path(put, path = "/v1/runtimes/nodejs/environment-variables", tag = "Chat Runtime", request_body(content = std::collections::BTreeMap<String, String>, content_type = "application/json"), responses((status = 200, description = "ChatRuntimeResource"), (status = 400, description = "A name or value is invalid"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
+#[utoipa::path(put, path = "/v1/runtimes/nodejs/environment-variables", tag = "Chat Runtime", request_body(content = std::collections::BTreeMap<String, String>, content_type = "application/json"), responses((status = 200, body = RuntimeResource, description = "The runtime"), (status = 400, description = "A name or value is invalid"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
 /// Update the runtime's environment variables.
 pub async fn update_environment_variables(
     State(state): State<AppState>,
     tenant: Tenant,
     JsonBody(vars): JsonBody<BTreeMap<String, Value>>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<RuntimeResource>> {
     if vars.len() > MAX_ENV_VARS {
         return Err(ApiError::bad_request(format!("at most {MAX_ENV_VARS} environment variables")));
     }
@@ -201,14 +190,14 @@ pub struct ScriptBody {
     script: String,
 }
 
-#[utoipa::path(put, path = "/v1/runtimes/nodejs/initialization-script", tag = "Chat Runtime", request_body(content = ScriptBody, content_type = "application/json"), responses((status = 200, description = "ChatRuntimeResource"), (status = 400, description = "The script does not compile (line, column)"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
+#[utoipa::path(put, path = "/v1/runtimes/nodejs/initialization-script", tag = "Chat Runtime", request_body(content = ScriptBody, content_type = "application/json"), responses((status = 200, body = RuntimeResource, description = "The runtime"), (status = 400, description = "The script does not compile (line, column)"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
 /// Update the runtime's initialization script: transpiled and checked now;
 /// a script that does not compile is refused and nothing changes.
 pub async fn update_initialization_script(
     State(state): State<AppState>,
     tenant: Tenant,
     JsonBody(body): JsonBody<ScriptBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<RuntimeResource>> {
     let compiled = if body.script.trim().is_empty() {
         None
     } else {

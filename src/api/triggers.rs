@@ -6,13 +6,13 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
 use serde_json::value::RawValue;
 
 use super::auth::Tenant;
 use super::error::{ApiError, ApiResult};
 use super::extract::Id;
 use super::extract::JsonBody;
+use super::resources::{AcceptedAnswer, AccessDenied, BlockingAnswer, RetriedAnswer, UserResource};
 use super::AppState;
 use crate::dispatch::queue::Accepted;
 use crate::engine::{Ending, InvocationStatus};
@@ -20,15 +20,18 @@ use crate::store::{TimeoutPolicy, Toggle};
 use crate::triggers;
 
 fn access_denied(message: impl Into<String>, invocation_id: Option<i64>) -> Response {
-    let mut body = json!({
-        "error": "AccessDeniedError",
-        "message": message.into(),
-        "timestamp": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-    });
-    if let Some(id) = invocation_id {
-        body["invocationId"] = json!(id);
-    }
+    let body = AccessDenied {
+        error: "AccessDeniedError",
+        message: message.into(),
+        timestamp: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        invocation_id,
+    };
     (StatusCode::FORBIDDEN, Json(body)).into_response()
+}
+
+/// A blocking trigger's answer with only a status (the others `None`).
+fn allowed(status: &'static str) -> BlockingAnswer {
+    BlockingAnswer { invocation_id: None, status, result: None, message: None, guest: None, user: None }
 }
 
 /// Report an event. A blocking trigger (`user.attempted.start_session`)
@@ -38,10 +41,10 @@ fn access_denied(message: impl Into<String>, invocation_id: Option<i64>) -> Resp
     params(("type" = String, Path, description = "Trigger type, e.g. user.attempted.start_session")),
     request_body(content = Object, description = "The event", content_type = "application/json"),
     responses(
-        (status = 200, description = "Blocking: the function returned (or guest access, or fail-open time-out)"),
-        (status = 202, description = "Non-blocking: accepted"),
+        (status = 200, body = BlockingAnswer, description = "Blocking: the function returned (or guest access, or fail-open time-out)"),
+        (status = 202, body = AcceptedAnswer, description = "Non-blocking: accepted"),
         (status = 400, description = "Unknown trigger type or invalid event"),
-        (status = 403, description = "Blocking: the function threw, timed out (fail closed), or guests are disabled"),
+        (status = 403, body = AccessDenied, description = "Blocking: the function threw, timed out (fail closed), or guests are disabled"),
     ),
     security(("bearer" = [])))]
 pub async fn trigger(
@@ -61,7 +64,7 @@ pub async fn trigger(
     if !trigger.blocking {
         let Some(function) = resolved.function else {
             // Nothing would run it: nothing is recorded.
-            return Ok((StatusCode::ACCEPTED, Json(json!({ "invocationIds": [] }))).into_response());
+            return Ok((StatusCode::ACCEPTED, Json(AcceptedAnswer { invocation_ids: Vec::new() })).into_response());
         };
         let key = headers
             .get("idempotency-key")
@@ -72,7 +75,9 @@ pub async fn trigger(
             return Err(ApiError::bad_request("the Idempotency-Key header must be 1 to 200 characters"));
         }
         return Ok(match state.queue.accept(tenant.application_id, &function, Arc::from(event.get()), key).await? {
-            Accepted::Ids(ids) => (StatusCode::ACCEPTED, Json(json!({ "invocationIds": ids }))).into_response(),
+            Accepted::Ids(invocation_ids) => {
+                (StatusCode::ACCEPTED, Json(AcceptedAnswer { invocation_ids })).into_response()
+            }
             Accepted::Full { retry_after_secs } => ApiError::too_many_requests(
                 "this application's queue of non-blocking events is full; retry later",
                 retry_after_secs,
@@ -84,10 +89,12 @@ pub async fn trigger(
         // No enabled function: ChatKitty's guest behaviour.
         return Ok(match resolved.guest_users {
             Toggle::Enabled => {
-                let mut body = json!({ "status": "ALLOWED", "guest": true });
-                if let Some(user) = guest_user(&state, tenant, &event).await? {
-                    body["user"] = super::users::user_json(&state, &user);
-                }
+                let user = guest_user(&state, tenant, &event).await?;
+                let body = BlockingAnswer {
+                    guest: Some(true),
+                    user: user.map(|u| UserResource::new(&state, &u)),
+                    ..allowed("ALLOWED")
+                };
                 (StatusCode::OK, Json(body)).into_response()
             }
             Toggle::Disabled => {
@@ -101,8 +108,9 @@ pub async fn trigger(
     let id = ran.invocation_id;
     Ok(match ran.outcome.status {
         InvocationStatus::Succeeded => {
-            (StatusCode::OK, Json(json!({ "invocationId": id, "status": "SUCCEEDED", "result": ran.outcome.result })))
-                .into_response()
+            let result = ran.outcome.result.map(|r| serde_json::to_value(r).expect("a result serialises"));
+            let body = BlockingAnswer { invocation_id: Some(id), result, ..allowed("SUCCEEDED") };
+            (StatusCode::OK, Json(body)).into_response()
         }
         InvocationStatus::Failed => {
             let error = ran.outcome.error.unwrap_or_else(|| crate::engine::InvocationError {
@@ -113,11 +121,14 @@ pub async fn trigger(
             // Only the invocation's own time-out: a handler that throws an
             // error named TimeoutError (a fetch that timed out) failed.
             match (ran.outcome.ending, resolved.timeout_policy) {
-                (Ending::TimedOut, TimeoutPolicy::FailOpen) => (
-                    StatusCode::OK,
-                    Json(json!({ "invocationId": id, "status": "TIMED_OUT_ALLOWED", "message": error.message })),
-                )
-                    .into_response(),
+                (Ending::TimedOut, TimeoutPolicy::FailOpen) => {
+                    let body = BlockingAnswer {
+                        invocation_id: Some(id),
+                        message: Some(error.message),
+                        ..allowed("TIMED_OUT_ALLOWED")
+                    };
+                    (StatusCode::OK, Json(body)).into_response()
+                }
                 _ => access_denied(error.message, Some(id)),
             }
         }
@@ -160,16 +171,14 @@ async fn guest_user(state: &AppState, tenant: Tenant, event: &RawValue) -> ApiRe
 #[utoipa::path(post, path = "/v1/function-invocations/{id}/retry", tag = "Chat Function Invocations",
     params(("id" = i64, Path, description = "Any attempt's invocation ID")),
     responses(
-        (status = 202, description = "Queued again"),
+        (status = 202, body = RetriedAnswer, description = "Queued again"),
         (status = 404, description = "No such queued invocation"),
         (status = 409, description = "Its job has not failed"),
     ),
     security(("bearer" = [])))]
 pub async fn retry_invocation(State(state): State<AppState>, tenant: Tenant, Id(id): Id) -> ApiResult<Response> {
     match state.queue.retry(tenant.application_id, id).await? {
-        Some(job_id) => {
-            Ok((StatusCode::ACCEPTED, Json(json!({ "jobId": job_id, "status": "QUEUED" }))).into_response())
-        }
+        Some(job_id) => Ok((StatusCode::ACCEPTED, Json(RetriedAnswer { job_id, status: "QUEUED" })).into_response()),
         None => Err(ApiError::not_found("non-blocking invocation", id)),
     }
 }

@@ -9,31 +9,15 @@ use serde_json::{json, Value};
 use super::auth::Tenant;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Id, JsonBody, Params};
-use super::hal::{link, page, time, PageQuery};
+use super::hal::PageQuery;
+use super::resources::{ApplicationLink, UserPage, UserResource};
 use super::AppState;
 use crate::store::{ChatUser, ChatUserPatch, NewChatUser};
 
 /// Largest `properties` object, as JSON text.
 pub const MAX_PROPERTIES_BYTES: usize = 64 * 1024;
 
-pub fn user_json(state: &AppState, u: &ChatUser) -> Value {
-    json!({
-        "id": u.id,
-        "type": "PERSON",
-        "name": u.name,
-        "displayName": u.display_name,
-        "displayPictureUrl": null,
-        "isGuest": u.is_guest,
-        "presence": { "status": "UNAVAILABLE", "online": false },
-        "properties": properties_value(&u.properties),
-        "createdTime": time(u.created_at),
-        "_links": { "self": link(state.href(&format!("/v1/users/{}", u.id))) },
-    })
-}
-
-pub fn properties_value(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|_| json!({}))
-}
+pub use super::resources::properties_value;
 
 /// A `properties` field: an object (or absent), bounded in size.
 pub fn properties_text(field: &str, value: Option<Value>) -> ApiResult<String> {
@@ -121,25 +105,25 @@ pub struct UserFilter {
     name: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/users", tag = "Users", params(PageQuery, UserFilter), responses((status = 200, description = "HAL page of users"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/users", tag = "Users", params(PageQuery, UserFilter), responses((status = 200, body = UserPage, description = "A HAL page of users"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
 /// List the application's users.
 pub async fn list_users(
     State(state): State<AppState>,
     tenant: Tenant,
     Params(paging): Params<PageQuery>,
     Params(filter): Params<UserFilter>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<UserPage>> {
     let request = paging.request(&["id"])?;
     let name = filter.name.as_deref();
     let (users, total) = state.store.list_chat_users(tenant.application_id, request, name).await?;
-    let items = users.iter().map(|u| user_json(&state, u)).collect();
+    let items = users.iter().map(|u| UserResource::new(&state, u)).collect();
     let base = match name {
         Some(name) => {
             format!("/v1/users?name={}", url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>())
         }
         None => "/v1/users".to_string(),
     };
-    Ok(Json(page("users", items, total, request, &state.href(&base))))
+    Ok(Json(UserPage::new(items, total, request, &state.href(&base))))
 }
 
 #[utoipa::path(head, path = "/v1/users", tag = "Users", params(("name" = String, Query, description = "The user's unique name")), responses((status = 200, description = "A user with this name exists"), (status = 404, description = "No user has this name")), security(("bearer" = [])))]
@@ -170,13 +154,13 @@ pub struct CreateUserBody {
     properties: Option<Value>,
 }
 
-#[utoipa::path(post, path = "/v1/users", tag = "Users", request_body(content = CreateUserBody, content_type = "application/json"), responses((status = 201, description = "ChatUserResource"), (status = 400, description = "Invalid field"), (status = 409, description = "A user with this name exists")), security(("bearer" = [])))]
+#[utoipa::path(post, path = "/v1/users", tag = "Users", request_body(content = CreateUserBody, content_type = "application/json"), responses((status = 201, body = UserResource, description = "The user"), (status = 400, description = "Invalid field"), (status = 409, description = "A user with this name exists")), security(("bearer" = [])))]
 /// Create a user.
 pub async fn create_user(
     State(state): State<AppState>,
     tenant: Tenant,
     JsonBody(body): JsonBody<CreateUserBody>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<UserResource>)> {
     validate_name("name", &body.name)?;
     let display_name = body.display_name.unwrap_or_else(|| body.name.clone());
     validate_name("displayName", &display_name)?;
@@ -192,17 +176,17 @@ pub async fn create_user(
             },
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(user_json(&state, &user))))
+    Ok((StatusCode::CREATED, Json(UserResource::new(&state, &user))))
 }
 
-#[utoipa::path(get, path = "/v1/users/{id}", tag = "Users", params(("id" = i64, Path, description = "User ID")), responses((status = 200, description = "ChatUserResource"), (status = 404, description = "No such user")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/users/{id}", tag = "Users", params(("id" = i64, Path, description = "User ID")), responses((status = 200, body = UserResource, description = "The user"), (status = 404, description = "No such user")), security(("bearer" = [])))]
 /// Retrieve a user.
-pub async fn get_user(State(state): State<AppState>, tenant: Tenant, Id(id): Id) -> ApiResult<Json<Value>> {
+pub async fn get_user(State(state): State<AppState>, tenant: Tenant, Id(id): Id) -> ApiResult<Json<UserResource>> {
     let user = user_or_404(&state, tenant, id).await?;
-    Ok(Json(user_json(&state, &user)))
+    Ok(Json(UserResource::new(&state, &user)))
 }
 
-#[utoipa::path(patch, path = "/v1/users/{id}", tag = "Users", params(("id" = i64, Path, description = "User ID")), request_body(content = Object, description = "JSON merge patch of displayName, isGuest, properties", content_type = "application/json+merge-patch"), responses((status = 200, description = "ChatUserResource"), (status = 400, description = "Invalid field"), (status = 404, description = "No such user")), security(("bearer" = [])))]
+#[utoipa::path(patch, path = "/v1/users/{id}", tag = "Users", params(("id" = i64, Path, description = "User ID")), request_body(content = Object, description = "JSON merge patch of displayName, isGuest, properties", content_type = "application/json+merge-patch"), responses((status = 200, body = UserResource, description = "The user"), (status = 400, description = "Invalid field"), (status = 404, description = "No such user")), security(("bearer" = [])))]
 /// Update a user with a JSON merge patch: `displayName`, `isGuest`,
 /// `properties` (merged key by key; `null` removes a key).
 pub async fn update_user(
@@ -210,7 +194,7 @@ pub async fn update_user(
     tenant: Tenant,
     Id(id): Id,
     JsonBody(body): JsonBody<serde_json::Map<String, Value>>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<UserResource>> {
     let current = user_or_404(&state, tenant, id).await?;
     let mut patch = ChatUserPatch::default();
     for (key, value) in body {
@@ -238,16 +222,20 @@ pub async fn update_user(
         .update_chat_user(tenant.application_id, id, patch)
         .await?
         .ok_or_else(|| ApiError::not_found("user", id))?;
-    Ok(Json(user_json(&state, &user)))
+    Ok(Json(UserResource::new(&state, &user)))
 }
 
-#[utoipa::path(delete, path = "/v1/users/{id}", tag = "Users", params(("id" = i64, Path, description = "User ID")), responses((status = 200, description = "Deleted; the application"), (status = 404, description = "No such user")), security(("bearer" = [])))]
+#[utoipa::path(delete, path = "/v1/users/{id}", tag = "Users", params(("id" = i64, Path, description = "User ID")), responses((status = 200, body = ApplicationLink, description = "Deleted; a link to the application"), (status = 404, description = "No such user")), security(("bearer" = [])))]
 /// Delete a user and their channel memberships.
-pub async fn delete_user(State(state): State<AppState>, tenant: Tenant, Id(id): Id) -> ApiResult<Json<Value>> {
+pub async fn delete_user(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Id(id): Id,
+) -> ApiResult<Json<ApplicationLink>> {
     if !state.store.delete_chat_user(tenant.application_id, id).await? {
         return Err(ApiError::not_found("user", id));
     }
-    Ok(Json(json!({ "_links": { "self": link(state.href("/v1/application")) } })))
+    Ok(Json(ApplicationLink::new(&state)))
 }
 
 #[utoipa::path(head, path = "/v1/users/{id}/sessions", tag = "User Sessions", params(("id" = i64, Path, description = "User ID")), responses((status = 200, description = "The user has an active session"), (status = 404, description = "No such user, or no active session")), security(("bearer" = [])))]

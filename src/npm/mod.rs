@@ -172,20 +172,6 @@ pub struct InstallProgress {
     pub bytes: std::sync::atomic::AtomicU64,
 }
 
-impl InstallProgress {
-    pub fn to_json(&self) -> serde_json::Value {
-        use std::sync::atomic::Ordering::Relaxed;
-        let total = self.total.load(Relaxed);
-        serde_json::json!({
-            "state": if total == 0 { "RESOLVING" } else { "FETCHING" },
-            "packagesResolved": self.resolved.load(Relaxed),
-            "packagesTotal": total,
-            "packagesFetched": self.fetched.load(Relaxed),
-            "bytesUnpacked": self.bytes.load(Relaxed),
-        })
-    }
-}
-
 /// Installs dependency trees and loads installed ones.
 pub struct Npm {
     registry: Registry,
