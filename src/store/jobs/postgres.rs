@@ -269,6 +269,20 @@ async fn commit_enqueues(
     Ok(results)
 }
 
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// The columns every invocation row starts with (the first seven of
+/// `sql::upsert_complete` and `sql::upsert_running`).
+fn bind_started<'q>(q: AnyQuery<'q>, s: &'q super::Started) -> AnyQuery<'q> {
+    q.bind(s.id)
+        .bind(s.application_id)
+        .bind(s.function_id)
+        .bind(s.version_id)
+        .bind(s.version_number)
+        .bind(&*s.trigger_type)
+        .bind(&*s.args)
+}
+
 async fn commit(conn: &mut sqlx::AnyConnection, round: &Round) -> Result<(), sqlx::Error> {
     // Each kind of write is one multi-row statement per chunk: row-at-a-time
     // statements were a third of the CPU under load.
@@ -278,14 +292,7 @@ async fn commit(conn: &mut sqlx::AnyConnection, round: &Round) -> Result<(), sql
         let statement = sql::upsert_complete(chunk.len());
         let mut q = sqlx::query(&statement);
         for (s, end) in chunk {
-            q = q
-                .bind(s.id)
-                .bind(s.application_id)
-                .bind(s.function_id)
-                .bind(s.version_id)
-                .bind(s.version_number)
-                .bind(&*s.trigger_type)
-                .bind(&*s.args)
+            q = bind_started(q, s)
                 .bind(end.status.as_str())
                 .bind(end.result.as_deref())
                 .bind(end.error.as_deref())
@@ -302,17 +309,7 @@ async fn commit(conn: &mut sqlx::AnyConnection, round: &Round) -> Result<(), sql
         let statement = sql::upsert_running(chunk.len());
         let mut q = sqlx::query(&statement);
         for s in chunk {
-            q = q
-                .bind(s.id)
-                .bind(s.application_id)
-                .bind(s.function_id)
-                .bind(s.version_id)
-                .bind(s.version_number)
-                .bind(&*s.trigger_type)
-                .bind(&*s.args)
-                .bind(s.attempt)
-                .bind(s.created_at)
-                .bind(s.job_id);
+            q = bind_started(q, s).bind(s.attempt).bind(s.created_at).bind(s.job_id);
         }
         q.execute(&mut *tx).await?;
     }

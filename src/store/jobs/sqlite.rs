@@ -10,7 +10,7 @@ use std::path::Path;
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, ToSql, Transaction, TransactionBehavior};
 
 use super::ids::IdSource;
 use super::{records_only, sql, Claim, ClaimedJob, Enqueue, Round, Write, MAX_ROUND};
@@ -174,43 +174,34 @@ fn claim(tx: &Transaction, c: &Claim) -> rusqlite::Result<Vec<ClaimedJob>> {
     Ok(jobs)
 }
 
+/// The columns every invocation row starts with (the first seven of
+/// `sql::upsert_complete` and `sql::upsert_running`).
+fn started(s: &super::Started) -> [&dyn ToSql; 7] {
+    [&s.id, &s.application_id, &s.function_id, &s.version_id, &s.version_number, &s.trigger_type, &s.args]
+}
+
 /// Invocation records and job states.
 fn record(tx: &Transaction, round: &Round) -> rusqlite::Result<()> {
     let mut complete = tx.prepare_cached(&UPSERT_COMPLETE)?;
     for (s, end) in &round.complete {
-        complete.execute(params![
-            s.id,
-            s.application_id,
-            s.function_id,
-            s.version_id,
-            s.version_number,
-            &*s.trigger_type,
-            &*s.args,
-            end.status.as_str(),
-            end.result,
-            end.error,
-            end.logs,
-            s.attempt,
-            end.duration_ms,
-            s.created_at,
-            end.finished_at,
-            s.job_id,
-        ])?;
+        let status = end.status.as_str();
+        let end_columns: [&dyn ToSql; 9] = [
+            &status,
+            &end.result,
+            &end.error,
+            &end.logs,
+            &s.attempt,
+            &end.duration_ms,
+            &s.created_at,
+            &end.finished_at,
+            &s.job_id,
+        ];
+        complete.execute(params_from_iter(started(s).into_iter().chain(end_columns)))?;
     }
     let mut running = tx.prepare_cached(&UPSERT_RUNNING)?;
     for s in &round.running {
-        running.execute(params![
-            s.id,
-            s.application_id,
-            s.function_id,
-            s.version_id,
-            s.version_number,
-            &*s.trigger_type,
-            &*s.args,
-            s.attempt,
-            s.created_at,
-            s.job_id,
-        ])?;
+        let rest: [&dyn ToSql; 3] = [&s.attempt, &s.created_at, &s.job_id];
+        running.execute(params_from_iter(started(s).into_iter().chain(rest)))?;
     }
     let mut ended = tx.prepare_cached(sql::UPDATE_ENDED)?;
     for f in &round.ended {
