@@ -91,6 +91,10 @@
       checkUserExists: api.getUserExists,
       retrieveUser: api.getUser,
       retrieveUsers: (page, size, sort, name) => request("GET", "/v1/users", { query: { page, size, sort, name } }),
+      listUserNotifications: (userId, size, start, next, relation) =>
+        request("GET", `/v1/users/${id(userId)}/notifications`, { query: { size, start, next, relation } }),
+      readUserNotification: (userId, notificationId) =>
+        request("POST", `/v1/users/${id(userId)}/notifications/${id(notificationId)}/read`),
     }));
   }
 
@@ -145,6 +149,9 @@
   function userSessionApi() {
     return ObjectFreeze({
       getActiveSessionExists: (userId) => request("HEAD", `/v1/users/${id(userId)}/sessions`),
+      listUserSessions: (page, size, sort, state) =>
+        request("GET", "/v1/user-sessions", { query: { page, size, sort, state } }),
+      endUserSession: (sessionId) => request("DELETE", `/v1/user-sessions/${id(sessionId)}`),
     });
   }
 

@@ -34,12 +34,16 @@ pub struct ServerConfig {
     pub npm: NpmConfig,
     /// How long a dependency install may take before the API gives up.
     pub install_timeout: std::time::Duration,
+    /// How long a user session the embedded platform starts stays active.
+    pub session_ttl: std::time::Duration,
 }
 
 impl ServerConfig {
     /// Access tokens live 12 hours unless configured otherwise.
     pub const DEFAULT_TOKEN_TTL_SECS: i64 = 43_200;
     pub const DEFAULT_INSTALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+    /// A user session lasts an hour unless ended first.
+    pub const DEFAULT_SESSION_TTL: std::time::Duration = std::time::Duration::from_secs(3_600);
 }
 
 /// Credentials of a newly created application.
@@ -101,8 +105,12 @@ impl Server {
         let dispatcher =
             Dispatcher::new(store.clone(), engine, config.dispatch.clone(), platforms, npm.clone()).await?;
         let queue = Queue::start(store.clone(), dispatcher.clone(), config.queue.clone()).await?;
-        let api =
-            ApiConfig { base_url, token_ttl_secs: config.token_ttl_secs, install_timeout: config.install_timeout };
+        let api = ApiConfig {
+            base_url,
+            token_ttl_secs: config.token_ttl_secs,
+            install_timeout: config.install_timeout,
+            session_ttl: config.session_ttl,
+        };
         let state = AppState::new(store, api, dispatcher, queue, npm);
         let platform_router = embedded.map(|embedded| api::serve_embedded(&state, &embedded));
         Ok(Server { listener, state, _platform_router: platform_router, created_default })

@@ -13,6 +13,11 @@ pub struct TriggerType {
 pub const TRIGGER_TYPES: &[TriggerType] = &[
     TriggerType { name: "user.attempted.start_session", blocking: true, event: "{username, authParams}" },
     TriggerType {
+        name: "user.attempted.send_message",
+        blocking: true,
+        event: "{user, channel, message: {type, body, properties}}",
+    },
+    TriggerType {
         name: "user.received.notification",
         blocking: false,
         event: "{user, notification, userHasActiveSession}",

@@ -68,6 +68,15 @@ export interface UserApi {
   checkUserExists(name: string): Answer<"">;
   retrieveUser(id: number): Answer<ChatUser>;
   retrieveUsers(page?: number, size?: number, sort?: string, name?: string): Answer<Page<"users", ChatUser>>;
+  /** Newest first; follow the page's `_links.next` (its `next` and `relation`) for older ones. */
+  listUserNotifications(
+    id: number,
+    size?: number,
+    start?: number,
+    next?: number,
+    relation?: "SELF" | "PREVIOUS" | "NEXT",
+  ): Answer<{ _embedded: { notifications: Notification[] }; _links: Record<string, { href: string }>; page: { size: number } }>;
+  readUserNotification(id: number, notificationId: number): Answer<Notification>;
 }
 
 export interface ChannelApi {
@@ -120,10 +129,22 @@ export interface ApplicationApi {
 export interface UserSessionApi {
   /** Resolves when the user has an active chat session; rejects (404) otherwise. */
   getActiveSessionExists(userId: number): Answer<"">;
+  listUserSessions(page?: number, size?: number, sort?: string, state?: "ACTIVE" | "ENDED"): Answer<Page<"sessions", UserSession>>;
+  endUserSession(id: number): Answer<UserSession>;
+}
+
+export interface UserSession {
+  id: number;
+  state: "ACTIVE" | "ENDED";
+  user?: ChatUser;
+  createdTime: string;
+  endTime?: string;
+  expiresTime: string;
 }
 
 export type TriggerType =
   | "user.attempted.start_session"
+  | "user.attempted.send_message"
   | "user.received.notification"
   | "user.sent.message"
   | "user.started.chat_session";
@@ -137,7 +158,7 @@ export interface ChatUser {
   displayName: string;
   displayPictureUrl?: string;
   isGuest?: boolean;
-  presence?: { status: "AVAILABLE" | "AWAY" | "BUSY" | "DO_NOT_DISTURB" | "INVISIBLE" | "OFFLINE"; online: boolean };
+  presence?: { status: "AVAILABLE" | "AWAY" | "BUSY" | "DO_NOT_DISTURB" | "INVISIBLE" | "OFFLINE" | "UNAVAILABLE"; online: boolean };
   callStatus?: "AVAILABLE" | "IN_CALL";
   properties: Properties;
 }
@@ -171,15 +192,27 @@ export interface Notification {
   title: string;
   body: string;
   channel?: Channel;
-  data: { type: string; [key: string]: any };
+  data: { type: "USER:SENT:MESSAGE" | "SYSTEM:SENT:MESSAGE" | string; message?: Message; channelId?: number; [key: string]: any };
   muted?: boolean;
   createdTime: string;
+  readTime?: string;
 }
 
 /** `user.attempted.start_session` (blocking): return normally to let the user in, throw to refuse. */
 export interface UserAttemptedStartSessionEvent {
   username: string;
   authParams: Record<string, any>;
+}
+
+/**
+ * `user.attempted.send_message` (blocking, before a user's message is stored):
+ * throw to refuse it (the sender gets 403 with the thrown message); return
+ * `{body?, properties?}` to change it; return nothing to let it through.
+ */
+export interface UserAttemptedSendMessageEvent {
+  user: ChatUser;
+  channel: Channel;
+  message: { type: "TEXT"; body: string; properties: Properties };
 }
 
 /** `user.received.notification` (non-blocking). */

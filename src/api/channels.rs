@@ -8,9 +8,11 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::auth::Tenant;
+use super::chat_events;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Id, JsonBody, Params};
 use super::hal::PageQuery;
+use super::resources::properties_value;
 use super::resources::{
     ApplicationLink, ChannelPage, ChannelResource, MessagePage, MessageResource, UserPage, UserResource,
 };
@@ -33,7 +35,11 @@ async fn channel_json(state: &AppState, tenant: Tenant, c: &Channel) -> ApiResul
 
 /// Channels with their creators and a direct channel's members, read in
 /// two queries for all of them.
-async fn channels_json(state: &AppState, tenant: Tenant, channels: &[Channel]) -> ApiResult<Vec<ChannelResource>> {
+pub(super) async fn channels_json(
+    state: &AppState,
+    tenant: Tenant,
+    channels: &[Channel],
+) -> ApiResult<Vec<ChannelResource>> {
     let creator_ids: Vec<i64> = channels.iter().filter_map(|c| c.creator_id).collect();
     let creators = state.store.chat_users_by_id(tenant.application_id, &creator_ids).await?;
     let direct: Vec<i64> = channels.iter().filter(|c| c.channel_type == ChannelType::Direct).map(|c| c.id).collect();
@@ -359,7 +365,7 @@ pub async fn send_message(
     if body.body.is_empty() || body.body.len() > MAX_MESSAGE_BYTES {
         return Err(ApiError::bad_request(format!("invalid field `body`: 1 to {MAX_MESSAGE_BYTES} bytes")));
     }
-    let user_id = match &body.user {
+    let sender = match &body.user {
         Some(reference) => {
             let user = resolve_user(&state, tenant, "user", reference).await?;
             if !state.store.is_channel_member(tenant.application_id, channel.id, user.id).await? {
@@ -368,22 +374,34 @@ pub async fn send_message(
                     user.id, channel.id
                 )));
             }
-            Some(user.id)
+            Some(user)
         }
         None => None,
     };
-    let message = state
-        .store
-        .create_chat_message(
-            tenant.application_id,
-            NewChatMessage {
-                channel_id: channel.id,
-                user_id,
-                body: body.body,
-                properties: properties_text("properties", body.properties)?,
-            },
-        )
-        .await?;
+    let properties = properties_value(&properties_text("properties", body.properties)?);
+    let channel_resource = channel_json(&state, tenant, &channel).await?;
+    let mut draft = chat_events::Draft { body: body.body, properties };
+    // A user's message passes the pre-send function first; a system message does not.
+    if let (Some(user), true) = (&sender, state.dispatcher.platform_is_embedded()) {
+        draft = chat_events::moderate(&state, tenant, user, &channel_resource, draft).await?;
+        if draft.body.is_empty() || draft.body.len() > MAX_MESSAGE_BYTES {
+            return Err(ApiError::forbidden(
+                "MessageRejectedError",
+                format!(
+                    "the {} function left a body of {} bytes; 1 to {MAX_MESSAGE_BYTES} are allowed",
+                    chat_events::SEND_MESSAGE,
+                    draft.body.len()
+                ),
+            ));
+        }
+    }
+    let new = NewChatMessage {
+        channel_id: channel.id,
+        user_id: sender.as_ref().map(|u| u.id),
+        body: draft.body,
+        properties: properties_text("properties", Some(draft.properties))?,
+    };
+    let message = chat_events::send(&state, tenant, &channel_resource, sender.as_ref(), new).await?;
     Ok((StatusCode::CREATED, Json(message_json(&state, tenant, &message).await?)))
 }
 

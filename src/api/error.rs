@@ -31,6 +31,10 @@ impl ApiError {
     pub fn unauthorized(message: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::UNAUTHORIZED, "UnauthorizedError", message)
     }
+    /// 403 with a name of its own (e.g. `MessageRejectedError`).
+    pub fn forbidden(error: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, error, message)
+    }
     pub fn not_found(what: &str, id: impl std::fmt::Display) -> ApiError {
         ApiError::new(StatusCode::NOT_FOUND, "ResourceNotFoundError", format!("{what} {id} was not found"))
     }

@@ -5,6 +5,7 @@
 mod application;
 pub mod auth;
 mod channels;
+mod chat_events;
 mod console;
 mod embedded;
 pub mod error;
@@ -14,6 +15,7 @@ mod hal;
 mod openapi;
 pub mod resources;
 mod runtime;
+mod sessions;
 mod state;
 mod triggers;
 mod users;
@@ -78,7 +80,11 @@ fn chat_routes() -> Router<AppState> {
         .route("/v1/application", get(application::get_application))
         .route("/v1/users", get(users::list_users).post(users::create_user).head(users::check_user_exists))
         .route("/v1/users/{id}", get(users::get_user).patch(users::update_user).delete(users::delete_user))
-        .route("/v1/users/{id}/sessions", axum::routing::head(users::check_active_session))
+        .route("/v1/users/{id}/sessions", axum::routing::head(sessions::check_active_session))
+        .route("/v1/users/{id}/notifications", get(sessions::list_notifications))
+        .route("/v1/users/{id}/notifications/{notification_id}/read", post(sessions::read_notification))
+        .route("/v1/user-sessions", get(sessions::list_user_sessions))
+        .route("/v1/user-sessions/{id}", delete(sessions::end_user_session))
         .route("/v1/channels", get(channels::list_channels).post(channels::create_channel))
         .route(
             "/v1/channels/{id}",

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{application, channels, functions, runtime, triggers, users};
+use super::{application, channels, functions, runtime, sessions, triggers, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -41,7 +41,11 @@ use super::{application, channels, functions, runtime, triggers, users};
         users::get_user,
         users::update_user,
         users::delete_user,
-        users::check_active_session,
+        sessions::check_active_session,
+        sessions::list_notifications,
+        sessions::read_notification,
+        sessions::list_user_sessions,
+        sessions::end_user_session,
         channels::list_channels,
         channels::create_channel,
         channels::get_channel,

@@ -421,7 +421,7 @@ impl UserResource {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChannelResource {
     pub id: i64,
@@ -445,7 +445,7 @@ pub struct ChannelResource {
     pub links: ChannelLinks,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ChannelLinks {
     #[serde(rename = "self")]
     pub this: Link,
@@ -614,6 +614,9 @@ pub struct BlockingAnswer {
     /// The guest user, on the embedded platform.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<UserResource>,
+    /// The user session the embedded platform started (start_session).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<i64>,
 }
 
 /// A non-blocking trigger's answer: the invocations that will run.
@@ -655,3 +658,117 @@ pub struct TokenAnswer {
     pub expires_in: i64,
     pub scope: String,
 }
+
+// -- notifications and sessions -------------------------------------------------------
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationResource {
+    pub id: i64,
+    pub title: String,
+    pub body: String,
+    /// The channel it is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub channel: Option<ChannelResource>,
+    /// `{type: "USER:SENT:MESSAGE" | "SYSTEM:SENT:MESSAGE", message, channelId}`.
+    #[schema(value_type = Object)]
+    pub data: Value,
+    pub muted: bool,
+    pub created_time: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_time: Option<String>,
+    #[serde(rename = "_links")]
+    pub links: NotificationLinks,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationLinks {
+    #[serde(rename = "self")]
+    pub this: Link,
+    pub user: Link,
+}
+
+impl NotificationResource {
+    pub fn new(state: &AppState, n: &crate::store::Notification, channel: Option<ChannelResource>) -> Self {
+        NotificationResource {
+            id: n.id,
+            title: n.title.clone(),
+            body: n.body.clone(),
+            channel,
+            data: json_of(Some(&n.data)),
+            muted: n.muted,
+            created_time: time(n.created_at),
+            read_time: n.read_at.map(time),
+            links: NotificationLinks {
+                this: state.link(&format!("/v1/users/{}/notifications/{}", n.user_id, n.id)),
+                user: state.link(&format!("/v1/users/{}", n.user_id)),
+            },
+        }
+    }
+}
+
+/// A cursor page of notifications, newest first: follow `_links.next`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationPage {
+    #[serde(rename = "_embedded")]
+    pub embedded: EmbeddedNotifications,
+    #[serde(rename = "_links")]
+    pub links: CursorLinks,
+    pub page: CursorInfo,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EmbeddedNotifications {
+    pub notifications: Vec<NotificationResource>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CursorLinks {
+    #[serde(rename = "self")]
+    pub this: Link,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prev: Option<Link>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<Link>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CursorInfo {
+    pub size: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserSessionResource {
+    pub id: i64,
+    /// ACTIVE or ENDED (ended, or expired).
+    pub state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user: Option<UserResource>,
+    pub created_time: String,
+    /// When it ended, or expired.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<String>,
+    /// When an active session expires unless ended first.
+    pub expires_time: String,
+    #[serde(rename = "_links")]
+    pub links: SelfLinks,
+}
+
+impl UserSessionResource {
+    pub fn new(state: &AppState, s: &crate::store::UserSession, user: Option<&ChatUser>) -> Self {
+        let now = crate::store::now_millis();
+        let active = s.is_active(now);
+        UserSessionResource {
+            id: s.id,
+            state: if active { "ACTIVE" } else { "ENDED" },
+            user: user.map(|u| UserResource::new(state, u)),
+            created_time: time(s.created_at),
+            end_time: (!active).then(|| time(s.ended_at.unwrap_or(s.expires_at))),
+            expires_time: time(s.expires_at),
+            links: SelfLinks { this: state.link(&format!("/v1/user-sessions/{}", s.id)) },
+        }
+    }
+}
+
+hal_page!(UserSessionPage, EmbeddedUserSessions, sessions, UserSessionResource);

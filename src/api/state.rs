@@ -16,6 +16,9 @@ pub struct ApiConfig {
     pub token_ttl_secs: i64,
     /// How long `PUT /v1/runtimes/nodejs/dependencies` may spend installing.
     pub install_timeout: std::time::Duration,
+    /// How long a user session the embedded platform starts stays active
+    /// unless ended first.
+    pub session_ttl: std::time::Duration,
 }
 
 #[derive(Clone)]

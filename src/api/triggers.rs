@@ -31,7 +31,15 @@ fn access_denied(message: impl Into<String>, invocation_id: Option<i64>) -> Resp
 
 /// A blocking trigger's answer with only a status (the others `None`).
 fn allowed(status: &'static str) -> BlockingAnswer {
-    BlockingAnswer { invocation_id: None, status, result: None, message: None, guest: None, user: None }
+    BlockingAnswer {
+        invocation_id: None,
+        status,
+        result: None,
+        message: None,
+        guest: None,
+        user: None,
+        session_id: None,
+    }
 }
 
 /// Report an event. A blocking trigger (`user.attempted.start_session`)
@@ -85,14 +93,24 @@ pub async fn trigger(
             .into_response(),
         });
     }
+    let starts_session = trigger.name == START_SESSION;
     let Some(function) = resolved.function else {
+        if !starts_session {
+            // Nothing to ask (e.g. no pre-send function): the action goes ahead.
+            return Ok((StatusCode::OK, Json(allowed("ALLOWED"))).into_response());
+        }
         // No enabled function: ChatKitty's guest behaviour.
         return Ok(match resolved.guest_users {
             Toggle::Enabled => {
                 let user = guest_user(&state, tenant, &event).await?;
+                let session_id = match &user {
+                    Some(user) => Some(start_session(&state, tenant, user.id).await?),
+                    None => None,
+                };
                 let body = BlockingAnswer {
                     guest: Some(true),
                     user: user.map(|u| UserResource::new(&state, &u)),
+                    session_id,
                     ..allowed("ALLOWED")
                 };
                 (StatusCode::OK, Json(body)).into_response()
@@ -102,14 +120,28 @@ pub async fn trigger(
             }
         });
     };
+    let username = starts_session.then(|| username(&event)).flatten();
     let event: Arc<str> = Arc::from(event.get());
     let ran =
         state.dispatcher.run(tenant.application_id, &function, event, crate::dispatch::Attempt::FIRST, true).await;
     let id = ran.invocation_id;
+    // An allowed session of a user the platform keeps is recorded.
+    let session_id = match (&ran.outcome.status, &ran.outcome.ending, resolved.timeout_policy, username) {
+        (InvocationStatus::Succeeded, _, _, Some(name))
+        | (_, Ending::TimedOut, TimeoutPolicy::FailOpen, Some(name))
+            if state.dispatcher.platform_is_embedded() =>
+        {
+            match state.store.chat_user_by_name(tenant.application_id, &name).await? {
+                Some(user) => Some(start_session(&state, tenant, user.id).await?),
+                None => None,
+            }
+        }
+        _ => None,
+    };
     Ok(match ran.outcome.status {
         InvocationStatus::Succeeded => {
             let result = ran.outcome.result.map(|r| serde_json::to_value(r).expect("a result serialises"));
-            let body = BlockingAnswer { invocation_id: Some(id), result, ..allowed("SUCCEEDED") };
+            let body = BlockingAnswer { invocation_id: Some(id), result, session_id, ..allowed("SUCCEEDED") };
             (StatusCode::OK, Json(body)).into_response()
         }
         InvocationStatus::Failed => {
@@ -125,6 +157,7 @@ pub async fn trigger(
                     let body = BlockingAnswer {
                         invocation_id: Some(id),
                         message: Some(error.message),
+                        session_id,
                         ..allowed("TIMED_OUT_ALLOWED")
                     };
                     (StatusCode::OK, Json(body)).into_response()
@@ -135,6 +168,23 @@ pub async fn trigger(
     })
 }
 
+const START_SESSION: &str = "user.attempted.start_session";
+
+/// The `username` of a start_session event, if it has a usable one.
+fn username(event: &RawValue) -> Option<String> {
+    let event: serde_json::Value = serde_json::from_str(event.get()).ok()?;
+    let name = event.get("username")?.as_str()?;
+    super::users::validate_name("username", name).ok()?;
+    Some(name.to_string())
+}
+
+/// Records a user session on the embedded platform (active until ended or
+/// until the server's session lifetime passes).
+async fn start_session(state: &AppState, tenant: Tenant, user_id: i64) -> ApiResult<i64> {
+    let session = state.store.start_user_session(tenant.application_id, user_id, state.config.session_ttl).await?;
+    Ok(session.id)
+}
+
 /// As ChatKitty does for a guest session: the user of that name, created as
 /// a guest if there is none. Only the embedded platform keeps users here; an
 /// event without a usable `username` creates nothing.
@@ -142,11 +192,8 @@ async fn guest_user(state: &AppState, tenant: Tenant, event: &RawValue) -> ApiRe
     if !state.dispatcher.platform_is_embedded() {
         return Ok(None);
     }
-    let event: serde_json::Value = serde_json::from_str(event.get()).unwrap_or_default();
-    let Some(name) = event.get("username").and_then(|n| n.as_str()) else { return Ok(None) };
-    if super::users::validate_name("username", name).is_err() {
-        return Ok(None);
-    }
+    let Some(name) = username(event) else { return Ok(None) };
+    let name = name.as_str();
     if let Some(user) = state.store.chat_user_by_name(tenant.application_id, name).await? {
         return Ok(Some(user));
     }

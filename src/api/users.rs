@@ -237,12 +237,3 @@ pub async fn delete_user(
     }
     Ok(Json(ApplicationLink::new(&state)))
 }
-
-#[utoipa::path(head, path = "/v1/users/{id}/sessions", tag = "User Sessions", params(("id" = i64, Path, description = "User ID")), responses((status = 200, description = "The user has an active session"), (status = 404, description = "No such user, or no active session")), security(("bearer" = [])))]
-/// Whether a user has an active chat session (ChatKitty's
-/// `getActiveSessionExists`). The embedded platform holds no live
-/// sessions, so an existing user answers 404 too.
-pub async fn check_active_session(State(state): State<AppState>, tenant: Tenant, Id(id): Id) -> ApiResult<StatusCode> {
-    let user = user_or_404(&state, tenant, id).await?;
-    Err(ApiError::not_found("active session of user", user.id))
-}

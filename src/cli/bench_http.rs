@@ -108,6 +108,7 @@ pub async fn bench_http(args: BenchHttpArgs) -> ExitCode {
         remote_platform: None,
         npm: crate::npm::NpmConfig::new(crate::npm::NpmConfig::DEFAULT_REGISTRY, dir.join("packages")),
         install_timeout: std::time::Duration::from_secs(60),
+        session_ttl: ServerConfig::DEFAULT_SESSION_TTL,
     })
     .await
     .expect("server builds");

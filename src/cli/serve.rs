@@ -91,6 +91,10 @@ pub struct ServeArgs {
     /// How long one dependency install may take, in seconds.
     #[arg(long, env = "CHATFN_INSTALL_TIMEOUT_SECS", default_value_t = ServerConfig::DEFAULT_INSTALL_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
     install_timeout_secs: u64,
+    /// How long a user session the embedded platform starts (an allowed
+    /// user.attempted.start_session) stays active unless ended, in seconds.
+    #[arg(long, env = "CHATFN_SESSION_TTL_SECS", default_value_t = ServerConfig::DEFAULT_SESSION_TTL.as_secs(), value_parser = clap::value_parser!(u64).range(1..=2_592_000))]
+    session_ttl_secs: u64,
     /// Client id of the default application created on first start.
     #[arg(long, env = "CHATFN_CLIENT_ID", allow_hyphen_values = true, requires = "client_secret")]
     client_id: Option<String>,
@@ -143,6 +147,7 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
             ..NpmConfig::new(&args.npm_registry, args.npm_cache_dir)
         },
         install_timeout: Duration::from_secs(args.install_timeout_secs),
+        session_ttl: Duration::from_secs(args.session_ttl_secs),
     };
     let server = match Server::build(config).await {
         Ok(server) => server,

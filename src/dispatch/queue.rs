@@ -140,6 +140,20 @@ impl Queue {
         Ok(Accepted::Ids(vec![invocation_id]))
     }
 
+    /// Whether the application's queue takes more events now.
+    pub async fn has_room(&self, application_id: i64) -> StoreResult<bool> {
+        Ok(self.pending(application_id).await? < self.inner.config.max_pending_per_application)
+    }
+
+    /// Jobs committed by the store with what caused them (a message's
+    /// events): counted as pending, and the workers woken.
+    pub fn accepted_elsewhere(&self, application_id: i64, jobs: usize) {
+        if jobs > 0 {
+            *self.inner.pending.lock().entry(application_id).or_insert(0) += jobs as i64;
+            self.inner.wake.notify_one();
+        }
+    }
+
     async fn pending(&self, application_id: i64) -> StoreResult<i64> {
         if let Some(n) = self.inner.pending.lock().get(&application_id) {
             return Ok(*n);

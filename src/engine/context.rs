@@ -52,7 +52,8 @@ impl std::fmt::Debug for PlatformHandle {
 
 /// Paths a function may reach: chat data and the application, never the
 /// control plane (functions, runtime, triggers, tokens).
-const ALLOWED_PREFIXES: &[&str] = &["/v1/users", "/v1/channels", "/v1/messages", "/v1/application"];
+const ALLOWED_PREFIXES: &[&str] =
+    &["/v1/users", "/v1/user-sessions", "/v1/channels", "/v1/messages", "/v1/application"];
 const ALLOWED_METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
 const MAX_PATH_BYTES: usize = 2048;
 /// Largest request body a context API call may send.
@@ -83,7 +84,9 @@ pub enum ContextError {
     #[error("method {0:?} is not a Platform API method")]
     Method(String),
     #[class(type)]
-    #[error("path {0:?} is not one the context APIs can reach (users, channels, messages, application)")]
+    #[error(
+        "path {0:?} is not one the context APIs can reach (users, user sessions, channels, messages, application)"
+    )]
     Path(String),
     #[class(range)]
     #[error("the request body is larger than the limit of {MAX_PLATFORM_BODY_BYTES} bytes")]

@@ -106,9 +106,9 @@ pub struct NewChatMessage {
 
 const USER_COLUMNS: &str = "id, name, display_name, is_guest, properties, created_at";
 const CHANNEL_COLUMNS: &str = "id, type, name, display_name, creator_id, properties, created_at";
-const MESSAGE_COLUMNS: &str = "id, channel_id, user_id, type, body, properties, created_at";
+pub(super) const MESSAGE_COLUMNS: &str = "id, channel_id, user_id, type, body, properties, created_at";
 
-fn user(row: &sqlx::any::AnyRow) -> StoreResult<ChatUser> {
+pub(super) fn user(row: &sqlx::any::AnyRow) -> StoreResult<ChatUser> {
     Ok(ChatUser {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
@@ -132,7 +132,7 @@ fn channel(row: &sqlx::any::AnyRow) -> StoreResult<Channel> {
     })
 }
 
-fn message(row: &sqlx::any::AnyRow) -> StoreResult<ChatMessage> {
+pub(super) fn message(row: &sqlx::any::AnyRow) -> StoreResult<ChatMessage> {
     Ok(ChatMessage {
         id: row.try_get("id")?,
         channel_id: row.try_get("channel_id")?,
@@ -227,6 +227,22 @@ impl Store {
         }
         let rows = query.fetch_all(&self.pool).await?;
         rows.iter().map(|row| user(row).map(|u| (u.id, u))).collect()
+    }
+
+    /// The application's channels among `ids`, in id order.
+    pub async fn channels_by_id(&self, application_id: i64, ids: &[i64]) -> StoreResult<Vec<Channel>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {CHANNEL_COLUMNS} FROM chat_channels WHERE application_id = $1 AND id IN ({}) ORDER BY id",
+            placeholders(2, ids.len())
+        );
+        let mut query = sqlx::query(&sql).bind(application_id);
+        for id in ids {
+            query = query.bind(*id);
+        }
+        query.fetch_all(&self.pool).await?.iter().map(channel).collect()
     }
 
     /// The members of each of `channel_ids`, by channel, in id order.

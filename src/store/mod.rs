@@ -12,6 +12,7 @@ mod applications;
 mod chat;
 mod functions;
 pub mod jobs;
+mod notifications;
 mod page;
 mod runtimes;
 mod states;
@@ -27,6 +28,9 @@ pub use chat::{
     Channel, ChannelPatch, ChannelType, ChatMessage, ChatUser, ChatUserPatch, NewChannel, NewChatMessage, NewChatUser,
 };
 pub use functions::{FunctionPatch, FunctionRecord, InvocationFilter, InvocationRecord, NewFunction, VersionRecord};
+pub use notifications::{
+    Cursor, Fanout, NewJob, NewNotification, Notification, Recipient, Sent, SessionState, UserSession,
+};
 pub use page::PageRequest;
 use page::{Listing, Param};
 pub use runtimes::{RuntimeChange, RuntimeRecord};

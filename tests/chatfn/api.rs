@@ -487,6 +487,10 @@ async fn openapi_document_covers_every_route() {
         ("/v1/users/{id}", "patch"),
         ("/v1/users/{id}", "delete"),
         ("/v1/users/{id}/sessions", "head"),
+        ("/v1/users/{id}/notifications", "get"),
+        ("/v1/users/{id}/notifications/{notification_id}/read", "post"),
+        ("/v1/user-sessions", "get"),
+        ("/v1/user-sessions/{id}", "delete"),
         ("/v1/channels", "get"),
         ("/v1/channels", "post"),
         ("/v1/channels/{id}", "get"),
@@ -509,6 +513,13 @@ async fn openapi_document_covers_every_route() {
     let documented: usize = doc["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
     assert_eq!(documented, expected.len());
     assert!(doc["components"]["schemas"]["CreateVersionBody"]["properties"]["handlerScript"].is_object());
+    // Answers are typed: a listing names its page schema, and the schema its items.
+    assert_eq!(
+        doc["paths"]["/v1/users"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/UserPage"
+    );
+    assert!(doc["components"]["schemas"]["UserResource"]["properties"]["displayName"].is_object());
+    assert!(doc["components"]["schemas"]["NotificationResource"]["properties"]["readTime"].is_object());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

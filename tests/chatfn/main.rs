@@ -2,6 +2,7 @@
 //! V8), a module per area.
 
 mod api;
+mod chat_events;
 mod cli;
 mod dispatch;
 mod egress;

@@ -115,6 +115,7 @@ impl TestApp {
             remote_platform: None,
             npm: super::npm_registry::config(),
             install_timeout: std::time::Duration::from_secs(60),
+            session_ttl: ServerConfig::DEFAULT_SESSION_TTL,
         };
         configure(&mut config);
         let server = Server::build(config).await.expect("server builds");

@@ -16,7 +16,7 @@
 mod ids;
 mod postgres;
 mod queue;
-mod sql;
+pub(super) mod sql;
 mod sqlite;
 
 use std::collections::HashMap;
