@@ -465,3 +465,83 @@ fn logs_show_a_functions_invocations_and_follow_new_ones() {
     follow.wait().unwrap();
     assert!(server.stop().success());
 }
+
+#[test]
+fn a_messages_events_survive_a_kill_9() {
+    use serde_json::{json, Value};
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("chatfn.db").display());
+    let out = chatfn().args(["apps", "create", "crash", "--database-url", &url]).output().unwrap();
+    let created: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (id, secret) =
+        (created["clientId"].as_str().unwrap().to_string(), created["clientSecret"].as_str().unwrap().to_string());
+    let http = reqwest::blocking::Client::new();
+    let bearer = |base: &str| -> String {
+        token(base, &id, &secret).json::<Value>().unwrap()["access_token"].as_str().unwrap().to_string()
+    };
+    let call = |base: &str, auth: &str, method: reqwest::Method, path: &str, body: Value| -> Value {
+        let res = http.request(method, format!("{base}{path}")).bearer_auth(auth).json(&body).send().unwrap();
+        assert!(res.status().is_success(), "{path}: {}", res.status());
+        res.json().unwrap()
+    };
+
+    let mut server = ServeProcess::start(&url);
+    let auth = bearer(&server.base);
+    let post = |path: &str, body: Value| call(&server.base, &auth, reqwest::Method::POST, path, body);
+    let function = post("/v1/runtimes/nodejs/functions", json!({"type": "user.received.notification", "name": "push"}));
+    let function_id = function["id"].as_i64().unwrap();
+    // Slow, so that the kill finds most notifications not yet run.
+    let script =
+        "async function handleEvent(e: any) { await new Promise(r => setTimeout(r, 200)); return e.notification.id }";
+    post(&format!("/v1/functions/{function_id}/versions"), json!({ "handlerScript": script }));
+    let ids: Vec<i64> = ["ann", "bob", "cid"]
+        .iter()
+        .map(|name| post("/v1/users", json!({"name": name, "displayName": name}))["id"].as_i64().unwrap())
+        .collect();
+    let members = json!([{"username": "ann"}, {"username": "bob"}, {"username": "cid"}]);
+    let channel = post("/v1/channels", json!({"type": "PUBLIC", "name": "room", "members": members}));
+    let room = channel["id"].as_i64().unwrap();
+    for n in 0..15 {
+        post(
+            &format!("/v1/channels/{room}/messages"),
+            json!({"type": "TEXT", "body": format!("m{n}"), "user": {"username": "ann"}}),
+        );
+    }
+    // Fifteen messages, two recipients each: thirty notifications to push.
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+
+    let server = ServeProcess::start(&url);
+    let auth = bearer(&server.base);
+    let get = |path: &str| call(&server.base, &auth, reqwest::Method::GET, path, Value::Null);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let page = get(&format!("/v1/functions/{function_id}/invocations?status=SUCCEEDED&size=100"));
+        let mut pushed: Vec<i64> = page["_embedded"]["invocations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["result"]["payload"].as_i64().unwrap())
+            .collect();
+        pushed.sort();
+        let before = pushed.len();
+        pushed.dedup();
+        assert_eq!(before, pushed.len(), "no notification pushed twice: {page:#}");
+        if pushed.len() == 30 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "after a restart {} of 30 notifications were pushed",
+            pushed.len()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // Every message has its notifications, and every notification was pushed.
+    let notified = |user: i64| get(&format!("/v1/users/{user}/notifications?size=100"));
+    let (bobs, cids) = (notified(ids[1]), notified(ids[2]));
+    assert_eq!(bobs["_embedded"]["notifications"].as_array().unwrap().len(), 15);
+    assert_eq!(cids["_embedded"]["notifications"].as_array().unwrap().len(), 15);
+    assert!(server.stop().success());
+}
