@@ -93,6 +93,10 @@
       retrieveUsers: (page, size, sort, name) => request("GET", "/v1/users", { query: { page, size, sort, name } }),
       listUserNotifications: (userId, size, start, next, relation) =>
         request("GET", `/v1/users/${id(userId)}/notifications`, { query: { size, start, next, relation } }),
+      listUserChannels: (userId, page, size, sort) =>
+        request("GET", `/v1/users/${id(userId)}/channels`, { query: { page, size, sort } }),
+      listUserMessages: (userId, size, username, query) =>
+        request("GET", `/v1/users/${id(userId)}/messages`, { query: { size, username, query } }),
       readUserNotification: (userId, notificationId) =>
         request("POST", `/v1/users/${id(userId)}/notifications/${id(notificationId)}/read`),
     }));
@@ -126,6 +130,10 @@
       sendChannelMessage: api.createChannelMessage,
       retrieveChannelMessages: (channelId, size) =>
         request("GET", `/v1/channels/${id(channelId)}/messages`, { query: { size } }),
+      listChannelMessages: (channelId, size, username, query) =>
+        request("GET", `/v1/channels/${id(channelId)}/messages`, { query: { size, username, query } }),
+      listChannelParticipants: (channelId, page, size, sort) =>
+        request("GET", `/v1/channels/${id(channelId)}/participants`, { query: { page, size, sort } }),
     }));
   }
 
@@ -138,6 +146,9 @@
     return ObjectFreeze(ObjectAssign(api, {
       retrieveMessage: api.getMessage,
       retrieveMessages: (size) => request("GET", "/v1/messages", { query: { size } }),
+      listMessages: (size, username, query) => request("GET", "/v1/messages", { query: { size, username, query } }),
+      updateMessage: (messageId, patch) => request("PATCH", `/v1/messages/${id(messageId)}`, { body: patch ?? {} }),
+      deleteMessages: () => request("DELETE", "/v1/messages"),
     }));
   }
 

@@ -77,6 +77,10 @@ export interface UserApi {
     relation?: "SELF" | "PREVIOUS" | "NEXT",
   ): Answer<{ _embedded: { notifications: Notification[] }; _links: Record<string, { href: string }>; page: { size: number } }>;
   readUserNotification(id: number, notificationId: number): Answer<Notification>;
+  /** The channels the user is a member of. */
+  listUserChannels(id: number, page?: number, size?: number, sort?: string): Answer<Page<"channels", Channel>>;
+  /** The messages the user sent, newest first; `query` is text in the body. */
+  listUserMessages(id: number, size?: number, username?: string, query?: string): Answer<Page<"messages", Message>>;
 }
 
 export interface ChannelApi {
@@ -110,6 +114,9 @@ export interface ChannelApi {
   removeChannelMember(id: number, userId: number): Answer<Channel>;
   sendChannelMessage(id: number, message: { type: "TEXT"; body: string; user?: ChatUserReference; properties?: Properties }): Answer<Message>;
   retrieveChannelMessages(id: number, size?: number): Answer<Page<"messages", Message>>;
+  listChannelMessages(id: number, size?: number, username?: string, query?: string): Answer<Page<"messages", Message>>;
+  /** Members with an active user session. */
+  listChannelParticipants(id: number, page?: number, size?: number, sort?: string): Answer<Page<"users", ChatUser>>;
 }
 
 export interface MessageApi {
@@ -119,6 +126,11 @@ export interface MessageApi {
   deleteMessage(id: number): Answer<unknown>;
   retrieveMessage(id: number): Answer<Message>;
   retrieveMessages(size?: number): Answer<Page<"messages", Message>>;
+  listMessages(size?: number, username?: string, query?: string): Answer<Page<"messages", Message>>;
+  /** A JSON merge patch of `body` and `properties`. */
+  updateMessage(id: number, patch: { body?: string; properties?: Properties }): Answer<Message>;
+  /** Deletes every message of the application. */
+  deleteMessages(): Answer<unknown>;
 }
 
 export interface ApplicationApi {

@@ -1,7 +1,7 @@
 //! `/v1/channels`: the embedded chat platform's channels, their members and
 //! their messages; `/v1/messages` for messages across channels.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -11,14 +11,16 @@ use super::auth::Tenant;
 use super::chat_events;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Id, JsonBody, Params};
-use super::hal::PageQuery;
+use super::hal::{listing_path, parse_time, refuse_unsupported, repeated, PageQuery};
 use super::resources::properties_value;
 use super::resources::{
     ApplicationLink, ChannelPage, ChannelResource, MessagePage, MessageResource, UserPage, UserResource,
 };
 use super::users::{patched_properties, properties_text, resolve_user, validate_name};
 use super::AppState;
-use crate::store::{Channel, ChannelPatch, ChannelType, ChatMessage, NewChannel, NewChatMessage};
+use crate::store::{
+    Channel, ChannelFilter, ChannelPatch, ChannelType, ChatMessage, MessageFilter, NewChannel, NewChatMessage,
+};
 
 /// Users in one direct channel, its creator included (ChatKitty: up to 9 others).
 pub const MAX_DIRECT_MEMBERS: usize = 10;
@@ -55,32 +57,69 @@ pub(super) async fn channels_json(
         .collect())
 }
 
-/// Which channels a listing answers.
+/// Which channels a listing answers (`members` is read apart: it repeats).
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-pub struct ChannelFilter {
+#[serde(rename_all = "camelCase")]
+#[into_params(rename_all = "camelCase")]
+pub struct ChannelQuery {
     /// DIRECT, PUBLIC or PRIVATE.
     #[serde(rename = "type")]
     #[param(rename = "type")]
     channel_type: Option<String>,
+    /// Created at or after this RFC 3339 time.
+    start_time: Option<String>,
+    /// Created at or before this RFC 3339 time.
+    end_time: Option<String>,
+    /// Not supported yet: refused with 400.
+    properties: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/channels", tag = "Channels", params(PageQuery, ChannelFilter), responses((status = 200, body = ChannelPage, description = "A HAL page of channels"), (status = 400, description = "Unknown type")), security(("bearer" = [])))]
+impl ChannelQuery {
+    fn filter(&self, raw_query: Option<&str>) -> ApiResult<ChannelFilter> {
+        refuse_unsupported("properties", &self.properties, "filter the listed channels' properties yourself")?;
+        Ok(ChannelFilter {
+            channel_type: self.channel_type.as_deref().map(parse_type).transpose()?,
+            member_id: None,
+            member_names: repeated(raw_query, "members"),
+            start_time: parse_time("startTime", &self.start_time)?,
+            end_time: parse_time("endTime", &self.end_time)?,
+        })
+    }
+}
+
+#[utoipa::path(get, path = "/v1/channels", tag = "Channels", params(PageQuery, ChannelQuery, ("members" = Option<Vec<String>>, Query, description = "Only channels all these users (usernames; repeat the parameter or separate with commas) are members of")), responses((status = 200, body = ChannelPage, description = "A HAL page of channels"), (status = 400, description = "A bad type, time or paging, or an unsupported filter")), security(("bearer" = [])))]
 /// List the application's channels.
 pub async fn list_channels(
     State(state): State<AppState>,
     tenant: Tenant,
+    RawQuery(raw): RawQuery,
     Params(paging): Params<PageQuery>,
-    Params(filter): Params<ChannelFilter>,
+    Params(query): Params<ChannelQuery>,
 ) -> ApiResult<Json<ChannelPage>> {
     let request = paging.request(&["id"])?;
-    let channel_type = filter.channel_type.as_deref().map(parse_type).transpose()?;
-    let (channels, total) = state.store.list_channels(tenant.application_id, request, channel_type).await?;
+    let filter = query.filter(raw.as_deref())?;
+    let (channels, total) = state.store.list_channels(tenant.application_id, request, &filter).await?;
     let items = channels_json(&state, tenant, &channels).await?;
-    let base = match channel_type {
-        Some(t) => format!("/v1/channels?type={}", t.as_str()),
-        None => "/v1/channels".into(),
-    };
+    let base = listing_path("/v1/channels", raw.as_deref());
+    Ok(Json(ChannelPage::new(items, total, request, &state.href(&base))))
+}
+
+#[utoipa::path(get, path = "/v1/users/{id}/channels", tag = "Users", params(("id" = i64, Path, description = "User ID"), PageQuery), responses((status = 200, body = ChannelPage, description = "A HAL page of the channels the user is a member of"), (status = 404, description = "No such user")), security(("bearer" = [])))]
+/// List the channels a user is a member of.
+pub async fn list_user_channels(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Id(id): Id,
+    RawQuery(raw): RawQuery,
+    Params(paging): Params<PageQuery>,
+) -> ApiResult<Json<ChannelPage>> {
+    let request = paging.request(&["id"])?;
+    super::users::user_or_404(&state, tenant, id).await?;
+    let filter = ChannelFilter { member_id: Some(id), ..ChannelFilter::default() };
+    let (channels, total) = state.store.list_channels(tenant.application_id, request, &filter).await?;
+    let items = channels_json(&state, tenant, &channels).await?;
+    let base = listing_path(&format!("/v1/users/{id}/channels"), raw.as_deref());
     Ok(Json(ChannelPage::new(items, total, request, &state.href(&base))))
 }
 
@@ -245,13 +284,19 @@ pub async fn list_members(
     State(state): State<AppState>,
     tenant: Tenant,
     Id(id): Id,
+    RawQuery(raw): RawQuery,
     Params(paging): Params<PageQuery>,
 ) -> ApiResult<Json<UserPage>> {
     let request = paging.request(&["id"])?;
     channel_or_404(&state, tenant, id).await?;
     let (users, total) = state.store.list_channel_members(tenant.application_id, id, request).await?;
     let items = users.iter().map(|u| UserResource::new(&state, u)).collect();
-    Ok(Json(UserPage::new(items, total, request, &state.href(&format!("/v1/channels/{id}/members")))))
+    Ok(Json(UserPage::new(
+        items,
+        total,
+        request,
+        &state.href(&listing_path(&format!("/v1/channels/{id}/members"), raw.as_deref())),
+    )))
 }
 
 #[utoipa::path(post, path = "/v1/channels/{id}/members", tag = "Channels", params(("id" = i64, Path, description = "Channel ID")), request_body(content = Object, description = "A user reference: {\"id\"} or {\"username\"}", content_type = "application/json"), responses((status = 200, body = ChannelResource, description = "The channel (adding an existing member changes nothing)"), (status = 400, description = "A direct channel, or a bad reference"), (status = 404, description = "No such channel or user")), security(("bearer" = [])))]
@@ -301,30 +346,70 @@ async fn messages_json(state: &AppState, tenant: Tenant, messages: &[ChatMessage
     Ok(messages.iter().map(|m| MessageResource::new(state, m, m.user_id.and_then(|id| senders.get(&id)))).collect())
 }
 
+/// Which messages a listing answers.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MessageQuery {
+    /// Only messages this user (by username) sent.
+    username: Option<String>,
+    /// Only messages whose body contains this text (literally, any case).
+    query: Option<String>,
+    /// Cursor paging is not supported: use `page` and `size` (refused with 400).
+    #[param(value_type = Option<i64>)]
+    start: Option<String>,
+    /// Cursor paging is not supported: use `page` and `size` (refused with 400).
+    #[param(value_type = Option<i64>)]
+    next: Option<String>,
+    /// Cursor paging is not supported: use `page` and `size` (refused with 400).
+    relation: Option<String>,
+    /// Not supported yet (read receipts): refused with 400.
+    #[param(value_type = Option<bool>)]
+    unread: Option<String>,
+}
+
+impl MessageQuery {
+    fn filter(self) -> ApiResult<MessageFilter> {
+        let cursor = "messages are paged by `page` and `size`; follow the page's _links";
+        refuse_unsupported("start", &self.start, cursor)?;
+        refuse_unsupported("next", &self.next, cursor)?;
+        refuse_unsupported("relation", &self.relation, cursor)?;
+        refuse_unsupported("unread", &self.unread, "read receipts are not kept yet")?;
+        Ok(MessageFilter {
+            sender_name: self.username,
+            query: self.query.filter(|q| !q.is_empty()),
+            ..MessageFilter::default()
+        })
+    }
+}
+
 pub async fn message_page(
     state: &AppState,
     tenant: Tenant,
-    channel_id: Option<i64>,
+    filter: &MessageFilter,
     paging: &PageQuery,
     base: &str,
 ) -> ApiResult<Json<MessagePage>> {
     // Newest first unless `sort=id,asc` is asked for.
     let request = paging.newest_first(&["id", "createdTime"])?;
-    let (messages, total) = state.store.list_chat_messages(tenant.application_id, channel_id, request).await?;
+    let (messages, total) = state.store.list_chat_messages(tenant.application_id, filter, request).await?;
     let items = messages_json(state, tenant, &messages).await?;
     Ok(Json(MessagePage::new(items, total, request, &state.href(base))))
 }
 
-#[utoipa::path(get, path = "/v1/channels/{id}/messages", tag = "Channels", params(("id" = i64, Path, description = "Channel ID"), PageQuery), responses((status = 200, body = MessagePage, description = "A HAL page of messages, newest first"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/channels/{id}/messages", tag = "Channels", params(("id" = i64, Path, description = "Channel ID"), PageQuery, MessageQuery), responses((status = 200, body = MessagePage, description = "A HAL page of messages, newest first"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
 /// List a channel's messages, newest first.
 pub async fn list_channel_messages(
     State(state): State<AppState>,
     tenant: Tenant,
     Id(id): Id,
+    RawQuery(raw): RawQuery,
     Params(paging): Params<PageQuery>,
+    Params(query): Params<MessageQuery>,
 ) -> ApiResult<Json<MessagePage>> {
     channel_or_404(&state, tenant, id).await?;
-    message_page(&state, tenant, Some(id), &paging, &format!("/v1/channels/{id}/messages")).await
+    let filter = MessageFilter { channel_id: Some(id), ..query.filter()? };
+    let base = listing_path(&format!("/v1/channels/{id}/messages"), raw.as_deref());
+    message_page(&state, tenant, &filter, &paging, &base).await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -405,14 +490,17 @@ pub async fn send_message(
     Ok((StatusCode::CREATED, Json(message_json(&state, tenant, &message).await?)))
 }
 
-#[utoipa::path(get, path = "/v1/messages", tag = "Messages", params(PageQuery), responses((status = 200, body = MessagePage, description = "A HAL page of messages, newest first")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/messages", tag = "Messages", params(PageQuery, MessageQuery), responses((status = 200, body = MessagePage, description = "A HAL page of messages, newest first")), security(("bearer" = [])))]
 /// List the application's messages, newest first.
 pub async fn list_messages(
     State(state): State<AppState>,
     tenant: Tenant,
+    RawQuery(raw): RawQuery,
     Params(paging): Params<PageQuery>,
+    Params(query): Params<MessageQuery>,
 ) -> ApiResult<Json<MessagePage>> {
-    message_page(&state, tenant, None, &paging, "/v1/messages").await
+    let base = listing_path("/v1/messages", raw.as_deref());
+    message_page(&state, tenant, &query.filter()?, &paging, &base).await
 }
 
 #[utoipa::path(get, path = "/v1/messages/{id}", tag = "Messages", params(("id" = i64, Path, description = "Message ID")), responses((status = 200, body = MessageResource, description = "The message"), (status = 404, description = "No such message")), security(("bearer" = [])))]
@@ -438,4 +526,83 @@ pub async fn delete_message(
         return Err(ApiError::not_found("message", id));
     }
     Ok(Json(ApplicationLink::new(&state)))
+}
+
+#[utoipa::path(get, path = "/v1/users/{id}/messages", tag = "Users", params(("id" = i64, Path, description = "User ID"), PageQuery, MessageQuery), responses((status = 200, body = MessagePage, description = "A HAL page of the messages the user sent, newest first"), (status = 400, description = "A bad or unsupported filter"), (status = 404, description = "No such user")), security(("bearer" = [])))]
+/// List the messages a user sent, newest first.
+pub async fn list_user_messages(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Id(id): Id,
+    RawQuery(raw): RawQuery,
+    Params(paging): Params<PageQuery>,
+    Params(query): Params<MessageQuery>,
+) -> ApiResult<Json<MessagePage>> {
+    super::users::user_or_404(&state, tenant, id).await?;
+    let filter = MessageFilter { sender_id: Some(id), ..query.filter()? };
+    let base = listing_path(&format!("/v1/users/{id}/messages"), raw.as_deref());
+    message_page(&state, tenant, &filter, &paging, &base).await
+}
+
+#[utoipa::path(delete, path = "/v1/messages", tag = "Messages", responses((status = 200, body = ApplicationLink, description = "Every message of the application deleted")), security(("bearer" = [])))]
+/// Delete every message of the application.
+pub async fn delete_messages(State(state): State<AppState>, tenant: Tenant) -> ApiResult<Json<ApplicationLink>> {
+    state.store.delete_all_chat_messages(tenant.application_id).await?;
+    Ok(Json(ApplicationLink::new(&state)))
+}
+
+#[utoipa::path(patch, path = "/v1/messages/{id}", tag = "Messages", params(("id" = i64, Path, description = "Message ID")), request_body(content = Object, description = "JSON merge patch of body (a TEXT message's) and properties", content_type = "application/json+merge-patch"), responses((status = 200, body = MessageResource, description = "The message"), (status = 400, description = "Invalid field"), (status = 404, description = "No such message")), security(("bearer" = [])))]
+/// Update a message with a JSON merge patch: `body` (of a user's or system
+/// text message) and `properties` (merged key by key; `null` removes a key).
+pub async fn update_message(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Id(id): Id,
+    JsonBody(patch): JsonBody<serde_json::Map<String, Value>>,
+) -> ApiResult<Json<MessageResource>> {
+    let current =
+        state.store.chat_message(tenant.application_id, id).await?.ok_or_else(|| ApiError::not_found("message", id))?;
+    let (mut body, mut properties) = (None, None);
+    for (key, value) in patch {
+        match (key.as_str(), value) {
+            ("body", Value::String(text)) => {
+                if text.is_empty() || text.len() > MAX_MESSAGE_BYTES {
+                    return Err(ApiError::bad_request(format!("invalid field `body`: 1 to {MAX_MESSAGE_BYTES} bytes")));
+                }
+                body = Some(text);
+            }
+            ("properties", value @ (Value::Object(_) | Value::Null)) => {
+                properties = Some(patched_properties(&current.properties, value)?);
+            }
+            ("body" | "properties", other) => {
+                return Err(ApiError::bad_request(format!("invalid field `{key}`: unexpected value {other}")))
+            }
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "invalid field `{key}`: only body and properties can be changed"
+                )))
+            }
+        }
+    }
+    let message = state
+        .store
+        .update_chat_message(tenant.application_id, id, body.as_deref(), properties.as_deref())
+        .await?
+        .ok_or_else(|| ApiError::not_found("message", id))?;
+    Ok(Json(message_json(&state, tenant, &message).await?))
+}
+
+#[utoipa::path(get, path = "/v1/channels/{id}/participants", tag = "Channels", params(("id" = i64, Path, description = "Channel ID"), PageQuery), responses((status = 200, body = UserPage, description = "A HAL page of the members with an active user session"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
+/// List a channel's participants: its members that are online.
+pub async fn list_participants(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Id(id): Id,
+    Params(paging): Params<PageQuery>,
+) -> ApiResult<Json<UserPage>> {
+    let request = paging.request(&["id"])?;
+    channel_or_404(&state, tenant, id).await?;
+    let (users, total) = state.store.list_channel_participants(tenant.application_id, id, request).await?;
+    let items = users.iter().map(|u| UserResource::new(&state, u)).collect();
+    Ok(Json(UserPage::new(items, total, request, &state.href(&format!("/v1/channels/{id}/participants")))))
 }

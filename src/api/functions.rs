@@ -1,6 +1,6 @@
 //! Chat functions, their versions and their invocation logs.
 
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::auth::Tenant;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Id, JsonBody, Params};
-use super::hal::PageQuery;
+use super::hal::{listing_path, parse_time, PageQuery};
 use super::resources::{
     FunctionPage, FunctionResource, InvocationPage, InvocationResource, VersionPage, VersionResource,
 };
@@ -49,13 +49,19 @@ async fn function_json(state: &AppState, f: &FunctionRecord) -> ApiResult<Functi
 pub async fn list_functions(
     State(state): State<AppState>,
     tenant: Tenant,
+    RawQuery(raw): RawQuery,
     Params(paging): Params<PageQuery>,
 ) -> ApiResult<Json<FunctionPage>> {
     let request = paging.request(&["id"])?;
     let (functions, total) = state.store.list_functions(tenant.application_id, request).await?;
     let runtime_version = state.store.runtime(tenant.application_id).await?.map(|r| r.version).unwrap_or_default();
     let items = functions.iter().map(|f| FunctionResource::new(&state, f, &runtime_version)).collect();
-    Ok(Json(FunctionPage::new(items, total, request, &state.href("/v1/runtimes/nodejs/functions"))))
+    Ok(Json(FunctionPage::new(
+        items,
+        total,
+        request,
+        &state.href(&listing_path("/v1/runtimes/nodejs/functions", raw.as_deref())),
+    )))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -225,13 +231,19 @@ pub async fn list_versions(
     State(state): State<AppState>,
     tenant: Tenant,
     Id(id): Id,
+    RawQuery(raw): RawQuery,
     Params(paging): Params<PageQuery>,
 ) -> ApiResult<Json<VersionPage>> {
     function_or_404(&state, tenant, id).await?;
     let request = paging.request(&["versionNumber", "id", "createdTime"])?;
     let (versions, total) = state.store.list_versions(tenant.application_id, id, request).await?;
     let items = versions.iter().map(|v| VersionResource::new(&state, v)).collect();
-    Ok(Json(VersionPage::new(items, total, request, &state.href(&format!("/v1/functions/{id}/versions")))))
+    Ok(Json(VersionPage::new(
+        items,
+        total,
+        request,
+        &state.href(&listing_path(&format!("/v1/functions/{id}/versions"), raw.as_deref())),
+    )))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -281,17 +293,6 @@ pub async fn get_version(
     Ok(Json(VersionResource::new(&state, &v)))
 }
 
-fn parse_time(name: &str, value: &Option<String>) -> ApiResult<Option<i64>> {
-    value
-        .as_ref()
-        .map(|raw| {
-            chrono::DateTime::parse_from_rfc3339(raw)
-                .map(|t| t.timestamp_millis())
-                .map_err(|e| ApiError::bad_request(format!("query parameter `{name}` must be an RFC 3339 time: {e}")))
-        })
-        .transpose()
-}
-
 /// Which invocations a listing answers. Values arrive as text so that a
 /// bad one is refused with a message naming it.
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -318,6 +319,7 @@ pub async fn list_invocations(
     State(state): State<AppState>,
     tenant: Tenant,
     Id(id): Id,
+    RawQuery(raw): RawQuery,
     Params(paging): Params<PageQuery>,
     Params(query): Params<InvocationQuery>,
 ) -> ApiResult<Json<InvocationPage>> {
@@ -350,7 +352,12 @@ pub async fn list_invocations(
     };
     let (invocations, total) = state.store.list_invocations(tenant.application_id, id, &filter, request).await?;
     let items = invocations.iter().map(|i| InvocationResource::new(&state, i)).collect();
-    Ok(Json(InvocationPage::new(items, total, request, &state.href(&format!("/v1/functions/{id}/invocations")))))
+    Ok(Json(InvocationPage::new(
+        items,
+        total,
+        request,
+        &state.href(&listing_path(&format!("/v1/functions/{id}/invocations"), raw.as_deref())),
+    )))
 }
 
 #[utoipa::path(get, path = "/v1/function-invocations/{id}", tag = "Chat Function Invocations", params(("id" = i64, Path, description = "Resource ID")), responses((status = 200, body = InvocationResource, description = "The invocation with its logs, error and timings"), (status = 404, description = "No such invocation")), security(("bearer" = [])))]

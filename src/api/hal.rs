@@ -76,3 +76,48 @@ pub fn time(millis: i64) -> String {
         .unwrap_or_default()
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
+
+/// A query parameter's RFC 3339 time, in milliseconds.
+pub fn parse_time(name: &str, value: &Option<String>) -> Result<Option<i64>, ApiError> {
+    value
+        .as_ref()
+        .map(|raw| {
+            chrono::DateTime::parse_from_rfc3339(raw)
+                .map(|t| t.timestamp_millis())
+                .map_err(|e| ApiError::bad_request(format!("query parameter `{name}` must be an RFC 3339 time: {e}")))
+        })
+        .transpose()
+}
+
+/// Where a listing's page links point: its path with the query it was
+/// asked with (filters and sort kept), less `page` and `size`.
+pub fn listing_path(path: &str, query: Option<&str>) -> String {
+    let kept: Vec<(String, String)> = url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .filter(|(name, _)| name != "page" && name != "size")
+        .map(|(name, value)| (name.into_owned(), value.into_owned()))
+        .collect();
+    if kept.is_empty() {
+        return path.to_string();
+    }
+    let query: String = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(kept).finish();
+    format!("{path}?{query}")
+}
+
+/// Every value of a repeatable query parameter (`members=a&members=b`, or
+/// `members=a,b`).
+pub fn repeated(query: Option<&str>, name: &str) -> Vec<String> {
+    url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+        .filter(|(key, _)| key == name)
+        .flat_map(|(_, value)| {
+            value.split(',').map(str::trim).filter(|v| !v.is_empty()).map(String::from).collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// A seed filter chatfn does not implement yet: refused, never ignored.
+pub fn refuse_unsupported(name: &str, value: &Option<String>, why: &str) -> Result<(), ApiError> {
+    match value {
+        Some(_) => Err(ApiError::bad_request(format!("query parameter `{name}` is not supported: {why}"))),
+        None => Ok(()),
+    }
+}

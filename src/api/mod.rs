@@ -82,6 +82,9 @@ fn chat_routes() -> Router<AppState> {
         .route("/v1/users/{id}", get(users::get_user).patch(users::update_user).delete(users::delete_user))
         .route("/v1/users/{id}/sessions", axum::routing::head(sessions::check_active_session))
         .route("/v1/users/{id}/notifications", get(sessions::list_notifications))
+        .route("/v1/users/{id}/channels", get(channels::list_user_channels))
+        .route("/v1/users/{id}/messages", get(channels::list_user_messages))
+        .route("/v1/channels/{id}/participants", get(channels::list_participants))
         .route("/v1/users/{id}/notifications/{notification_id}/read", post(sessions::read_notification))
         .route("/v1/user-sessions", get(sessions::list_user_sessions))
         .route("/v1/user-sessions/{id}", delete(sessions::end_user_session))
@@ -93,8 +96,11 @@ fn chat_routes() -> Router<AppState> {
         .route("/v1/channels/{id}/members", get(channels::list_members).post(channels::add_member))
         .route("/v1/channels/{id}/members/{user_id}", delete(channels::remove_member))
         .route("/v1/channels/{id}/messages", get(channels::list_channel_messages).post(channels::send_message))
-        .route("/v1/messages", get(channels::list_messages))
-        .route("/v1/messages/{id}", get(channels::get_message).delete(channels::delete_message))
+        .route("/v1/messages", get(channels::list_messages).delete(channels::delete_messages))
+        .route(
+            "/v1/messages/{id}",
+            get(channels::get_message).patch(channels::update_message).delete(channels::delete_message),
+        )
 }
 
 fn finish(routes: Router<AppState>, state: AppState) -> Router {

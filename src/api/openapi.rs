@@ -59,6 +59,11 @@ use super::{application, channels, functions, runtime, sessions, triggers, users
         channels::list_messages,
         channels::get_message,
         channels::delete_message,
+        channels::list_user_channels,
+        channels::list_user_messages,
+        channels::delete_messages,
+        channels::update_message,
+        channels::list_participants,
     ),
     modifiers(&BearerAuth)
 )]

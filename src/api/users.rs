@@ -1,6 +1,6 @@
 //! `/v1/users`: the embedded chat platform's users.
 
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
 use serde::Deserialize;
@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use super::auth::Tenant;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Id, JsonBody, Params};
-use super::hal::PageQuery;
+use super::hal::{listing_path, refuse_unsupported, PageQuery};
 use super::resources::{ApplicationLink, UserPage, UserResource};
 use super::AppState;
 use crate::store::{ChatUser, ChatUserPatch, NewChatUser};
@@ -103,6 +103,8 @@ pub async fn user_or_404(state: &AppState, tenant: Tenant, id: i64) -> ApiResult
 pub struct UserFilter {
     /// Only the user with this name.
     name: Option<String>,
+    /// Not supported yet: refused with 400.
+    properties: Option<String>,
 }
 
 #[utoipa::path(get, path = "/v1/users", tag = "Users", params(PageQuery, UserFilter), responses((status = 200, body = UserPage, description = "A HAL page of users"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
@@ -110,19 +112,16 @@ pub struct UserFilter {
 pub async fn list_users(
     State(state): State<AppState>,
     tenant: Tenant,
+    RawQuery(raw): RawQuery,
     Params(paging): Params<PageQuery>,
     Params(filter): Params<UserFilter>,
 ) -> ApiResult<Json<UserPage>> {
     let request = paging.request(&["id"])?;
+    refuse_unsupported("properties", &filter.properties, "filter the listed users' properties yourself")?;
     let name = filter.name.as_deref();
     let (users, total) = state.store.list_chat_users(tenant.application_id, request, name).await?;
     let items = users.iter().map(|u| UserResource::new(&state, u)).collect();
-    let base = match name {
-        Some(name) => {
-            format!("/v1/users?name={}", url::form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>())
-        }
-        None => "/v1/users".to_string(),
-    };
+    let base = listing_path("/v1/users", raw.as_deref());
     Ok(Json(UserPage::new(items, total, request, &state.href(&base))))
 }
 

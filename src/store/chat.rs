@@ -4,6 +4,7 @@
 
 use sqlx::Row;
 
+use super::page::{contains, contains_pattern, Conditions};
 use super::{now_millis, Listing, PageRequest, Param, Store, StoreError, StoreResult};
 
 #[derive(Debug, Clone)]
@@ -95,6 +96,28 @@ pub struct ChatMessage {
     pub body: String,
     pub properties: String,
     pub created_at: i64,
+}
+
+/// Which channels a listing answers (every condition given holds).
+#[derive(Debug, Default)]
+pub struct ChannelFilter {
+    pub channel_type: Option<ChannelType>,
+    /// Channels this user is a member of.
+    pub member_id: Option<i64>,
+    /// Channels all these users (by name) are members of.
+    pub member_names: Vec<String>,
+    pub start_time: Option<i64>,
+    pub end_time: Option<i64>,
+}
+
+/// Which messages a listing answers.
+#[derive(Debug, Default)]
+pub struct MessageFilter {
+    pub channel_id: Option<i64>,
+    pub sender_id: Option<i64>,
+    pub sender_name: Option<String>,
+    /// Text in the body, matched literally and case-insensitively.
+    pub query: Option<String>,
 }
 
 pub struct NewChatMessage {
@@ -410,10 +433,40 @@ impl Store {
         &self,
         application_id: i64,
         page: PageRequest,
-        channel_type: Option<ChannelType>,
+        filter: &ChannelFilter,
     ) -> StoreResult<(Vec<Channel>, i64)> {
-        let filter = channel_type.map(|t| ("type", Param::Text(t.as_str().to_string())));
-        let (rows, total) = self.page_of("chat_channels", CHANNEL_COLUMNS, application_id, filter, page).await?;
+        let mut conditions = Conditions::new("application_id = $1", vec![Param::Int(application_id)]);
+        if let Some(t) = filter.channel_type {
+            conditions.and(|p| format!("type = {p}"), Param::Text(t.as_str().to_string()));
+        }
+        if let Some(user_id) = filter.member_id {
+            conditions.and(
+                |p| format!("id IN (SELECT channel_id FROM chat_channel_members WHERE user_id = {p})"),
+                Param::Int(user_id),
+            );
+        }
+        // Channels every one of these users is a member of.
+        for name in &filter.member_names {
+            conditions.and(
+                |p| {
+                    format!(
+                        "id IN (SELECT m.channel_id FROM chat_channel_members m JOIN chat_users u ON u.id = m.user_id \
+                         WHERE u.name = {p} AND u.application_id = $1)"
+                    )
+                },
+                Param::Text(name.clone()),
+            );
+        }
+        if let Some(t) = filter.start_time {
+            conditions.and(|p| format!("created_at >= {p}"), Param::Int(t));
+        }
+        if let Some(t) = filter.end_time {
+            conditions.and(|p| format!("created_at <= {p}"), Param::Int(t));
+        }
+        let from_where = format!("chat_channels WHERE {}", conditions.sql());
+        let listing =
+            Listing { columns: CHANNEL_COLUMNS, from_where: &from_where, order_by: "id", params: conditions.params };
+        let (rows, total) = self.page(listing, page).await?;
         Ok((rows.iter().map(channel).collect::<StoreResult<_>>()?, total))
     }
 
@@ -536,16 +589,84 @@ impl Store {
         row.as_ref().map(message).transpose()
     }
 
-    /// A page of messages of one channel or all.
+    /// A page of messages: of one channel or all, optionally of one
+    /// sender and containing some text.
     pub async fn list_chat_messages(
         &self,
         application_id: i64,
-        channel_id: Option<i64>,
+        filter: &MessageFilter,
         page: PageRequest,
     ) -> StoreResult<(Vec<ChatMessage>, i64)> {
-        let filter = channel_id.map(|id| ("channel_id", Param::Int(id)));
-        let (rows, total) = self.page_of("chat_messages", MESSAGE_COLUMNS, application_id, filter, page).await?;
+        let mut conditions = Conditions::new("application_id = $1", vec![Param::Int(application_id)]);
+        if let Some(id) = filter.channel_id {
+            conditions.and(|p| format!("channel_id = {p}"), Param::Int(id));
+        }
+        if let Some(id) = filter.sender_id {
+            conditions.and(|p| format!("user_id = {p}"), Param::Int(id));
+        }
+        if let Some(name) = &filter.sender_name {
+            conditions.and(
+                |p| format!("user_id IN (SELECT id FROM chat_users WHERE name = {p} AND application_id = $1)"),
+                Param::Text(name.clone()),
+            );
+        }
+        if let Some(text) = &filter.query {
+            conditions.and(|p| contains("body", p), Param::Text(contains_pattern(text)));
+        }
+        let from_where = format!("chat_messages WHERE {}", conditions.sql());
+        let listing =
+            Listing { columns: MESSAGE_COLUMNS, from_where: &from_where, order_by: "id", params: conditions.params };
+        let (rows, total) = self.page(listing, page).await?;
         Ok((rows.iter().map(message).collect::<StoreResult<_>>()?, total))
+    }
+
+    /// Deletes every message of the application; how many there were.
+    pub async fn delete_all_chat_messages(&self, application_id: i64) -> StoreResult<u64> {
+        Ok(sqlx::query("DELETE FROM chat_messages WHERE application_id = $1")
+            .bind(application_id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected())
+    }
+
+    /// Changes a message's body and/or properties.
+    pub async fn update_chat_message(
+        &self,
+        application_id: i64,
+        id: i64,
+        body: Option<&str>,
+        properties: Option<&str>,
+    ) -> StoreResult<Option<ChatMessage>> {
+        let row = sqlx::query(&format!(
+            "UPDATE chat_messages SET body = COALESCE($1, body), properties = COALESCE($2, properties) \
+             WHERE id = $3 AND application_id = $4 RETURNING {MESSAGE_COLUMNS}"
+        ))
+        .bind(body)
+        .bind(properties)
+        .bind(id)
+        .bind(application_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(message).transpose()
+    }
+
+    /// A page of a channel's members with an active session.
+    pub async fn list_channel_participants(
+        &self,
+        application_id: i64,
+        channel_id: i64,
+        page: PageRequest,
+    ) -> StoreResult<(Vec<ChatUser>, i64)> {
+        let listing = Listing {
+            columns: "u.id, u.name, u.display_name, u.is_guest, u.properties, u.created_at",
+            from_where: "chat_channel_members m JOIN chat_users u ON u.id = m.user_id \
+                         WHERE m.channel_id = $1 AND m.application_id = $2 AND EXISTS (SELECT 1 FROM \
+                         chat_user_sessions s WHERE s.user_id = u.id AND s.ended_at IS NULL AND s.expires_at > $3)",
+            order_by: "u.id",
+            params: vec![Param::Int(channel_id), Param::Int(application_id), Param::Int(now_millis())],
+        };
+        let (rows, total) = self.page(listing, page).await?;
+        Ok((rows.iter().map(user).collect::<StoreResult<_>>()?, total))
     }
 
     pub async fn delete_chat_message(&self, application_id: i64, id: i64) -> StoreResult<bool> {

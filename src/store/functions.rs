@@ -3,6 +3,7 @@
 use super::states::InvocationState;
 use sqlx::Row;
 
+use super::page::{contains, contains_pattern, Conditions};
 use super::runtimes::{compiled, evaluation_name};
 use super::{now_millis, Listing, PageRequest, Param, Store, StoreError, StoreResult};
 use crate::engine::script::CompiledScript;
@@ -369,38 +370,35 @@ impl Store {
         filter: &InvocationFilter,
         page: PageRequest,
     ) -> StoreResult<(Vec<InvocationRecord>, i64)> {
-        let mut clauses = vec!["function_id = $1".to_string(), "application_id = $2".to_string()];
-        let mut params = vec![Param::Int(function_id), Param::Int(application_id)];
-        let mut condition = |clause: &dyn Fn(&str) -> String, param: Param| {
-            params.push(param);
-            clauses.push(clause(&format!("${}", params.len())));
-        };
+        let mut conditions = Conditions::new(
+            "function_id = $1 AND application_id = $2",
+            vec![Param::Int(function_id), Param::Int(application_id)],
+        );
         if let Some(status) = filter.status {
-            condition(&|p| format!("status = {p}"), Param::Text(status.as_str().to_string()));
+            conditions.and(|p| format!("status = {p}"), Param::Text(status.as_str().to_string()));
         }
         if let Some(version) = filter.version_number {
-            condition(&|p| format!("version_number = {p}"), Param::Int(version));
+            conditions.and(|p| format!("version_number = {p}"), Param::Int(version));
         }
         if let Some(t) = filter.start_time {
-            condition(&|p| format!("created_at >= {p}"), Param::Int(t));
+            conditions.and(|p| format!("created_at >= {p}"), Param::Int(t));
         }
         if let Some(t) = filter.end_time {
-            condition(&|p| format!("created_at <= {p}"), Param::Int(t));
+            conditions.and(|p| format!("created_at <= {p}"), Param::Int(t));
         }
         if let Some(text) = &filter.query {
-            let pattern = format!("%{}%", text.replace(['%', '_'], ""));
-            condition(
-                &|p| {
-                    format!(
-                        "(args LIKE {p} OR COALESCE(result, '') LIKE {p} OR COALESCE(logs, '') LIKE {p} \
-                         OR COALESCE(error, '') LIKE {p})"
-                    )
+            // Text anywhere in the event, result, error or console output.
+            conditions.and(
+                |p| {
+                    let each = ["args", "COALESCE(result, '')", "COALESCE(logs, '')", "COALESCE(error, '')"];
+                    format!("({})", each.map(|column| contains(column, p)).join(" OR "))
                 },
-                Param::Text(pattern),
+                Param::Text(contains_pattern(text)),
             );
         }
-        let from_where = format!("invocations WHERE {}", clauses.join(" AND "));
-        let listing = Listing { columns: INVOCATION_COLUMNS, from_where: &from_where, order_by: "id", params };
+        let from_where = format!("invocations WHERE {}", conditions.sql());
+        let listing =
+            Listing { columns: INVOCATION_COLUMNS, from_where: &from_where, order_by: "id", params: conditions.params };
         let (rows, total) = self.page(listing, page).await?;
         Ok((rows.iter().map(invocation).collect::<StoreResult<_>>()?, total))
     }

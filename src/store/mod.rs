@@ -25,7 +25,8 @@ use sqlx::{AnyPool, Executor};
 
 pub use applications::{Application, TimeoutPolicy, Toggle};
 pub use chat::{
-    Channel, ChannelPatch, ChannelType, ChatMessage, ChatUser, ChatUserPatch, NewChannel, NewChatMessage, NewChatUser,
+    Channel, ChannelFilter, ChannelPatch, ChannelType, ChatMessage, ChatUser, ChatUserPatch, MessageFilter, NewChannel,
+    NewChatMessage, NewChatUser,
 };
 pub use functions::{FunctionPatch, FunctionRecord, InvocationFilter, InvocationRecord, NewFunction, VersionRecord};
 pub use notifications::{

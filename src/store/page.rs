@@ -70,3 +70,48 @@ impl Store {
         Ok((rows, total))
     }
 }
+
+/// A listing's WHERE clause, built condition by condition with each
+/// condition's parameter numbered in turn.
+pub(super) struct Conditions {
+    clauses: Vec<String>,
+    pub params: Vec<Param>,
+}
+
+impl Conditions {
+    /// Starts with `clause`, whose `$1..` are `params`.
+    pub fn new(clause: &str, params: Vec<Param>) -> Conditions {
+        Conditions { clauses: vec![clause.to_string()], params }
+    }
+
+    /// Adds `clause($n)`, `$n` being `param`'s placeholder.
+    pub fn and(&mut self, clause: impl Fn(&str) -> String, param: Param) {
+        self.params.push(param);
+        self.clauses.push(clause(&format!("${}", self.params.len())));
+    }
+
+    pub fn sql(&self) -> String {
+        self.clauses.join(" AND ")
+    }
+}
+
+/// `%text%` for `LIKE … ESCAPE '\'`: `%`, `_` and `\` in `text` match
+/// themselves. Lower-cased: compare with `LOWER(column)`, so matching is
+/// case-insensitive on SQLite and PostgreSQL alike.
+pub(super) fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// `LOWER(column) LIKE $n ESCAPE '\'`.
+pub(super) fn contains(column: &str, placeholder: &str) -> String {
+    format!("LOWER({column}) LIKE {placeholder} ESCAPE '\\'")
+}

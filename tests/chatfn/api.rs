@@ -425,6 +425,10 @@ async fn invocation_log_lists_filters_and_details() {
         assert_eq!(count("versionNumber=1").await, 2);
         assert_eq!(count("versionNumber=2&status=SUCCEEDED").await, 1);
         assert_eq!(count("query=notified%20bob").await, 1);
+        assert_eq!(count("query=NOTIFIED%20BOB").await, 1, "any case, on both stores");
+        assert_eq!(count("query=user.received.notification").await, 0, "only args, result, error and logs");
+        assert_eq!(count("query=mail%20server").await, 1);
+        assert_eq!(count("query=notified%25").await, 0, "a % is itself, not a wildcard");
         assert_eq!(count("query=mail%20server").await, 1);
         assert_eq!(count("startTime=2000-01-01T00:00:00Z&endTime=2100-01-01T00:00:00Z").await, 3);
         assert_eq!(count("endTime=2000-01-01T00:00:00Z").await, 0);
@@ -504,6 +508,11 @@ async fn openapi_document_covers_every_route() {
         ("/v1/messages", "get"),
         ("/v1/messages/{id}", "get"),
         ("/v1/messages/{id}", "delete"),
+        ("/v1/messages/{id}", "patch"),
+        ("/v1/messages", "delete"),
+        ("/v1/users/{id}/channels", "get"),
+        ("/v1/users/{id}/messages", "get"),
+        ("/v1/channels/{id}/participants", "get"),
     ];
     for (path, method) in expected {
         let op = &doc["paths"][path][method];

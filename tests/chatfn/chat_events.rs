@@ -380,3 +380,110 @@ async fn a_full_queue_refuses_the_message_and_stores_nothing() {
     assert_eq!(messages["page"]["totalElements"], 2, "a refused message is not stored");
     app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seeds_chat_operations_and_every_filter_they_list() {
+    each_store(|app| async move {
+        let ids = users_named(&app, &["ann", "bob", "cid"]).await;
+        let both = channel(&app, "both", &["ann", "bob"]).await;
+        let solo = channel(&app, "solo", &["cid"]).await;
+        for (from, room, body) in [("ann", both, "Hello 100% of you"), ("bob", both, "hello_world"), ("cid", solo, "HELLO again")] {
+            assert_eq!(send(&app, room, Some(from), body).await.0, StatusCode::CREATED);
+        }
+        let bodies = |page: &Value| -> Vec<String> {
+            page["_embedded"]["messages"].as_array().unwrap().iter().map(|m| m["body"].as_str().unwrap().into()).collect()
+        };
+        let ok = |path: String| {
+            let app = app.clone();
+            async move {
+                let (status, page) = app.get(&path).await;
+                assert_eq!(status, StatusCode::OK, "{path}: {page}");
+                page
+            }
+        };
+
+        // Messages: by sender, by text (literal, any case), newest first.
+        assert_eq!(bodies(&ok("/v1/messages?username=bob".into()).await), ["hello_world"]);
+        assert_eq!(bodies(&ok("/v1/messages?query=hello".into()).await), ["HELLO again", "hello_world", "Hello 100% of you"]);
+        assert_eq!(bodies(&ok("/v1/messages?query=100%25".into()).await), ["Hello 100% of you"]);
+        assert_eq!(bodies(&ok("/v1/messages?query=o_w".into()).await), ["hello_world"], "_ is not a wildcard");
+        assert!(bodies(&ok("/v1/messages?query=o%25w".into()).await).is_empty(), "% is not a wildcard");
+        assert_eq!(bodies(&ok(format!("/v1/channels/{both}/messages?username=ann")).await), ["Hello 100% of you"]);
+        assert_eq!(bodies(&ok(format!("/v1/users/{}/messages", ids[2])).await), ["HELLO again"]);
+        // The filters stay in the page links.
+        let page = ok("/v1/messages?query=hello&size=1".into()).await;
+        let next = page["_links"]["next"]["href"].as_str().unwrap();
+        assert!(next.contains("query=hello") && next.contains("page=1"), "{next}");
+        for unsupported in ["start=1", "next=1", "relation=NEXT", "unread=true"] {
+            let (status, error) = app.get(&format!("/v1/messages?{unsupported}")).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{unsupported}");
+            let name = unsupported.split('=').next().unwrap();
+            assert!(error["message"].as_str().unwrap().contains(&format!("`{name}`")), "{error}");
+        }
+
+        // Channels: a user's, by members, by creation time.
+        let names = |page: &Value| -> Vec<String> {
+            page["_embedded"]["channels"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().into()).collect()
+        };
+        assert_eq!(names(&ok(format!("/v1/users/{}/channels", ids[0])).await), ["both"]);
+        assert_eq!(names(&ok("/v1/channels?members=ann&members=bob".into()).await), ["both"]);
+        assert_eq!(names(&ok("/v1/channels?members=ann,cid".into()).await), Vec::<String>::new());
+        assert_eq!(names(&ok("/v1/channels?startTime=2000-01-01T00:00:00Z".into()).await), ["both", "solo"]);
+        assert!(names(&ok("/v1/channels?endTime=2000-01-01T00:00:00Z".into()).await).is_empty());
+        for (query, named) in [("startTime=yesterday", "`startTime`"), ("properties=%7B%7D", "`properties`"), ("type=SECRET", "SECRET")] {
+            let (status, error) = app.get(&format!("/v1/channels?{query}")).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {error}");
+            assert!(error["message"].as_str().unwrap().contains(named), "{query}: {error}");
+        }
+        let (status, error) = app.get("/v1/users?properties=%7B%7D").await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(error["message"].as_str().unwrap().contains("`properties`"));
+
+        // Update one message, delete them all.
+        let (_, all) = app.get("/v1/messages?username=ann").await;
+        let first = all["_embedded"]["messages"][0]["id"].as_i64().unwrap();
+        let (status, patched) =
+            app.patch(&format!("/v1/messages/{first}"), json!({"body": "edited", "properties": {"pinned": true}})).await;
+        assert_eq!(status, StatusCode::OK, "{patched}");
+        assert_eq!((patched["body"].clone(), patched["properties"].clone()), (json!("edited"), json!({"pinned": true})));
+        let (status, _) = app.patch(&format!("/v1/messages/{first}"), json!({"channelId": 7})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        let (status, _) = app.patch("/v1/messages/999999", json!({"body": "x"})).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+
+        // Participants: members online.
+        let settings = json!({"guestUsers": "ENABLED", "userCreatedChannels": "ENABLED"});
+        assert_eq!(app.put("/v1/application/settings", settings).await.0, StatusCode::OK);
+        let (_, answer) = app.post("/v1/triggers/user.attempted.start_session", json!({"username": "bob", "authParams": {}})).await;
+        assert!(answer["sessionId"].is_i64(), "{answer}");
+        let online = ok(format!("/v1/channels/{both}/participants")).await;
+        let online: Vec<&str> = online["_embedded"]["users"].as_array().unwrap().iter().map(|u| u["name"].as_str().unwrap()).collect();
+        assert_eq!(online, ["bob"]);
+
+        // The same through a function's context.
+        let probe = deploy(
+            &app,
+            "user.received.notification",
+            r#"async function handleEvent(e: any, context: any) {
+                 const users = context.getUserApi(), channels = context.getChannelApi(), messages = context.getMessageApi();
+                 const mine = await users.listUserChannels(e.user.id);
+                 const said = await users.listUserMessages(e.user.id);
+                 const found = await messages.listMessages(10, undefined, "hello");
+                 const here = await channels.listChannelParticipants(mine.data._embedded.channels[0].id);
+                 return { channels: mine.data._embedded.channels.map((c: any) => c.name),
+                          said: said.data.page.totalElements, found: found.data.page.totalElements,
+                          online: here.data._embedded.users.map((u: any) => u.name) };
+               }"#,
+        )
+        .await;
+        assert_eq!(send(&app, both, Some("ann"), "ping").await.0, StatusCode::CREATED);
+        let ran = finished(&app, probe, 1).await;
+        assert_eq!(ran[0]["result"]["payload"], json!({"channels": ["both"], "said": 1, "found": 2, "online": ["bob"]}), "{:#}", ran[0]);
+
+        let (status, _) = app.delete("/v1/messages").await;
+        assert_eq!(status, StatusCode::OK);
+        let (_, none) = app.get("/v1/messages").await;
+        assert_eq!(none["page"]["totalElements"], 0);
+    })
+    .await;
+}
