@@ -34,7 +34,7 @@ async fn chatkitty_platform_sdk_drives_the_api() {
 
             let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
             assert!(out.status.success(), "the SDK test failed:\n{report}");
-            assert!(report.contains("pass 3"), "{report}");
+            assert!(report.contains("pass 4"), "{report}");
         }
     })
     .await;

@@ -78,3 +78,43 @@ test("functions, versions, invocations", async () => {
   );
   await assert.rejects(kitty.Functions.retrieveFunction(999999), (e) => e.response.status === 404);
 });
+
+test("chat data: a sent message notifies the other members; users' channels and messages", async () => {
+  const suffix = Date.now().toString(36);
+  const [ann, bob] = await Promise.all(
+    ["ann", "bob"].map((n) =>
+      kitty.Users.createUser({ name: `${n}-${suffix}`, displayName: n, isGuest: false, properties: {} }),
+    ),
+  );
+  const channel = await kitty.Channels.createChannel({
+    type: "PUBLIC",
+    name: `room-${suffix}`,
+    members: [{ username: ann.data.name }, { username: bob.data.name }],
+  });
+  const sent = await kitty.Channels.sendChannelMessage(channel.data.id, {
+    type: "TEXT",
+    body: "hello bob",
+    user: { username: ann.data.name },
+  });
+  assert.equal(sent.data.body, "hello bob");
+
+  const notifications = await kitty.Users.listUserNotifications(bob.data.id);
+  assert.equal(notifications.data._embedded.notifications.length, 1);
+  assert.equal(notifications.data._embedded.notifications[0].data.type, "USER:SENT:MESSAGE");
+  assert.equal((await kitty.Users.listUserNotifications(ann.data.id)).data._embedded.notifications.length, 0);
+
+  const channels = await kitty.Users.listUserChannels(bob.data.id);
+  assert.deepEqual(channels.data._embedded.channels.map((c) => c.id), [channel.data.id]);
+  const said = await kitty.Users.listUserMessages(ann.data.id);
+  assert.deepEqual(said.data._embedded.messages.map((m) => m.body), ["hello bob"]);
+
+  const edited = await kitty.Messages.updateMessage(sent.data.id, { body: "hello, bob", properties: { edited: true } });
+  assert.equal(edited.data.body, "hello, bob");
+  assert.deepEqual(edited.data.properties, { edited: true });
+
+  const online = await kitty.Channels.listChannelParticipants(channel.data.id);
+  assert.equal(online.data.page.totalElements, 0);
+
+  await kitty.Messages.deleteMessages();
+  assert.equal((await kitty.Messages.listMessages()).data._embedded.messages.length, 0);
+});
