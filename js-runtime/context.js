@@ -132,6 +132,18 @@
         request("GET", `/v1/channels/${id(channelId)}/messages`, { query: { size } }),
       listChannelMessages: (channelId, size, username, query) =>
         request("GET", `/v1/channels/${id(channelId)}/messages`, { query: { size, username, query } }),
+      listChannelMemberships: (channelId, page, size, sort) =>
+        request("GET", `/v1/channels/${id(channelId)}/memberships`, { query: { page, size, sort } }),
+      listChannelModerators: (channelId, page, size, sort) =>
+        request("GET", `/v1/channels/${id(channelId)}/moderators`, { query: { page, size, sort } }),
+      addChannelModerator: (channelId, user) =>
+        request("POST", `/v1/channels/${id(channelId)}/moderators`, { body: user }),
+      removeChannelModerator: (channelId, userId) =>
+        request("DELETE", `/v1/channels/${id(channelId)}/moderators/${id(userId)}`),
+      listChannelInvites: (channelId, page, size, sort) =>
+        request("GET", `/v1/channels/${id(channelId)}/invites`, { query: { page, size, sort } }),
+      sendChannelInvite: (channelId, invite) =>
+        request("POST", `/v1/channels/${id(channelId)}/invites`, { body: invite }),
       listChannelParticipants: (channelId, page, size, sort) =>
         request("GET", `/v1/channels/${id(channelId)}/participants`, { query: { page, size, sort } }),
     }));
@@ -149,7 +161,21 @@
       listMessages: (size, username, query) => request("GET", "/v1/messages", { query: { size, username, query } }),
       updateMessage: (messageId, patch) => request("PATCH", `/v1/messages/${id(messageId)}`, { body: patch ?? {} }),
       deleteMessages: () => request("DELETE", "/v1/messages"),
+      listMessageReadReceipts: (messageId, page, size, sort) =>
+        request("GET", `/v1/messages/${id(messageId)}/read-receipts`, { query: { page, size, sort } }),
+      readMessage: (messageId, user) =>
+        request("POST", `/v1/messages/${id(messageId)}/read-receipts`, { body: { user } }),
     }));
+  }
+
+  function threadApi() {
+    return ObjectFreeze({
+      retrieveThread: (threadId) => request("GET", `/v1/threads/${id(threadId)}`),
+      listThreadMessages: (threadId, size) =>
+        request("GET", `/v1/threads/${id(threadId)}/messages`, { query: { size } }),
+      sendThreadMessage: (threadId, message) =>
+        request("POST", `/v1/threads/${id(threadId)}/messages`, { body: message }),
+    });
   }
 
   function applicationApi() {
@@ -174,6 +200,7 @@
     getMessageApi: messageApi(),
     getApplicationApi: applicationApi(),
     getUserSessionApi: userSessionApi(),
+    getThreadApi: threadApi(),
   });
 
   const methods = ObjectCreate(null);

@@ -24,6 +24,7 @@ export interface Context {
   getMessageApi(): MessageApi;
   getApplicationApi(): ApplicationApi;
   getUserSessionApi(): UserSessionApi;
+  getThreadApi(): ThreadApi;
 }
 
 /** An axios-style answer. A non-2xx status rejects with a {@link PlatformApiError}. */
@@ -115,6 +116,13 @@ export interface ChannelApi {
   sendChannelMessage(id: number, message: { type: "TEXT"; body: string; user?: ChatUserReference; properties?: Properties }): Answer<Message>;
   retrieveChannelMessages(id: number, size?: number): Answer<Page<"messages", Message>>;
   listChannelMessages(id: number, size?: number, username?: string, query?: string): Answer<Page<"messages", Message>>;
+  listChannelMemberships(id: number, page?: number, size?: number, sort?: string): Answer<Page<"memberships", { user: ChatUser; createdTime: string }>>;
+  listChannelModerators(id: number, page?: number, size?: number, sort?: string): Answer<Page<"users", ChatUser>>;
+  /** A member of a group channel. */
+  addChannelModerator(id: number, user: ChatUserReference): Answer<ChatUser>;
+  removeChannelModerator(id: number, userId: number): Answer<Channel>;
+  listChannelInvites(id: number, page?: number, size?: number, sort?: string): Answer<Page<"invites", { id: number; user: ChatUser; createdTime: string }>>;
+  sendChannelInvite(id: number, invite: { user: ChatUserReference }): Answer<{ id: number; user: ChatUser; createdTime: string }>;
   /** Members with an active user session. */
   listChannelParticipants(id: number, page?: number, size?: number, sort?: string): Answer<Page<"users", ChatUser>>;
 }
@@ -131,6 +139,18 @@ export interface MessageApi {
   updateMessage(id: number, patch: { body?: string; properties?: Properties }): Answer<Message>;
   /** Deletes every message of the application. */
   deleteMessages(): Answer<unknown>;
+  listMessageReadReceipts(id: number, page?: number, size?: number, sort?: string): Answer<Page<"receipts", { user: ChatUser; createdTime: string }>>;
+  /** Records that a member read the message. */
+  readMessage(id: number, user: ChatUserReference): Answer<{ user: ChatUser; createdTime: string }>;
+}
+
+/** A message's reply thread: its id is the message's. */
+export interface ThreadApi {
+  retrieveThread(id: number): Answer<{ id: number; type: "STANDALONE"; createdTime: string; properties: Properties }>;
+  /** Newest first. */
+  listThreadMessages(id: number, size?: number): Answer<Page<"messages", Message>>;
+  /** A reply: a message of the same channel, passing the same pre-send function. */
+  sendThreadMessage(id: number, message: { type: "TEXT"; body: string; user?: ChatUserReference; properties?: Properties }): Answer<Message>;
 }
 
 export interface ApplicationApi {

@@ -27,7 +27,7 @@ pub const MAX_DIRECT_MEMBERS: usize = 10;
 /// Longest message body.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
-async fn channel_or_404(state: &AppState, tenant: Tenant, id: i64) -> ApiResult<Channel> {
+pub(super) async fn channel_or_404(state: &AppState, tenant: Tenant, id: i64) -> ApiResult<Channel> {
     state.store.channel(tenant.application_id, id).await?.ok_or_else(|| ApiError::not_found("channel", id))
 }
 
@@ -368,7 +368,7 @@ pub struct MessageQuery {
 }
 
 impl MessageQuery {
-    fn filter(self) -> ApiResult<MessageFilter> {
+    pub(super) fn filter(self) -> ApiResult<MessageFilter> {
         let cursor = "messages are paged by `page` and `size`; follow the page's _links";
         refuse_unsupported("start", &self.start, cursor)?;
         refuse_unsupported("next", &self.next, cursor)?;
@@ -407,7 +407,7 @@ pub async fn list_channel_messages(
     Params(query): Params<MessageQuery>,
 ) -> ApiResult<Json<MessagePage>> {
     channel_or_404(&state, tenant, id).await?;
-    let filter = MessageFilter { channel_id: Some(id), ..query.filter()? };
+    let filter = MessageFilter { channel_id: Some(id), top_level: true, ..query.filter()? };
     let base = listing_path(&format!("/v1/channels/{id}/messages"), raw.as_deref());
     message_page(&state, tenant, &filter, &paging, &base).await
 }
@@ -441,6 +441,19 @@ pub async fn send_message(
     JsonBody(body): JsonBody<SendMessageBody>,
 ) -> ApiResult<(StatusCode, Json<MessageResource>)> {
     let channel = channel_or_404(&state, tenant, id).await?;
+    post_message(&state, tenant, &channel, None, body).await
+}
+
+/// Sends a message in a channel (in the reply thread of `parent`, if given):
+/// the pre-send function, then the message with its events.
+pub(super) async fn post_message(
+    state: &AppState,
+    tenant: Tenant,
+    channel: &Channel,
+    parent: Option<i64>,
+    body: SendMessageBody,
+) -> ApiResult<(StatusCode, Json<MessageResource>)> {
+    let state = state.clone();
     if body.message_type != "TEXT" {
         return Err(ApiError::bad_request(format!(
             "invalid field `type`: {:?} is not supported; send a TEXT message",
@@ -481,6 +494,7 @@ pub async fn send_message(
         }
     }
     let new = NewChatMessage {
+        parent_id: parent,
         channel_id: channel.id,
         user_id: sender.as_ref().map(|u| u.id),
         body: draft.body,

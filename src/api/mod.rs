@@ -4,6 +4,7 @@
 
 mod application;
 pub mod auth;
+mod channel_roles;
 mod channels;
 mod chat_events;
 mod console;
@@ -85,6 +86,16 @@ fn chat_routes() -> Router<AppState> {
         .route("/v1/users/{id}/channels", get(channels::list_user_channels))
         .route("/v1/users/{id}/messages", get(channels::list_user_messages))
         .route("/v1/channels/{id}/participants", get(channels::list_participants))
+        .route("/v1/channels/{id}/memberships", get(channel_roles::list_memberships))
+        .route("/v1/channels/{id}/moderators", get(channel_roles::list_moderators).post(channel_roles::add_moderator))
+        .route("/v1/channels/{id}/moderators/{user_id}", delete(channel_roles::remove_moderator))
+        .route("/v1/channels/{id}/invites", get(channel_roles::list_invites).post(channel_roles::send_invite))
+        .route(
+            "/v1/messages/{id}/read-receipts",
+            get(channel_roles::list_read_receipts).post(channel_roles::read_message),
+        )
+        .route("/v1/threads/{id}", get(channel_roles::get_thread))
+        .route("/v1/threads/{id}/messages", get(channel_roles::list_thread_messages).post(channel_roles::reply))
         .route("/v1/users/{id}/notifications/{notification_id}/read", post(sessions::read_notification))
         .route("/v1/user-sessions", get(sessions::list_user_sessions))
         .route("/v1/user-sessions/{id}", delete(sessions::end_user_session))

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{application, channels, functions, runtime, sessions, triggers, users};
+use super::{application, channel_roles, channels, functions, runtime, sessions, triggers, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -64,6 +64,17 @@ use super::{application, channels, functions, runtime, sessions, triggers, users
         channels::delete_messages,
         channels::update_message,
         channels::list_participants,
+        channel_roles::list_memberships,
+        channel_roles::list_moderators,
+        channel_roles::add_moderator,
+        channel_roles::remove_moderator,
+        channel_roles::list_invites,
+        channel_roles::send_invite,
+        channel_roles::list_read_receipts,
+        channel_roles::read_message,
+        channel_roles::get_thread,
+        channel_roles::list_thread_messages,
+        channel_roles::reply,
     ),
     modifiers(&BearerAuth)
 )]

@@ -509,7 +509,7 @@ impl MessageResource {
             message_type: m.message_type.clone(),
             body: m.body.clone(),
             channel_id: m.channel_id,
-            nested_level: 0,
+            nested_level: if m.parent_id.is_some() { 1 } else { 0 },
             properties: properties_value(&m.properties),
             created_time: time(m.created_at),
             user: sender.map(|u| UserResource::new(state, u)),
@@ -772,3 +772,79 @@ impl UserSessionResource {
 }
 
 hal_page!(UserSessionPage, EmbeddedUserSessions, sessions, UserSessionResource);
+
+// -- channel roles, receipts, threads ---------------------------------------------------
+
+/// A membership, an invite or a read receipt: a user, and since when.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserSinceResource {
+    /// An invite's id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<i64>,
+    pub user: UserResource,
+    pub created_time: String,
+    #[serde(rename = "_links")]
+    pub links: UserSinceLinks,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserSinceLinks {
+    /// The channel, or the message read.
+    pub of: Link,
+}
+
+impl UserSinceResource {
+    pub fn new(state: &AppState, entry: &crate::store::UserSince, of: &str) -> Self {
+        UserSinceResource {
+            id: entry.id,
+            user: UserResource::new(state, &entry.user),
+            created_time: time(entry.created_at),
+            links: UserSinceLinks { of: state.link(of) },
+        }
+    }
+}
+
+hal_page!(MembershipPage, EmbeddedMemberships, memberships, UserSinceResource);
+hal_page!(InvitePage, EmbeddedInvites, invites, UserSinceResource);
+hal_page!(ReadReceiptPage, EmbeddedReceipts, receipts, UserSinceResource);
+
+/// A message's reply thread (its id is the message's).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ThreadResource {
+    pub id: i64,
+    /// STANDALONE: the replies to one message.
+    #[serde(rename = "type")]
+    pub thread_type: &'static str,
+    pub created_time: String,
+    #[schema(value_type = Object)]
+    pub properties: Value,
+    #[serde(rename = "_links")]
+    pub links: ThreadLinks,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ThreadLinks {
+    #[serde(rename = "self")]
+    pub this: Link,
+    pub messages: Link,
+    /// The message it answers.
+    pub message: Link,
+}
+
+impl ThreadResource {
+    pub fn new(state: &AppState, parent: &ChatMessage) -> Self {
+        ThreadResource {
+            id: parent.id,
+            thread_type: "STANDALONE",
+            created_time: time(parent.created_at),
+            properties: Value::Object(Default::default()),
+            links: ThreadLinks {
+                this: state.link(&format!("/v1/threads/{}", parent.id)),
+                messages: state.link(&format!("/v1/threads/{}/messages", parent.id)),
+                message: state.link(&format!("/v1/messages/{}", parent.id)),
+            },
+        }
+    }
+}

@@ -53,7 +53,7 @@ impl std::fmt::Debug for PlatformHandle {
 /// Paths a function may reach: chat data and the application, never the
 /// control plane (functions, runtime, triggers, tokens).
 const ALLOWED_PREFIXES: &[&str] =
-    &["/v1/users", "/v1/user-sessions", "/v1/channels", "/v1/messages", "/v1/application"];
+    &["/v1/users", "/v1/user-sessions", "/v1/channels", "/v1/messages", "/v1/threads", "/v1/application"];
 const ALLOWED_METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"];
 const MAX_PATH_BYTES: usize = 2048;
 /// Largest request body a context API call may send.
@@ -85,7 +85,7 @@ pub enum ContextError {
     Method(String),
     #[class(type)]
     #[error(
-        "path {0:?} is not one the context APIs can reach (users, user sessions, channels, messages, application)"
+        "path {0:?} is not one the context APIs can reach (users, user sessions, channels, messages, threads, application)"
     )]
     Path(String),
     #[class(range)]

@@ -91,6 +91,8 @@ pub struct ChatMessage {
     pub id: i64,
     pub channel_id: i64,
     pub user_id: Option<i64>,
+    /// The message this one replies to (its reply thread), if any.
+    pub parent_id: Option<i64>,
     /// `TEXT` (sent on behalf of a user) or `SYSTEM_TEXT`.
     pub message_type: String,
     pub body: String,
@@ -114,6 +116,10 @@ pub struct ChannelFilter {
 #[derive(Debug, Default)]
 pub struct MessageFilter {
     pub channel_id: Option<i64>,
+    /// Only the replies to this message (its thread).
+    pub thread_of: Option<i64>,
+    /// Only messages that reply to none (a channel's main thread).
+    pub top_level: bool,
     pub sender_id: Option<i64>,
     pub sender_name: Option<String>,
     /// Text in the body, matched literally and case-insensitively.
@@ -123,13 +129,17 @@ pub struct MessageFilter {
 pub struct NewChatMessage {
     pub channel_id: i64,
     pub user_id: Option<i64>,
+    /// A reply in the thread of this message (of the same channel).
+    pub parent_id: Option<i64>,
     pub body: String,
     pub properties: String,
 }
 
 const USER_COLUMNS: &str = "id, name, display_name, is_guest, properties, created_at";
+/// `USER_COLUMNS` of a query joining `chat_users u`.
+pub(super) const USER_COLUMNS_OF_U: &str = "u.id, u.name, u.display_name, u.is_guest, u.properties, u.created_at";
 const CHANNEL_COLUMNS: &str = "id, type, name, display_name, creator_id, properties, created_at";
-pub(super) const MESSAGE_COLUMNS: &str = "id, channel_id, user_id, type, body, properties, created_at";
+pub(super) const MESSAGE_COLUMNS: &str = "id, channel_id, user_id, type, body, properties, created_at, parent_id";
 
 pub(super) fn user(row: &sqlx::any::AnyRow) -> StoreResult<ChatUser> {
     Ok(ChatUser {
@@ -160,6 +170,7 @@ pub(super) fn message(row: &sqlx::any::AnyRow) -> StoreResult<ChatMessage> {
         id: row.try_get("id")?,
         channel_id: row.try_get("channel_id")?,
         user_id: row.try_get("user_id")?,
+        parent_id: row.try_get("parent_id")?,
         message_type: row.try_get("type")?,
         body: row.try_get("body")?,
         properties: row.try_get("properties")?,
@@ -538,7 +549,7 @@ impl Store {
         page: PageRequest,
     ) -> StoreResult<(Vec<ChatUser>, i64)> {
         let listing = Listing {
-            columns: "u.id, u.name, u.display_name, u.is_guest, u.properties, u.created_at",
+            columns: USER_COLUMNS_OF_U,
             from_where: "chat_channel_members m JOIN chat_users u ON u.id = m.user_id \
                          WHERE m.channel_id = $1 AND m.application_id = $2",
             order_by: "u.id",
@@ -562,23 +573,6 @@ impl Store {
 
     // -- messages -------------------------------------------------------------
 
-    pub async fn create_chat_message(&self, application_id: i64, new: NewChatMessage) -> StoreResult<ChatMessage> {
-        let row = sqlx::query(&format!(
-            "INSERT INTO chat_messages (application_id, channel_id, user_id, type, body, properties, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {MESSAGE_COLUMNS}"
-        ))
-        .bind(application_id)
-        .bind(new.channel_id)
-        .bind(new.user_id)
-        .bind(if new.user_id.is_some() { "TEXT" } else { "SYSTEM_TEXT" })
-        .bind(&new.body)
-        .bind(&new.properties)
-        .bind(now_millis())
-        .fetch_one(&self.pool)
-        .await?;
-        message(&row)
-    }
-
     pub async fn chat_message(&self, application_id: i64, id: i64) -> StoreResult<Option<ChatMessage>> {
         let row =
             sqlx::query(&format!("SELECT {MESSAGE_COLUMNS} FROM chat_messages WHERE id = $1 AND application_id = $2"))
@@ -600,6 +594,12 @@ impl Store {
         let mut conditions = Conditions::new("application_id = $1", vec![Param::Int(application_id)]);
         if let Some(id) = filter.channel_id {
             conditions.and(|p| format!("channel_id = {p}"), Param::Int(id));
+        }
+        if let Some(id) = filter.thread_of {
+            conditions.and(|p| format!("parent_id = {p}"), Param::Int(id));
+        }
+        if filter.top_level {
+            conditions.and_sql("parent_id IS NULL");
         }
         if let Some(id) = filter.sender_id {
             conditions.and(|p| format!("user_id = {p}"), Param::Int(id));
@@ -658,7 +658,7 @@ impl Store {
         page: PageRequest,
     ) -> StoreResult<(Vec<ChatUser>, i64)> {
         let listing = Listing {
-            columns: "u.id, u.name, u.display_name, u.is_guest, u.properties, u.created_at",
+            columns: USER_COLUMNS_OF_U,
             from_where: "chat_channel_members m JOIN chat_users u ON u.id = m.user_id \
                          WHERE m.channel_id = $1 AND m.application_id = $2 AND EXISTS (SELECT 1 FROM \
                          chat_user_sessions s WHERE s.user_id = u.id AND s.ended_at IS NULL AND s.expires_at > $3)",

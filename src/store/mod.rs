@@ -9,6 +9,7 @@
 //! application, so one application can never reach another's rows.
 
 mod applications;
+mod channel_roles;
 mod chat;
 mod functions;
 pub mod jobs;
@@ -24,6 +25,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
 pub use applications::{Application, TimeoutPolicy, Toggle};
+pub use channel_roles::UserSince;
 pub use chat::{
     Channel, ChannelFilter, ChannelPatch, ChannelType, ChatMessage, ChatUser, ChatUserPatch, MessageFilter, NewChannel,
     NewChatMessage, NewChatUser,

@@ -136,8 +136,8 @@ impl Store {
         let now = now_millis();
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(&format!(
-            "INSERT INTO chat_messages (application_id, channel_id, user_id, type, body, properties, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {MESSAGE_COLUMNS}"
+            "INSERT INTO chat_messages (application_id, channel_id, user_id, type, body, properties, created_at, \
+             parent_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {MESSAGE_COLUMNS}"
         ))
         .bind(application_id)
         .bind(new.channel_id)
@@ -146,6 +146,7 @@ impl Store {
         .bind(&new.body)
         .bind(&new.properties)
         .bind(now)
+        .bind(new.parent_id)
         .fetch_one(&mut *tx)
         .await?;
         let message = message(&row)?;

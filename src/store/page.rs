@@ -90,6 +90,11 @@ impl Conditions {
         self.clauses.push(clause(&format!("${}", self.params.len())));
     }
 
+    /// Adds a condition without a parameter.
+    pub fn and_sql(&mut self, clause: &str) {
+        self.clauses.push(clause.to_string());
+    }
+
     pub fn sql(&self) -> String {
         self.clauses.join(" AND ")
     }

@@ -513,6 +513,17 @@ async fn openapi_document_covers_every_route() {
         ("/v1/users/{id}/channels", "get"),
         ("/v1/users/{id}/messages", "get"),
         ("/v1/channels/{id}/participants", "get"),
+        ("/v1/channels/{id}/memberships", "get"),
+        ("/v1/channels/{id}/moderators", "get"),
+        ("/v1/channels/{id}/moderators", "post"),
+        ("/v1/channels/{id}/moderators/{user_id}", "delete"),
+        ("/v1/channels/{id}/invites", "get"),
+        ("/v1/channels/{id}/invites", "post"),
+        ("/v1/messages/{id}/read-receipts", "get"),
+        ("/v1/messages/{id}/read-receipts", "post"),
+        ("/v1/threads/{id}", "get"),
+        ("/v1/threads/{id}/messages", "get"),
+        ("/v1/threads/{id}/messages", "post"),
     ];
     for (path, method) in expected {
         let op = &doc["paths"][path][method];

@@ -487,3 +487,99 @@ async fn the_seeds_chat_operations_and_every_filter_they_list() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moderators_invites_memberships_read_receipts_and_threads() {
+    each_store(|app| async move {
+        let ids = users_named(&app, &["ann", "bob", "cid"]).await;
+        let room = channel(&app, "room", &["ann", "bob"]).await;
+        let names = |page: &Value, collection: &str| -> Vec<String> {
+            page["_embedded"][collection]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e.get("user").unwrap_or(e)["name"].as_str().unwrap().to_string())
+                .collect()
+        };
+
+        // Memberships: who, since when.
+        let (_, memberships) = app.get(&format!("/v1/channels/{room}/memberships")).await;
+        assert_eq!(names(&memberships, "memberships"), ["ann", "bob"]);
+        assert!(memberships["_embedded"]["memberships"][0]["createdTime"].is_string());
+
+        // Moderators: members of group channels only.
+        let (status, made) = app.post(&format!("/v1/channels/{room}/moderators"), json!({"username": "bob"})).await;
+        assert_eq!(status, StatusCode::OK, "{made}");
+        assert_eq!(made["name"], "bob");
+        let (status, error) = app.post(&format!("/v1/channels/{room}/moderators"), json!({"username": "cid"})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "not a member: {error}");
+        let (_, moderators) = app.get(&format!("/v1/channels/{room}/moderators")).await;
+        assert_eq!(names(&moderators, "users"), ["bob"]);
+        let (status, _) = app.delete(&format!("/v1/channels/{room}/moderators/{}", ids[1])).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, _) = app.delete(&format!("/v1/channels/{room}/moderators/{}", ids[1])).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "no longer a moderator");
+        let (_, direct) = app
+            .post("/v1/channels", json!({"type": "DIRECT", "members": [{"username": "ann"}, {"username": "bob"}]}))
+            .await;
+        let direct = direct["id"].as_i64().unwrap();
+        let (status, _) = app.post(&format!("/v1/channels/{direct}/moderators"), json!({"username": "bob"})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "a direct channel has none");
+
+        // Invites: to non-members; again answers the first.
+        let (status, invite) =
+            app.post(&format!("/v1/channels/{room}/invites"), json!({"user": {"username": "cid"}})).await;
+        assert_eq!(status, StatusCode::CREATED, "{invite}");
+        let (status, again) =
+            app.post(&format!("/v1/channels/{room}/invites"), json!({"user": {"username": "cid"}})).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(again["id"], invite["id"]);
+        let (status, _) = app.post(&format!("/v1/channels/{room}/invites"), json!({"user": {"username": "ann"}})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "already a member");
+        let (_, invites) = app.get(&format!("/v1/channels/{room}/invites")).await;
+        assert_eq!(names(&invites, "invites"), ["cid"]);
+
+        // Read receipts: members, once.
+        let (_, message) = send(&app, room, Some("ann"), "read me").await;
+        let mid = message["id"].as_i64().unwrap();
+        let (status, receipt) =
+            app.post(&format!("/v1/messages/{mid}/read-receipts"), json!({"user": {"username": "bob"}})).await;
+        assert_eq!(status, StatusCode::CREATED, "{receipt}");
+        let (_, again) =
+            app.post(&format!("/v1/messages/{mid}/read-receipts"), json!({"user": {"username": "bob"}})).await;
+        assert_eq!(again["createdTime"], receipt["createdTime"], "the first read stays");
+        let (status, _) =
+            app.post(&format!("/v1/messages/{mid}/read-receipts"), json!({"user": {"username": "cid"}})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "not a member");
+        let (_, receipts) = app.get(&format!("/v1/messages/{mid}/read-receipts")).await;
+        assert_eq!(names(&receipts, "receipts"), ["bob"]);
+
+        // Threads: replies to a message, kept out of the channel's main thread.
+        let (status, thread) = app.get(&format!("/v1/threads/{mid}")).await;
+        assert_eq!(status, StatusCode::OK, "{thread}");
+        assert_eq!((thread["id"].clone(), thread["type"].clone()), (json!(mid), json!("STANDALONE")));
+        let (status, reply) = app
+            .post(
+                &format!("/v1/threads/{mid}/messages"),
+                json!({"type": "TEXT", "body": "done", "user": {"username": "bob"}}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{reply}");
+        assert_eq!(reply["nestedLevel"], 1);
+        let (_, replies) = app.get(&format!("/v1/threads/{mid}/messages")).await;
+        assert_eq!(replies["_embedded"]["messages"][0]["body"], "done");
+        let (_, main) = app.get(&format!("/v1/channels/{room}/messages")).await;
+        let bodies: Vec<&str> =
+            main["_embedded"]["messages"].as_array().unwrap().iter().map(|m| m["body"].as_str().unwrap()).collect();
+        assert_eq!(bodies, ["read me"]);
+        let rid = reply["id"].as_i64().unwrap();
+        let (status, _) =
+            app.post(&format!("/v1/threads/{rid}/messages"), json!({"type": "TEXT", "body": "deeper"})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "one level of replies");
+        // The reply notified ann (the other member).
+        let anns = notifications(&app, ids[0]).await;
+        assert_eq!(anns[0]["body"], "done");
+        assert_eq!(app.get("/v1/threads/999999").await.0, StatusCode::NOT_FOUND);
+    })
+    .await;
+}
