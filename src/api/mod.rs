@@ -116,7 +116,7 @@ fn chat_routes() -> Router<AppState> {
 
 fn finish(routes: Router<AppState>, state: AppState) -> Router {
     routes
-        .fallback(|| async { error::ApiError::not_found("path", "") })
+        .fallback(|uri: axum::http::Uri| async move { error::ApiError::not_found("path", uri.path()) })
         .method_not_allowed_fallback(|| async { error::ApiError::method_not_allowed() })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)

@@ -116,9 +116,9 @@ fn finished(invocation: &Value) -> bool {
 
 fn print(invocation: &Value, json: bool) {
     if json {
-        println!("{invocation}");
+        super::out(format_args!("{invocation}\n"));
     } else {
-        print!("{}", render(invocation));
+        super::out(format_args!("{}", render(invocation)));
     }
 }
 

@@ -37,6 +37,21 @@ enum Command {
     Logs(logs::LogsArgs),
 }
 
+/// Writes to standard output. When the reader has gone (`chatfn run … |
+/// head`), exits at once and quietly with the status a shell gives a
+/// process killed by SIGPIPE, as Unix tools do, instead of panicking.
+pub(crate) fn out(text: std::fmt::Arguments) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout.write_fmt(text).and_then(|()| stdout.flush()) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(141);
+        }
+        eprintln!("chatfn: cannot write to standard output: {e}");
+        std::process::exit(1);
+    }
+}
+
 /// Exit status for bad usage or unreadable input files.
 pub const EXIT_USAGE: u8 = 2;
 

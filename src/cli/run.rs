@@ -68,7 +68,7 @@ fn print_script_error(path: &Path, role: &str, e: ScriptError) -> ExitCode {
         "logs": [],
         "durationMs": 0.0,
     });
-    println!("{outcome}");
+    super::out(format_args!("{outcome}\n"));
     ExitCode::FAILURE
 }
 
@@ -135,7 +135,7 @@ pub async fn run(args: RunArgs) -> ExitCode {
             timeout: None,
         })
         .await;
-    println!("{}", serde_json::to_string(&outcome).expect("outcome serialises"));
+    super::out(format_args!("{}\n", serde_json::to_string(&outcome).expect("outcome serialises")));
     match outcome.status {
         InvocationStatus::Succeeded => ExitCode::SUCCESS,
         InvocationStatus::Failed => ExitCode::FAILURE,

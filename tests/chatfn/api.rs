@@ -533,6 +533,10 @@ async fn openapi_document_covers_every_route() {
     let documented: usize = doc["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
     assert_eq!(documented, expected.len());
     assert!(doc["components"]["schemas"]["CreateVersionBody"]["properties"]["handlerScript"].is_object());
+    // An unknown path is named.
+    let (status, missing) = app.get("/v1/no-such-thing").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(missing["message"], "path /v1/no-such-thing was not found");
     // Answers are typed: a listing names its page schema, and the schema its items.
     assert_eq!(
         doc["paths"]["/v1/users"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],

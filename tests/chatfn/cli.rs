@@ -545,3 +545,24 @@ fn a_messages_events_survive_a_kill_9() {
     assert_eq!(cids["_embedded"]["notifications"].as_array().unwrap().len(), 15);
     assert!(server.stop().success());
 }
+
+#[test]
+fn run_into_a_closed_pipe_exits_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let handler = dir.path().join("big.ts");
+    std::fs::write(&handler, "async function handleEvent() { return 'x'.repeat(800_000) }").unwrap();
+    let event = dir.path().join("event.json");
+    std::fs::write(&event, "{}").unwrap();
+    let mut child = chatfn()
+        .args(["run", handler.to_str().unwrap(), "--event", event.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away at once, as `| head -c 0` would.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+}

@@ -326,6 +326,23 @@ async fn a_repeated_idempotency_key_is_a_no_op() {
         let (status, _) =
             app.post(&format!("/v1/function-invocations/{}/retry", first["invocationIds"][0]), json!({})).await;
         assert_eq!(status, StatusCode::CONFLICT);
+
+        // The same key on another trigger type is another event.
+        let sent = deploy(&app, "user.sent.message", "async function handleEvent() { return 2 }").await;
+        let other: Value = app
+            .http
+            .post(app.url("/v1/triggers/user.sent.message"))
+            .bearer_auth(&app.token)
+            .header("Idempotency-Key", "event-42")
+            .json(&json!({"user": {}, "channel": {}, "message": {}}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_ne!(other["invocationIds"], first["invocationIds"], "{other}");
+        invocations_when(&app, sent, |all| all.len() == 1 && all[0]["status"] == "SUCCEEDED").await;
     })
     .await;
 }

@@ -207,16 +207,18 @@ async fn commit_enqueues(
     let mut results = Vec::with_capacity(requests.len());
     // (job id, invocation id, request) of the events to insert.
     let mut fresh: Vec<(i64, i64, &Enqueue)> = Vec::with_capacity(requests.len());
-    let mut keys_in_batch: HashMap<(i64, &str), i64> = HashMap::new();
+    let mut keys_in_batch: HashMap<(i64, &str, &str), i64> = HashMap::new();
     let now = now_millis();
     for r in requests {
         if let Some(key) = &r.idempotency_key {
-            if let Some(&invocation_id) = keys_in_batch.get(&(r.application_id, key.as_str())) {
+            if let Some(&invocation_id) = keys_in_batch.get(&(r.application_id, r.trigger_type.as_str(), key.as_str()))
+            {
                 results.push((invocation_id, true));
                 continue;
             }
             let existing = sqlx::query(sql::SEEN_IDEMPOTENCY_KEY)
                 .bind(r.application_id)
+                .bind(&r.trigger_type)
                 .bind(key)
                 .fetch_optional(&mut *tx)
                 .await?;
@@ -227,7 +229,7 @@ async fn commit_enqueues(
         }
         let (job_id, invocation_id) = (ids.next(), ids.next());
         if let Some(key) = &r.idempotency_key {
-            keys_in_batch.insert((r.application_id, key.as_str()), invocation_id);
+            keys_in_batch.insert((r.application_id, r.trigger_type.as_str(), key.as_str()), invocation_id);
         }
         fresh.push((job_id, invocation_id, r));
         results.push((invocation_id, false));

@@ -38,8 +38,9 @@ pub(crate) const REQUEUE_RUNNING_JOBS: &str =
 
 pub(crate) const EXTEND_LEASE: &str = "UPDATE jobs SET locked_until = $1 WHERE id = $2 AND status = 'RUNNING'";
 
+/// The first delivery of key $3 for trigger type $2 of application $1.
 pub(crate) const SEEN_IDEMPOTENCY_KEY: &str =
-    "SELECT invocation_id FROM jobs WHERE application_id = $1 AND idempotency_key = $2";
+    "SELECT invocation_id FROM jobs WHERE application_id = $1 AND trigger_type = $2 AND idempotency_key = $3";
 
 /// Jobs as accepted, `rows` of them; `run_at` is also their `created_at`.
 pub(crate) fn insert_jobs(rows: usize) -> String {

@@ -91,7 +91,9 @@ fn enqueue(tx: &Transaction, requests: &[Enqueue], ids: &IdSource) -> rusqlite::
     for r in requests {
         if let Some(key) = &r.idempotency_key {
             // Earlier in this round too: the insert below is visible here.
-            if let Some(invocation_id) = seen.query_row(params![r.application_id, key], |row| row.get(0)).optional()? {
+            if let Some(invocation_id) =
+                seen.query_row(params![r.application_id, r.trigger_type, key], |row| row.get(0)).optional()?
+            {
                 results.push((invocation_id, true));
                 continue;
             }

@@ -1,0 +1,1 @@
+../shared/0013_idempotency_per_trigger.sql
