@@ -54,6 +54,9 @@ pub struct ServeArgs {
     /// Invocations of one application running at once; more wait their turn. Default: the number of cores.
     #[arg(long, env = "CHATFN_MAX_CONCURRENCY_PER_APP", value_parser = clap::value_parser!(u32).range(1..=1024))]
     max_concurrency_per_app: Option<u32>,
+    /// Largest result (as JSON) an invocation may answer; over it the invocation fails with ResultTooLargeError and nothing of it is kept.
+    #[arg(long, env = "CHATFN_MAX_RESULT_BYTES", default_value_t = Limits::DEFAULT_RESULT_BYTES as u64, value_parser = clap::value_parser!(u64).range(1..=64 * 1024 * 1024))]
+    max_result_bytes: u64,
     /// V8 heap limit of each application's runtime, in MiB.
     #[arg(long, env = "CHATFN_HEAP_MB", default_value_t = (Limits::default().heap_bytes >> 20) as u64, value_parser = clap::value_parser!(u64).range(16..=4096))]
     heap_mb: u64,
@@ -120,7 +123,11 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
         dispatch: DispatchConfig {
             blocking_timeout: Duration::from_millis(args.blocking_timeout_ms),
             timeout: Duration::from_millis(args.timeout_ms),
-            limits: Limits { heap_bytes: (args.heap_mb as usize) << 20, ..Limits::default() },
+            limits: Limits {
+                heap_bytes: (args.heap_mb as usize) << 20,
+                result_bytes: args.max_result_bytes as usize,
+                ..Limits::default()
+            },
             max_attempts: args.max_attempts,
             engine: EngineConfig {
                 max_runtimes: args.max_runtimes as usize,

@@ -89,6 +89,8 @@ pub enum Ending {
     TimedOut,
     /// Stopped at its heap or ArrayBuffer limit.
     OutOfMemory,
+    /// Returned a result larger than its limit (nothing of it is kept).
+    ResultTooLarge,
     /// The host could not run it.
     Internal,
 }

@@ -34,6 +34,20 @@ pub struct Limits {
     pub console: ConsoleLimits,
     /// Platform API requests (context APIs) one invocation may make.
     pub platform_requests: u32,
+    /// Largest result (as JSON) an invocation may answer and have recorded.
+    #[serde(default = "default_result_bytes")]
+    pub result_bytes: usize,
+}
+
+fn default_result_bytes() -> usize {
+    Limits::DEFAULT_RESULT_BYTES
+}
+
+impl Limits {
+    pub const DEFAULT_RESULT_BYTES: usize = 1024 * 1024;
+    /// An error's message and stack are kept to these many bytes.
+    pub const ERROR_MESSAGE_BYTES: usize = 4 * 1024;
+    pub const ERROR_STACK_BYTES: usize = 16 * 1024;
 }
 
 impl Default for Limits {
@@ -45,6 +59,7 @@ impl Default for Limits {
             buffer_bytes: 256 * 1024 * 1024,
             console: ConsoleLimits::default(),
             platform_requests: 100,
+            result_bytes: Limits::DEFAULT_RESULT_BYTES,
         }
     }
 }

@@ -367,6 +367,18 @@ async fn run(live: &mut Option<LiveRuntime>, guard: &Arc<Guard>, request: &Invoc
         *live = None;
     }
     match result {
+        Ok(Some(payload)) if payload.len() > limits.result_bytes => {
+            let error = InvocationError {
+                name: "ResultTooLargeError".into(),
+                message: format!(
+                    "the function returned {} bytes of JSON; at most {} are kept",
+                    payload.len(),
+                    limits.result_bytes
+                ),
+                stack: None,
+            };
+            InvocationOutcome::failed(error, Ending::ResultTooLarge, logs, duration, cold)
+        }
         Ok(payload) => InvocationOutcome {
             status: InvocationStatus::Succeeded,
             result: Some(InvocationResult {

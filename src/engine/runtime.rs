@@ -395,10 +395,24 @@ fn js_failure(guard: &Guard, error: JsError) -> Failure {
         (None, _) => error.exception_message.trim_start_matches("Uncaught ").to_string(),
     };
     Failure::Threw(InvocationError {
-        name: error.name.clone().unwrap_or_else(|| "Error".into()),
-        message,
-        stack: error.stack.as_deref().map(without_host_frames),
+        name: truncated(error.name.clone().unwrap_or_else(|| "Error".into()), 256),
+        message: truncated(message, Limits::ERROR_MESSAGE_BYTES),
+        stack: error.stack.as_deref().map(|stack| truncated(without_host_frames(stack), Limits::ERROR_STACK_BYTES)),
     })
+}
+
+/// At most `max` bytes of `text` (cut at a character), marked when cut.
+fn truncated(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let cut = text.len() - end;
+        text.truncate(end);
+        text.push_str(&format!("… ({cut} more bytes)"));
+    }
+    text
 }
 
 /// The author's frames only: the runtime's own glue is noise to them.

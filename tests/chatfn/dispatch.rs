@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use super::support::{each_store, TestApp};
+use super::support::{deploy_login_handler, each_store, TestApp};
 
 const LOGIN: &str = "user.attempted.start_session";
 
@@ -528,6 +528,49 @@ async fn a_restarted_host_fails_the_blocking_calls_it_left_running() {
         // host's calls may still be running.
         assert_eq!(failed.len(), if sqlite { 32 } else { 1 }, "{page:#}");
         restarted.shutdown().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_and_errors_are_bounded_before_they_are_stored() {
+    each_store(|app| async move {
+        let version = deploy_login_handler(
+            &app,
+            r#"async function handleEvent(e: any) {
+                 if (e.username === "huge") return "x".repeat(2_000_000);
+                 if (e.username === "loud") throw new Error("y".repeat(100_000));
+                 return "x".repeat(1_000_000);
+               }"#,
+        )
+        .await;
+        // The function the version belongs to.
+        let href = version["_links"]["function"]["href"].as_str().unwrap().to_string();
+        let id: i64 = href.rsplit('/').next().unwrap().parse().unwrap();
+        let trigger = |name: &'static str| {
+            let app = app.clone();
+            async move { app.post(&format!("/v1/triggers/{LOGIN}"), json!({"username": name, "authParams": {}})).await }
+        };
+        // Just under the 1 MiB default: answered and kept whole.
+        let (status, fits) = trigger("fits").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(fits["result"]["payload"].as_str().unwrap().len(), 1_000_000);
+
+        let (status, huge) = trigger("huge").await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "a result over the limit fails the invocation");
+        let too_large = recorded(&app, id, huge["invocationId"].as_i64().unwrap()).await;
+        assert_eq!(too_large["status"], "FAILED");
+        assert_eq!(too_large["error"]["name"], "ResultTooLargeError");
+        let message = too_large["error"]["message"].as_str().unwrap();
+        assert!(message.contains("2000002 bytes") && message.contains("1048576"), "{message}");
+        assert!(too_large["result"].is_null(), "nothing of it is kept");
+
+        let (status, loud) = trigger("loud").await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let thrown = recorded(&app, id, loud["invocationId"].as_i64().unwrap()).await;
+        let message = thrown["error"]["message"].as_str().unwrap();
+        assert!(message.len() < 4_200 && message.ends_with("more bytes)"), "{}", message.len());
+        assert!(thrown["error"]["stack"].as_str().unwrap().len() < 17_000);
     })
     .await;
 }
