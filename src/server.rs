@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use serde_json::json;
 
+use crate::api::rate::RateLimits;
 use crate::api::{self, auth, ApiConfig, AppState, EmbeddedPlatform};
 use crate::dispatch::queue::{Queue, QueueConfig};
 use crate::dispatch::{DispatchConfig, Dispatcher, PlatformBinding};
@@ -14,7 +15,7 @@ use crate::engine::{Engine, PlatformHandle};
 use crate::npm::{Npm, NpmConfig};
 use crate::remote_platform::{RemoteClient, RemoteConfig, RemotePlatform};
 use crate::secret::Secret;
-use crate::store::Store;
+use crate::store::{Retention, Store};
 
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -36,6 +37,10 @@ pub struct ServerConfig {
     pub install_timeout: std::time::Duration,
     /// How long a user session the embedded platform starts stays active.
     pub session_ttl: std::time::Duration,
+    /// Requests per second each application may make.
+    pub rate_limits: RateLimits,
+    /// How long, and how many, invocation records are kept.
+    pub retention: Retention,
 }
 
 impl ServerConfig {
@@ -71,6 +76,7 @@ pub async fn create_application(
 
 pub struct Server {
     listener: tokio::net::TcpListener,
+    retention: Retention,
     state: AppState,
     /// The routes the embedded platform calls in-process; it holds them weakly.
     _platform_router: Option<Arc<axum::Router>>,
@@ -110,10 +116,11 @@ impl Server {
             token_ttl_secs: config.token_ttl_secs,
             install_timeout: config.install_timeout,
             session_ttl: config.session_ttl,
+            rate_limits: config.rate_limits,
         };
         let state = AppState::new(store, api, dispatcher, queue, npm);
         let platform_router = embedded.map(|embedded| api::serve_embedded(&state, &embedded));
-        Ok(Server { listener, state, _platform_router: platform_router, created_default })
+        Ok(Server { listener, retention: config.retention, state, _platform_router: platform_router, created_default })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -129,13 +136,27 @@ impl Server {
         let store = self.state.store.clone();
         let dispatcher = self.state.dispatcher.clone();
         let queue = self.state.queue.clone();
+        let pruning = tokio::spawn(prune(store.clone(), self.retention));
         let app = api::router(self.state);
         axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
+        pruning.abort();
         queue.stop(std::time::Duration::from_secs(30)).await;
         // Invocation records still queued are written before the store closes.
         dispatcher.recorder().close().await;
         store.close().await;
         Ok(())
+    }
+}
+
+/// Prunes the invocation log in the background, every `retention.every`.
+async fn prune(store: Store, retention: Retention) {
+    loop {
+        tokio::time::sleep(retention.every).await;
+        match store.prune_invocations(&retention).await {
+            Ok(0) => {}
+            Ok(deleted) => tracing::info!(deleted, "pruned the invocation log"),
+            Err(e) => tracing::error!(error = %e, "pruning the invocation log failed"),
+        }
     }
 }
 

@@ -18,6 +18,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use super::error::{ApiError, ApiResult};
+use super::rate::RequestKind;
 use super::AppState;
 
 pub fn hash_secret(secret: &str) -> String {
@@ -135,23 +136,40 @@ impl FromRequestParts<AppState> for Tenant {
             .or_else(|| header.strip_prefix("bearer "))
             .ok_or_else(|| ApiError::unauthorized("the Authorization header must be a Bearer token"))?
             .trim();
-        let hash = token_hash(token);
-        let now = crate::store::now_millis();
-        if let Some(&(application_id, expires_at)) = state.tokens.read().get(&hash) {
-            if expires_at > now {
-                return Ok(Tenant { application_id });
-            }
+        let tenant = bearer_tenant(token, state).await?;
+        let kind = if parts.uri.path().starts_with("/v1/triggers/") { RequestKind::Trigger } else { RequestKind::Api };
+        state.limiter.admit(tenant.application_id, kind).map_err(|(rate, retry_after)| {
+            let what = match kind {
+                RequestKind::Trigger => "trigger",
+                RequestKind::Api => "API",
+            };
+            ApiError::too_many_requests(
+                format!("this application made more than {rate} {what} request(s) in a second; retry later"),
+                retry_after,
+            )
+        })?;
+        Ok(tenant)
+    }
+}
+
+/// The application a bearer token stands for (cached until it expires).
+async fn bearer_tenant(token: &str, state: &AppState) -> Result<Tenant, ApiError> {
+    let hash = token_hash(token);
+    let now = crate::store::now_millis();
+    if let Some(&(application_id, expires_at)) = state.tokens.read().get(&hash) {
+        if expires_at > now {
+            return Ok(Tenant { application_id });
         }
-        match state.store.token(&hash).await? {
-            Some((application_id, expires_at)) => {
-                let mut cache = state.tokens.write();
-                if cache.len() > 100_000 {
-                    cache.retain(|_, (_, exp)| *exp > now);
-                }
-                cache.insert(hash, (application_id, expires_at));
-                Ok(Tenant { application_id })
+    }
+    match state.store.token(&hash).await? {
+        Some((application_id, expires_at)) => {
+            let mut cache = state.tokens.write();
+            if cache.len() > 100_000 {
+                cache.retain(|_, (_, exp)| *exp > now);
             }
-            None => Err(ApiError::unauthorized("the access token is invalid or expired")),
+            cache.insert(hash, (application_id, expires_at));
+            Ok(Tenant { application_id })
         }
+        None => Err(ApiError::unauthorized("the access token is invalid or expired")),
     }
 }

@@ -14,6 +14,7 @@ mod extract;
 mod functions;
 mod hal;
 mod openapi;
+pub mod rate;
 pub mod resources;
 mod runtime;
 mod sessions;

@@ -19,6 +19,8 @@ pub struct ApiConfig {
     /// How long a user session the embedded platform starts stays active
     /// unless ended first.
     pub session_ttl: std::time::Duration,
+    /// Requests per second each application may make.
+    pub rate_limits: super::rate::RateLimits,
 }
 
 #[derive(Clone)]
@@ -32,6 +34,7 @@ pub struct AppState {
     pub npm: Arc<crate::npm::Npm>,
     /// Dependency installs in flight, by application (one at a time each).
     pub installs: Arc<parking_lot::Mutex<HashMap<i64, Arc<crate::npm::InstallProgress>>>>,
+    pub limiter: Arc<super::rate::Limiter>,
 }
 
 impl AppState {
@@ -44,6 +47,7 @@ impl AppState {
     ) -> AppState {
         AppState {
             store,
+            limiter: Arc::new(super::rate::Limiter::new(config.rate_limits)),
             config: Arc::new(config),
             tokens: Arc::default(),
             dispatcher,

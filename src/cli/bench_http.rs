@@ -109,6 +109,9 @@ pub async fn bench_http(args: BenchHttpArgs) -> ExitCode {
         npm: crate::npm::NpmConfig::new(crate::npm::NpmConfig::DEFAULT_REGISTRY, dir.join("packages")),
         install_timeout: std::time::Duration::from_secs(60),
         session_ttl: ServerConfig::DEFAULT_SESSION_TTL,
+        // The bench measures the host, not the limits.
+        rate_limits: crate::api::rate::RateLimits::UNLIMITED,
+        retention: crate::store::Retention::default(),
     })
     .await
     .expect("server builds");

@@ -13,9 +13,10 @@ use crate::engine::{EngineConfig, Limits};
 use crate::npm::NpmConfig;
 use crate::remote_platform::RemoteConfig;
 
+use crate::api::rate::RateLimits;
 use crate::secret::Secret;
 use crate::server::{create_application, credentials_json, shutdown_signal, Server, ServerConfig};
-use crate::store::Store;
+use crate::store::{Retention, Store};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://chatfn.db";
 
@@ -98,6 +99,18 @@ pub struct ServeArgs {
     /// user.attempted.start_session) stays active unless ended, in seconds.
     #[arg(long, env = "CHATFN_SESSION_TTL_SECS", default_value_t = ServerConfig::DEFAULT_SESSION_TTL.as_secs(), value_parser = clap::value_parser!(u64).range(1..=2_592_000))]
     session_ttl_secs: u64,
+    /// Trigger requests per second each application may make (0: unlimited); over it, 429 with Retry-After.
+    #[arg(long, env = "CHATFN_TRIGGER_RATE", default_value_t = RateLimits::DEFAULT.triggers_per_second)]
+    trigger_rate: u32,
+    /// Other API requests per second each application may make (0: unlimited).
+    #[arg(long, env = "CHATFN_API_RATE", default_value_t = RateLimits::DEFAULT.api_per_second)]
+    api_rate: u32,
+    /// Days finished invocations stay in the log.
+    #[arg(long, env = "CHATFN_RETENTION_DAYS", default_value_t = Retention::default().max_age.as_secs() / 86_400, value_parser = clap::value_parser!(u64).range(1..=3650))]
+    retention_days: u64,
+    /// Finished invocations kept per application (the newest).
+    #[arg(long, env = "CHATFN_RETENTION_MAX_INVOCATIONS", default_value_t = Retention::default().max_per_application, value_parser = clap::value_parser!(i64).range(1..))]
+    retention_max_invocations: i64,
     /// Client id of the default application created on first start.
     #[arg(long, env = "CHATFN_CLIENT_ID", allow_hyphen_values = true, requires = "client_secret")]
     client_id: Option<String>,
@@ -155,6 +168,12 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
         },
         install_timeout: Duration::from_secs(args.install_timeout_secs),
         session_ttl: Duration::from_secs(args.session_ttl_secs),
+        rate_limits: RateLimits { triggers_per_second: args.trigger_rate, api_per_second: args.api_rate },
+        retention: Retention {
+            max_age: Duration::from_secs(args.retention_days * 86_400),
+            max_per_application: args.retention_max_invocations,
+            ..Retention::default()
+        },
     };
     let server = match Server::build(config).await {
         Ok(server) => server,

@@ -13,6 +13,7 @@ mod channel_roles;
 mod chat;
 mod functions;
 pub mod jobs;
+pub use jobs::Retention;
 mod notifications;
 mod page;
 mod runtimes;

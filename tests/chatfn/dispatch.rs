@@ -574,3 +574,91 @@ async fn results_and_errors_are_bounded_before_they_are_stored() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_application_over_its_request_rate_waits_and_others_do_not() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let url = format!("sqlite://{}", dir.path().join("chatfn.db").display());
+    let app = TestApp::spawn_with(url, dir.clone(), |config| {
+        // One a second: a second request at once is always over (a test on a
+        // slow machine cannot refill the bucket between them).
+        config.rate_limits = chatfn::api::rate::RateLimits { triggers_per_second: 1, api_per_second: 1 };
+    })
+    .await;
+    let other = app.second_application("other").await;
+    // The token fetches above are not counted: only authenticated requests are.
+    let mut statuses = Vec::new();
+    for _ in 0..2 {
+        statuses.push(app.http.get(app.url("/v1/application")).bearer_auth(&app.token).send().await.unwrap());
+    }
+    assert_eq!(statuses[0].status(), StatusCode::OK);
+    let over = statuses.pop().unwrap();
+    assert_eq!(over.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(over.headers()["retry-after"], "1");
+    let body: Value = over.json().await.unwrap();
+    assert_eq!(body["error"], "TooManyRequestsError");
+    assert!(body["message"].as_str().unwrap().contains("1 API request(s)"), "{body}");
+    assert_eq!(other.get("/v1/application").await.0, StatusCode::OK, "another application has its own rate");
+    // Triggers have a rate of their own.
+    let fired: Vec<StatusCode> = {
+        let mut all = Vec::new();
+        for _ in 0..2 {
+            all.push(app.post(&format!("/v1/triggers/{NOTIFY}"), notification("ann")).await.0);
+        }
+        all
+    };
+    assert_eq!(fired, [StatusCode::ACCEPTED, StatusCode::TOO_MANY_REQUESTS]);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(app.get("/v1/application").await.0, StatusCode::OK, "a second later there is room again");
+    app.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_invocation_log_is_pruned_by_age_and_count() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let url = format!("sqlite://{}", dir.path().join("chatfn.db").display());
+    let app = TestApp::spawn_with(url, dir.clone(), |config| {
+        config.retention = chatfn::store::Retention {
+            max_age: Duration::from_secs(3600),
+            max_per_application: 3,
+            every: Duration::from_millis(100),
+        };
+    })
+    .await;
+    let id = deploy(&app, LOGIN, "async function handleEvent(e: any) { return e.username }").await;
+    let (_, version) = app.get(&format!("/v1/functions/{id}/current-version")).await;
+    // One from long ago, as an older host would have left it.
+    let pool = app.raw_pool().await;
+    sqlx::query(
+        "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, trigger_type, args, \
+         status, attempt, created_at, finished_at) VALUES (7, $1, $2, $3, 1, $4, '{}', 'SUCCEEDED', 1, 1, 1)",
+    )
+    .bind(app.application_id)
+    .bind(id)
+    .bind(version["id"].as_i64().unwrap())
+    .bind(LOGIN)
+    .execute(&pool)
+    .await
+    .unwrap();
+    for n in 0..5 {
+        let (status, _) =
+            app.post(&format!("/v1/triggers/{LOGIN}"), json!({"username": format!("u{n}"), "authParams": {}})).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let mut kept = Vec::new();
+    for _ in 0..100 {
+        let (_, page) = app.get(&format!("/v1/functions/{id}/invocations?sort=id,asc")).await;
+        kept = page["_embedded"]["invocations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["args"]["username"].clone())
+            .collect();
+        if kept.len() == 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(kept, [json!("u2"), json!("u3"), json!("u4")], "the newest three, the old one gone");
+    app.shutdown().await;
+}

@@ -116,6 +116,8 @@ impl TestApp {
             npm: super::npm_registry::config(),
             install_timeout: std::time::Duration::from_secs(60),
             session_ttl: ServerConfig::DEFAULT_SESSION_TTL,
+            rate_limits: chatfn::api::rate::RateLimits::DEFAULT,
+            retention: chatfn::store::Retention::default(),
         };
         configure(&mut config);
         let server = Server::build(config).await.expect("server builds");

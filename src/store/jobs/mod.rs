@@ -16,6 +16,8 @@
 mod ids;
 mod postgres;
 mod queue;
+
+pub use queue::Retention;
 pub(super) mod sql;
 mod sqlite;
 

@@ -14,7 +14,99 @@ pub struct Recovered {
     pub failed: u64,
 }
 
+/// How long, and how many, finished invocation records are kept.
+#[derive(Debug, Clone, Copy)]
+pub struct Retention {
+    /// Older ones are deleted.
+    pub max_age: std::time::Duration,
+    /// Per application, beyond the newest this many.
+    pub max_per_application: i64,
+    /// How often the log is pruned.
+    pub every: std::time::Duration,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            max_age: std::time::Duration::from_secs(30 * 24 * 3600),
+            max_per_application: 100_000,
+            every: std::time::Duration::from_secs(60),
+        }
+    }
+}
+
+/// Rows deleted per statement, so that pruning never holds the store long.
+const PRUNE_BATCH: i64 = 5_000;
+
 impl Store {
+    /// Deletes finished invocations past the retention (never one whose
+    /// job may still run), and finished jobs whose first attempt is gone;
+    /// how many invocations were deleted.
+    pub async fn prune_invocations(&self, retention: &Retention) -> StoreResult<u64> {
+        let finished = "status IN ('SUCCEEDED', 'FAILED') \
+             AND (job_id IS NULL OR job_id NOT IN (SELECT id FROM jobs WHERE status IN ('QUEUED', 'RUNNING')))";
+        let cutoff = now_millis() - retention.max_age.as_millis() as i64;
+        let mut deleted = 0;
+        loop {
+            let done = sqlx::query(&format!(
+                "DELETE FROM invocations WHERE id IN (SELECT id FROM invocations WHERE created_at < $1 AND {finished} LIMIT $2)"
+            ))
+            .bind(cutoff)
+            .bind(PRUNE_BATCH)
+            .execute(self.pool())
+            .await?
+            .rows_affected();
+            deleted += done;
+            if done < PRUNE_BATCH as u64 {
+                break;
+            }
+        }
+        let applications: Vec<i64> = sqlx::query("SELECT id FROM applications")
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(|row| row.try_get("id"))
+            .collect::<Result<_, _>>()?;
+        for application_id in applications {
+            // The id of the newest one past the cap, if there are that many.
+            let Some(row) =
+                sqlx::query("SELECT id FROM invocations WHERE application_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2")
+                    .bind(application_id)
+                    .bind(retention.max_per_application)
+                    .fetch_optional(self.pool())
+                    .await?
+            else {
+                continue;
+            };
+            let newest_dropped: i64 = row.try_get("id")?;
+            loop {
+                let done = sqlx::query(&format!(
+                    "DELETE FROM invocations WHERE id IN (SELECT id FROM invocations \
+                     WHERE application_id = $1 AND id <= $2 AND {finished} LIMIT $3)"
+                ))
+                .bind(application_id)
+                .bind(newest_dropped)
+                .bind(PRUNE_BATCH)
+                .execute(self.pool())
+                .await?
+                .rows_affected();
+                deleted += done;
+                if done < PRUNE_BATCH as u64 {
+                    break;
+                }
+            }
+        }
+        if deleted > 0 {
+            sqlx::query(
+                "DELETE FROM jobs WHERE status IN ('SUCCEEDED', 'FAILED') \
+                 AND invocation_id NOT IN (SELECT id FROM invocations)",
+            )
+            .execute(self.pool())
+            .await?;
+        }
+        Ok(deleted)
+    }
+
     /// On an SQLite store (one host by definition) whatever a previous
     /// process left running was interrupted: those invocations are recorded
     /// as FAILED and their jobs queued again. (PostgreSQL hosts recover by
