@@ -616,3 +616,131 @@ async fn the_operators_console_is_a_locked_down_page_over_the_same_api() {
     }
     assert!(!page.contains("innerHTML"), "invocation data must not be interpreted as HTML");
 }
+
+/// A body each operation accepts, so that the matrix below reaches the
+/// ownership check rather than a body's validation.
+fn valid_body(method: &str, path: &str) -> Value {
+    match (method, path) {
+        ("post", "/v1/functions/{id}/versions") => json!({"handlerScript": "async function handleEvent() {}"}),
+        ("put", "/v1/functions/{id}/current-version") => json!({"versionNumber": 1}),
+        ("post", "/v1/channels/{id}/messages") | ("post", "/v1/threads/{id}/messages") => {
+            json!({"type": "TEXT", "body": "hi"})
+        }
+        ("post", "/v1/channels/{id}/invites") | ("post", "/v1/messages/{id}/read-receipts") => {
+            json!({"user": {"username": "ann"}})
+        }
+        ("post", "/v1/channels/{id}/members") | ("post", "/v1/channels/{id}/moderators") => json!({"username": "ann"}),
+        _ => json!({}),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_operation_refuses_missing_bad_expired_and_foreign_tokens_and_changes_nothing() {
+    each_store(|app| async move {
+        // Application A's data, one of each kind.
+        let (_, user) = app.post("/v1/users", json!({"name": "ann", "displayName": "Ann"})).await;
+        app.post("/v1/users", json!({"name": "bob", "displayName": "Bob"})).await;
+        let (_, channel) = app
+            .post(
+                "/v1/channels",
+                json!({"type": "PUBLIC", "name": "room", "members": [{"username": "ann"}, {"username": "bob"}]}),
+            )
+            .await;
+        let (c, u) = (channel["id"].as_i64().unwrap(), user["id"].as_i64().unwrap());
+        let (_, message) = app
+            .post(
+                &format!("/v1/channels/{c}/messages"),
+                json!({"type": "TEXT", "body": "kept", "user": {"username": "bob"}}),
+            )
+            .await;
+        let m = message["id"].as_i64().unwrap();
+        let version = super::support::deploy_login_handler(&app, "async function handleEvent() { return 1 }").await;
+        let f: i64 =
+            version["_links"]["function"]["href"].as_str().unwrap().rsplit('/').next().unwrap().parse().unwrap();
+        let (_, ran) =
+            app.post("/v1/triggers/user.attempted.start_session", json!({"username": "ann", "authParams": {}})).await;
+        let (_, notifications) = app.get(&format!("/v1/users/{u}/notifications")).await;
+        let n = notifications["_embedded"]["notifications"][0]["id"].as_i64().unwrap();
+        let ids = [
+            ("/v1/users/{id}", u),
+            ("/v1/channels/{id}", c),
+            ("/v1/messages/{id}", m),
+            ("/v1/threads/{id}", m),
+            ("/v1/functions/{id}", f),
+            ("/v1/function-versions/{id}", version["id"].as_i64().unwrap()),
+            ("/v1/function-invocations/{id}", ran["invocationId"].as_i64().unwrap()),
+            ("/v1/user-sessions/{id}", ran["sessionId"].as_i64().unwrap_or(1)),
+        ];
+        let snapshot = |app: TestApp| async move {
+            let mut seen = Vec::new();
+            for path in
+                ["/v1/users", "/v1/channels", "/v1/messages", "/v1/runtimes/nodejs/functions", "/v1/user-sessions"]
+            {
+                seen.push(app.get(path).await.1["_embedded"].clone());
+            }
+            seen.push(app.get(&format!("/v1/functions/{f}/versions")).await.1["_embedded"].clone());
+            seen.push(app.get("/v1/runtimes/nodejs").await.1["version"].clone());
+            seen
+        };
+        let before = snapshot(app.clone()).await;
+
+        let other = app.second_application("intruder").await;
+        let expired = chatfn::api::auth::random_token(32);
+        let store = chatfn::store::Store::connect(&app.database_url).await.unwrap();
+        store
+            .insert_token(
+                &chatfn::api::auth::token_hash(&expired),
+                app.application_id,
+                chatfn::store::now_millis() - 1_000,
+            )
+            .await
+            .unwrap();
+        store.close().await;
+
+        let doc: Value = app.http.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+        let (mut checked, mut foreign) = (0, 0);
+        for (template, operations) in doc["paths"].as_object().unwrap() {
+            let prefix =
+                ids.iter().find(|(p, _)| template.contains("{id}") && template.starts_with(p.trim_end_matches("{id}")));
+            let path = match prefix {
+                Some((_, id)) => template.replace("{id}", &id.to_string()),
+                None => template.clone(),
+            };
+            let path = path
+                .replace("{user_id}", &u.to_string())
+                .replace("{notification_id}", &n.to_string())
+                .replace("{type}", "user.attempted.start_session");
+            for method in operations.as_object().unwrap().keys() {
+                let verb = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+                let body = valid_body(method, template);
+                let send = |auth: Option<String>| {
+                    let mut request = app.http.request(verb.clone(), app.url(&path)).json(&body);
+                    if let Some(auth) = auth {
+                        request = request.header("Authorization", auth);
+                    }
+                    request.send()
+                };
+                for (what, auth) in [
+                    ("no token", None),
+                    ("a malformed header", Some("Token abc".to_string())),
+                    ("a token that is no token", Some("Bearer not-a-token".to_string())),
+                    ("an expired token", Some(format!("Bearer {expired}"))),
+                ] {
+                    let status = send(auth).await.unwrap().status();
+                    assert_eq!(status, StatusCode::UNAUTHORIZED, "{method} {path} with {what}");
+                }
+                if prefix.is_some() {
+                    let status = send(Some(format!("Bearer {}", other.token))).await.unwrap().status();
+                    assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path} with another application's token");
+                    foreign += 1;
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked >= 60 && foreign >= 40, "{checked} operations, {foreign} with ids");
+        assert_eq!(snapshot(app.clone()).await, before, "nothing of application A changed");
+        let (_, kept) = app.get(&format!("/v1/messages/{m}")).await;
+        assert_eq!(kept["body"], "kept");
+    })
+    .await;
+}
