@@ -566,3 +566,114 @@ fn run_into_a_closed_pipe_exits_quietly() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(out.status.code(), Some(141), "{stderr}");
 }
+
+/// A bounded crash soak: 25 times, events under load and a SIGKILL; then
+/// every accepted event has succeeded, no attempt succeeded twice, and the
+/// store passes SQLite's integrity check.
+#[test]
+fn a_crash_soak_loses_no_accepted_event() {
+    use serde_json::{json, Value};
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("chatfn.db");
+    let url = format!("sqlite://{}", file.display());
+    let out = chatfn().args(["apps", "create", "soak", "--database-url", &url]).output().unwrap();
+    let created: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (id, secret) =
+        (created["clientId"].as_str().unwrap().to_string(), created["clientSecret"].as_str().unwrap().to_string());
+    let http = reqwest::blocking::Client::builder().timeout(std::time::Duration::from_secs(5)).build().unwrap();
+    let bearer = |base: &str| -> String {
+        token(base, &id, &secret).json::<Value>().unwrap()["access_token"].as_str().unwrap().to_string()
+    };
+    let server = ServeProcess::start(&url);
+    let auth = bearer(&server.base);
+    let function: Value = http
+        .post(format!("{}/v1/runtimes/nodejs/functions", server.base))
+        .bearer_auth(&auth)
+        .json(&json!({"type": "user.sent.message", "name": "soak"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let function_id = function["id"].as_i64().unwrap();
+    let script = "async function handleEvent(e: any) { await new Promise(r => setTimeout(r, 5)); return e.n }";
+    let res = http
+        .post(format!("{}/v1/functions/{function_id}/versions", server.base))
+        .bearer_auth(&auth)
+        .json(&json!({ "handlerScript": script }))
+        .send()
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let mut server = Some(server);
+    let mut accepted = Vec::new();
+    let mut n = 0;
+    for _cycle in 0..25 {
+        let mut running = server.take().unwrap_or_else(|| ServeProcess::start(&url));
+        let auth = bearer(&running.base);
+        let until = std::time::Instant::now() + std::time::Duration::from_millis(150);
+        while std::time::Instant::now() < until {
+            let sent = http
+                .post(format!("{}/v1/triggers/user.sent.message", running.base))
+                .bearer_auth(&auth)
+                .json(&json!({"n": n, "user": {}, "channel": {}, "message": {}}))
+                .send();
+            if let Ok(res) = sent {
+                if res.status() == 202 {
+                    accepted.push(n);
+                }
+            }
+            n += 1;
+        }
+        running.child.kill().unwrap();
+        running.child.wait().unwrap();
+    }
+    let running = ServeProcess::start(&url);
+    let auth = bearer(&running.base);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+    loop {
+        let mut done = std::collections::BTreeSet::new();
+        let mut page = 0;
+        loop {
+            let listing: Value = http
+                .get(format!(
+                    "{}/v1/functions/{function_id}/invocations?status=SUCCEEDED&size=100&page={page}",
+                    running.base
+                ))
+                .bearer_auth(&auth)
+                .send()
+                .unwrap()
+                .json()
+                .unwrap();
+            let items = listing["_embedded"]["invocations"].as_array().unwrap().clone();
+            done.extend(items.iter().map(|i| i["result"]["payload"].as_i64().unwrap()));
+            if items.len() < 100 {
+                break;
+            }
+            page += 1;
+        }
+        if accepted.iter().all(|n| done.contains(n)) {
+            break;
+        }
+        let missing = accepted.iter().filter(|n| !done.contains(n)).count();
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{missing} of {} accepted events never succeeded",
+            accepted.len()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(running.stop().success());
+    assert!(accepted.len() > 100, "the soak accepted {} events", accepted.len());
+
+    let db = rusqlite::Connection::open(&file).unwrap();
+    let twice: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM (SELECT job_id, attempt FROM invocations WHERE status = 'SUCCEEDED' \
+             GROUP BY job_id, attempt HAVING COUNT(*) > 1)",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert_eq!(twice, 0, "an attempt succeeded twice");
+    let integrity: String = db.query_row("PRAGMA integrity_check", [], |row| row.get(0)).unwrap();
+    assert_eq!(integrity, "ok");
+}
