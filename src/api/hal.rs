@@ -121,3 +121,32 @@ pub fn refuse_unsupported(name: &str, value: &Option<String>, why: &str) -> Resu
         None => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+
+        /// Any `page`, `size` and `sort` give a page or a 400 naming the problem.
+        #[test]
+        fn any_paging_is_a_page_or_a_400(
+            page in proptest::option::of("\\PC{0,12}"),
+            size in proptest::option::of("-?[0-9]{0,22}|\\PC{0,6}"),
+            sort in proptest::option::of("\\PC{0,16}"),
+        ) {
+            let query = PageQuery { page, size, sort };
+            match query.request(&["id", "createdTime"]) {
+                Ok(request) => {
+                    proptest::prop_assert!(request.page >= 0);
+                    proptest::prop_assert!((1..=MAX_PAGE_SIZE).contains(&request.size));
+                }
+                Err(e) => {
+                    proptest::prop_assert_eq!(e.status, axum::http::StatusCode::BAD_REQUEST);
+                    proptest::prop_assert!(!e.message.is_empty());
+                }
+            }
+        }
+    }
+}

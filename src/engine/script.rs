@@ -213,4 +213,28 @@ mod tests {
             compile("file:///h.ts", src, ScriptRole::Handler).unwrap();
         }
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+
+        /// Any text, and any cut or splice of a valid handler, compiles or
+        /// is refused with a message; never a panic, and a position is in
+        /// the text.
+        #[test]
+        fn any_source_compiles_or_is_refused_with_a_position(
+            noise in "\\PC{0,200}",
+            cut in 0usize..80,
+            at in 0usize..80,
+        ) {
+            let valid = "async function handleEvent(e: any) { return { ok: e.n + 1 } }";
+            let (head, tail) = valid.split_at(cut.min(valid.len()));
+            let spliced = format!("{head}{}{tail}", &noise[..noise.char_indices().nth(at.min(noise.chars().count())).map_or(noise.len(), |(i, _)| i)]);
+            for source in [noise.clone(), spliced] {
+                if let Err(e) = compile("file:///fuzz.ts", &source, ScriptRole::Handler) {
+                    proptest::prop_assert!(!e.message.is_empty());
+                    proptest::prop_assert!(e.line <= source.lines().count() + 1, "{e:?}");
+                }
+            }
+        }
+    }
 }

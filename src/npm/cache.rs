@@ -206,4 +206,59 @@ mod tests {
         assert_eq!((d.algorithm, d.bytes), ("sha1", sha1::Sha1::digest(data).to_vec()));
         assert!(expected_digest(Some("md5-xyz"), None).is_none());
     }
+
+    /// A small real tarball: `package/index.js` and `package/package.json`.
+    fn tarball() -> Vec<u8> {
+        let mut builder = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
+        for (path, body) in [("package/package.json", "{\"name\":\"f\"}"), ("package/index.js", "module.exports = 1")] {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(body.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            builder.append_data(&mut header, path, body.as_bytes()).unwrap();
+        }
+        builder.into_inner().unwrap().finish().unwrap()
+    }
+
+    #[test]
+    fn a_real_tarball_unpacks() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes = extract("f", &tarball(), dir.path(), 1 << 20).unwrap();
+        assert_eq!(bytes, 30, "the two files, whole");
+        assert_eq!(std::fs::read_to_string(dir.path().join("index.js")).unwrap(), "module.exports = 1");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        /// Random bytes, and a real tarball with bytes flipped or cut, unpack
+        /// or are refused as a bad package; never a panic, never a file
+        /// outside the directory.
+        #[test]
+        fn broken_tarballs_are_refused_not_panicked_on(
+            noise in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+            flips in proptest::collection::vec((0usize..4096, proptest::prelude::any::<u8>()), 0..8),
+            cut in 0usize..4096,
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let into = dir.path().join("pkg");
+            match extract("f", &noise, &into, 1 << 20) {
+                Ok(_) | Err(NpmError::BadPackage(_)) => {}
+                Err(other) => proptest::prop_assert!(false, "{other}"),
+            }
+            let mut bytes = tarball();
+            for (at, value) in flips {
+                let len = bytes.len();
+                bytes[at % len] ^= value;
+            }
+            bytes.truncate(cut.max(1).min(bytes.len()));
+            match extract("f", &bytes, &into, 1 << 20) {
+                Ok(_) | Err(NpmError::BadPackage(_)) => {}
+                Err(other) => proptest::prop_assert!(false, "{other}"),
+            }
+            for entry in std::fs::read_dir(dir.path()).unwrap() {
+                proptest::prop_assert_eq!(entry.unwrap().file_name(), "pkg");
+            }
+        }
+    }
 }

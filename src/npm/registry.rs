@@ -295,4 +295,39 @@ mod tests {
         assert!(with(&["!win32"], &[]).fits_host());
         assert!(!with(&[], &["arm64"]).fits_host());
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(300))]
+
+        /// Any bytes, and any JSON of a packument's shape with odd values,
+        /// parse or are refused; never a panic.
+        #[test]
+        fn any_packument_bytes_parse_or_are_refused(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..400)) {
+            let _ = Packument::parse(&bytes, "fuzz");
+        }
+
+        #[test]
+        fn packuments_with_odd_values_never_panic(
+            version in "\\PC{0,12}",
+            tag in "\\PC{0,8}",
+            dep in "\\PC{0,10}",
+            range in "\\PC{0,10}",
+            number in proptest::prelude::any::<i64>(),
+        ) {
+            let doc = serde_json::json!({
+                "name": "fuzz",
+                "dist-tags": { tag.clone(): version.clone(), "n": number },
+                "versions": {
+                    version.clone(): {
+                        "dependencies": { dep.clone(): range.clone(), "x": number },
+                        "peerDependencies": [dep.clone()],
+                        "os": [range.clone()], "cpu": number,
+                        "dist": { "tarball": format!("http://r/{dep}.tgz"), "integrity": range, "shasum": number }
+                    },
+                    tag: number
+                }
+            });
+            let _ = Packument::parse(doc.to_string().as_bytes(), "fuzz");
+        }
+    }
 }
