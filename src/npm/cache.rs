@@ -181,11 +181,21 @@ fn extract(package: &str, tarball: &[u8], into: &Path, max_bytes: u64) -> Result
             std::fs::create_dir_all(parent)?;
         }
         let mut out = std::fs::File::create(&destination)?;
-        let room = max_bytes.saturating_sub(total);
-        let copied = std::io::copy(&mut (&mut entry).take(room + 1), &mut out)?;
-        total += copied;
-        if total > max_bytes {
-            return Err(NpmError::TooLarge(format!("{package} unpacks to more than the limit of {max_bytes} bytes")));
+        // A read that fails is the tarball's fault (cut short, corrupt); a
+        // write that fails is the cache's.
+        let mut chunk = [0u8; 64 * 1024];
+        loop {
+            let read = entry.read(&mut chunk).map_err(|e| bad(e.to_string()))?;
+            if read == 0 {
+                break;
+            }
+            total += read as u64;
+            if total > max_bytes {
+                return Err(NpmError::TooLarge(format!(
+                    "{package} unpacks to more than the limit of {max_bytes} bytes"
+                )));
+            }
+            std::io::Write::write_all(&mut out, &chunk[..read])?;
         }
     }
     Ok(total)
