@@ -86,7 +86,7 @@ async fn show(args: LogsArgs) -> Result<(), String> {
 }
 
 /// The id of the function `wanted` names (an id, or a name).
-async fn find_function(client: &ApiClient, wanted: &str) -> Result<i64, String> {
+pub(super) async fn find_function(client: &ApiClient, wanted: &str) -> Result<i64, String> {
     if let Ok(id) = wanted.parse::<i64>() {
         client.get(&format!("/v1/functions/{id}")).await?;
         return Ok(id);

@@ -4,6 +4,7 @@ mod bench;
 mod bench_http;
 mod client;
 mod deps;
+mod functions;
 mod logs;
 mod run;
 mod serve;
@@ -35,6 +36,20 @@ enum Command {
     Deps(deps::DepsArgs),
     /// Show a function's invocations on a running server (`--follow` to keep watching).
     Logs(logs::LogsArgs),
+    /// Deploy a handler file as a new version of a function (created with --type).
+    Deploy(functions::DeployArgs),
+    /// Run a function's current version against an event, through its trigger.
+    Invoke(functions::InvokeArgs),
+    /// List the application's functions.
+    Functions(functions::FunctionsArgs),
+    /// List a function's versions (* marks the current one).
+    Versions(functions::VersionsArgs),
+    /// Make an earlier (or later) version of a function current.
+    Rollback(functions::RollbackArgs),
+    /// List, set or unset the runtime's environment variables.
+    Env(functions::EnvArgs),
+    /// Set the runtime's initialization script from a file.
+    InitScript(functions::InitScriptArgs),
 }
 
 /// Writes to standard output. When the reader has gone (`chatfn run … |
@@ -64,6 +79,13 @@ pub async fn execute(cli: Cli) -> ExitCode {
         Command::Apps(args) => serve::apps(args).await,
         Command::Deps(args) => deps::deps(args).await,
         Command::Logs(args) => logs::logs(args).await,
+        Command::Deploy(args) => functions::deploy(args).await,
+        Command::Invoke(args) => functions::invoke(args).await,
+        Command::Functions(args) => functions::functions(args).await,
+        Command::Versions(args) => functions::versions(args).await,
+        Command::Rollback(args) => functions::rollback(args).await,
+        Command::Env(args) => functions::env(args).await,
+        Command::InitScript(args) => functions::init_script(args).await,
     }
 }
 

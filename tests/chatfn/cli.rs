@@ -677,3 +677,90 @@ fn a_crash_soak_loses_no_accepted_event() {
     let integrity: String = db.query_row("PRAGMA integrity_check", [], |row| row.get(0)).unwrap();
     assert_eq!(integrity, "ok");
 }
+
+#[test]
+fn a_developer_deploys_invokes_and_rolls_back_from_the_command_line() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("chatfn.db").display());
+    let mut server = ServeProcess::start(&url);
+    let mut line = String::new();
+    server.stdout.read_line(&mut line).unwrap();
+    let credentials: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let cli = |args: &[&str]| {
+        let out = chatfn()
+            .args(args)
+            .env("CHATFN_SERVER", &server.base)
+            .env("CHATFN_CLIENT_ID", credentials["clientId"].as_str().unwrap())
+            .env("CHATFN_CLIENT_SECRET", credentials["clientSecret"].as_str().unwrap())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let file = dir.path().join("login.ts");
+    let path = file.to_str().unwrap();
+    std::fs::write(&file, "async function handleEvent(e: any) {\n  return { hi: e.username +; }\n}\n").unwrap();
+
+    // A compile error: the file, line and column, the line and a caret.
+    let (code, _, err) = cli(&["deploy", path, "--type", "user.attempted.start_session"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("login.ts:2:"), "{err}");
+    assert!(err.contains("  return { hi: e.username +; }\n") && err.contains(" ^"), "{err}");
+    let (_, listed, _) = cli(&["functions"]);
+    assert!(listed.contains("login"), "the function was created before the version was refused: {listed}");
+
+    std::fs::write(&file, "async function handleEvent(e: any) { return { hi: e.username, v: 1 } }\n").unwrap();
+    let (code, out, err) = cli(&["deploy", path]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("as version 1 of function \"login\""), "{out}");
+    std::fs::write(&file, "async function handleEvent(e: any) { return { hi: e.username, v: 2 } }\n").unwrap();
+    let (code, out, _) = cli(&["deploy", path]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("as version 2"), "{out}");
+
+    let (_, versions, _) = cli(&["versions", "login"]);
+    let current: Vec<&str> = versions.lines().filter(|l| l.starts_with('*')).collect();
+    assert_eq!(current.len(), 1, "{versions}");
+    assert!(current[0].contains("   2"), "{versions}");
+
+    let event = dir.path().join("event.json");
+    std::fs::write(&event, r#"{"username": "ann", "authParams": {}}"#).unwrap();
+    let (code, out, err) = cli(&["invoke", "login", "--event", event.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    let answer: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(answer["result"]["payload"], serde_json::json!({"hi": "ann", "v": 2}));
+
+    let (code, out, _) = cli(&["rollback", "login", "1"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("now runs version 1"), "{out}");
+    let (_, out, _) = cli(&["invoke", "login", "--event", event.to_str().unwrap()]);
+    let answer: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(answer["result"]["payload"]["v"], 1, "rolled back");
+    let (code, _, err) = cli(&["rollback", "login", "9"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("404"), "{err}");
+
+    // Environment variables: set, masked, shown, unset.
+    assert_eq!(cli(&["env", "set", "API_KEY=sekrit", "REGION=eu"]).0, Some(0));
+    let (_, masked, _) = cli(&["env", "list"]);
+    assert!(masked.contains("API_KEY=******") && !masked.contains("sekrit"), "{masked}");
+    let (_, shown, _) = cli(&["env", "list", "--show"]);
+    assert!(shown.contains("API_KEY=sekrit") && shown.contains("REGION=eu"), "{shown}");
+    assert_eq!(cli(&["env", "unset", "API_KEY"]).0, Some(0));
+    let (_, left, _) = cli(&["env", "list", "--show"]);
+    assert_eq!(left.trim(), "REGION=eu");
+    let (code, _, err) = cli(&["env", "set", "no-equals"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains("NAME=VALUE"), "{err}");
+
+    let init = dir.path().join("init.ts");
+    std::fs::write(&init, "const greeting: string = 'hello';").unwrap();
+    let (code, out, err) = cli(&["init-script", init.to_str().unwrap()]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.starts_with("runtime version"), "{out}");
+    assert!(server.stop().success());
+}
