@@ -21,6 +21,7 @@ pub fn validate_env_name(name: &str) -> Result<(), String> {
 pub mod api;
 pub mod dispatch;
 pub mod npm;
+pub mod observe;
 pub mod remote_platform;
 pub mod secret;
 pub mod server;

@@ -13,6 +13,7 @@ use crate::dispatch::queue::{Queue, QueueConfig};
 use crate::dispatch::{DispatchConfig, Dispatcher, PlatformBinding};
 use crate::engine::{Engine, PlatformHandle};
 use crate::npm::{Npm, NpmConfig};
+use crate::observe::Metrics;
 use crate::remote_platform::{RemoteClient, RemoteConfig, RemotePlatform};
 use crate::secret::Secret;
 use crate::store::{Retention, Store};
@@ -41,6 +42,8 @@ pub struct ServerConfig {
     pub rate_limits: RateLimits,
     /// How long, and how many, invocation records are kept.
     pub retention: Retention,
+    /// When set, `GET /metrics` wants it as a bearer token.
+    pub metrics_token: Option<Secret>,
 }
 
 impl ServerConfig {
@@ -109,7 +112,8 @@ impl Server {
         let npm = Npm::new(config.npm.clone()).map_err(|e| anyhow::anyhow!("{e}"))?;
         let engine = Engine::new(config.dispatch.engine);
         let dispatcher =
-            Dispatcher::new(store.clone(), engine, config.dispatch.clone(), platforms, npm.clone()).await?;
+            Dispatcher::new(store.clone(), engine, config.dispatch.clone(), platforms, npm.clone(), Metrics::new())
+                .await?;
         let queue = Queue::start(store.clone(), dispatcher.clone(), config.queue.clone()).await?;
         let api = ApiConfig {
             base_url,
@@ -117,6 +121,7 @@ impl Server {
             install_timeout: config.install_timeout,
             session_ttl: config.session_ttl,
             rate_limits: config.rate_limits,
+            metrics_token: config.metrics_token.clone(),
         };
         let state = AppState::new(store, api, dispatcher, queue, npm);
         let platform_router = embedded.map(|embedded| api::serve_embedded(&state, &embedded));

@@ -13,6 +13,7 @@ pub mod error;
 mod extract;
 mod functions;
 mod hal;
+mod metrics;
 mod openapi;
 pub mod rate;
 pub mod resources;
@@ -39,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .route("/console", get(console::console))
         .route("/oauth/token", post(auth::issue_token))
         .route("/openapi.json", get(openapi::openapi_json))
+        .route("/metrics", get(metrics::metrics))
         .route("/v1/application/settings", get(application::get_settings).put(application::update_settings))
         .route(
             "/v1/application/egress-policy",
@@ -64,7 +66,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/function-invocations/{id}", get(functions::get_invocation))
         .route("/v1/triggers/{type}", post(triggers::trigger))
         .route("/v1/function-invocations/{id}/retry", post(triggers::retry_invocation));
-    finish(control.merge(chat_routes()), state)
+    let routes = control.merge(chat_routes());
+    let counted = routes.route_layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track));
+    finish(counted, state)
 }
 
 /// Lets the embedded platform answer functions' context API calls with

@@ -109,7 +109,14 @@ pub async fn update_dependencies(
     }
     // Removed however this handler ends (the client may go away mid-install).
     let _running = InstallGuard { state: &state, application_id: tenant.application_id };
+    let started = std::time::Instant::now();
     let install = tokio::time::timeout(state.config.install_timeout, state.npm.install(&deps, &progress)).await;
+    let outcome = match &install {
+        Ok(Ok(_)) => "installed",
+        Ok(Err(_)) => "failed",
+        Err(_) => "timed_out",
+    };
+    state.dispatcher.metrics().npm_install(outcome, started.elapsed());
     let lockfile = match install {
         Ok(result) => result?,
         Err(_) => {

@@ -21,6 +21,8 @@ pub struct ApiConfig {
     pub session_ttl: std::time::Duration,
     /// Requests per second each application may make.
     pub rate_limits: super::rate::RateLimits,
+    /// When set, `GET /metrics` wants it as a bearer token.
+    pub metrics_token: Option<crate::secret::Secret>,
 }
 
 #[derive(Clone)]

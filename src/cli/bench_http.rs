@@ -112,6 +112,7 @@ pub async fn bench_http(args: BenchHttpArgs) -> ExitCode {
         // The bench measures the host, not the limits.
         rate_limits: crate::api::rate::RateLimits::UNLIMITED,
         retention: crate::store::Retention::default(),
+        metrics_token: None,
     })
     .await
     .expect("server builds");

@@ -111,6 +111,9 @@ pub struct ServeArgs {
     /// Finished invocations kept per application (the newest).
     #[arg(long, env = "CHATFN_RETENTION_MAX_INVOCATIONS", default_value_t = Retention::default().max_per_application, value_parser = clap::value_parser!(i64).range(1..))]
     retention_max_invocations: i64,
+    /// A bearer token GET /metrics then wants (default: /metrics is open, as Prometheus expects).
+    #[arg(long, env = "CHATFN_METRICS_TOKEN", hide_env_values = true)]
+    metrics_token: Option<Secret>,
     /// Client id of the default application created on first start.
     #[arg(long, env = "CHATFN_CLIENT_ID", allow_hyphen_values = true, requires = "client_secret")]
     client_id: Option<String>,
@@ -169,6 +172,7 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
         install_timeout: Duration::from_secs(args.install_timeout_secs),
         session_ttl: Duration::from_secs(args.session_ttl_secs),
         rate_limits: RateLimits { triggers_per_second: args.trigger_rate, api_per_second: args.api_rate },
+        metrics_token: args.metrics_token,
         retention: Retention {
             max_age: Duration::from_secs(args.retention_days * 86_400),
             max_per_application: args.retention_max_invocations,

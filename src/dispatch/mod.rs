@@ -17,8 +17,11 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
-use crate::engine::{Engine, EngineConfig, FunctionSpec, InvocationOutcome, InvocationRequest, Limits, RuntimeSpec};
+use crate::engine::{
+    Ending, Engine, EngineConfig, FunctionSpec, InvocationOutcome, InvocationRequest, Limits, RuntimeSpec,
+};
 use crate::npm::{Lockfile, Npm};
+use crate::observe::Metrics;
 use crate::store::jobs::{Finished, Recorder, Started};
 use crate::store::{now_millis, Store, StoreResult, TimeoutPolicy, Toggle};
 
@@ -98,6 +101,7 @@ struct Inner {
     config: DispatchConfig,
     platforms: Arc<dyn PlatformBinding>,
     npm: Arc<Npm>,
+    metrics: Metrics,
     /// Installed packages per (application, runtime revision): loading them
     /// reads the cache, so it is done once per revision.
     packages: Mutex<HashMap<(i64, i64), Arc<crate::engine::Packages>>>,
@@ -132,6 +136,7 @@ impl Dispatcher {
         config: DispatchConfig,
         platforms: Arc<dyn PlatformBinding>,
         npm: Arc<Npm>,
+        metrics: Metrics,
     ) -> StoreResult<Dispatcher> {
         let recorder = Recorder::start(store.clone()).await?;
         Ok(Dispatcher {
@@ -142,6 +147,7 @@ impl Dispatcher {
                 config,
                 platforms,
                 npm,
+                metrics,
                 packages: Mutex::default(),
                 resolved: Mutex::default(),
                 functions: Mutex::default(),
@@ -156,6 +162,14 @@ impl Dispatcher {
     /// Whether functions' chat data lives in this server's store.
     pub fn platform_is_embedded(&self) -> bool {
         self.inner.platforms.is_embedded()
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.inner.metrics
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
     }
 
     pub fn recorder(&self) -> &Recorder {
@@ -308,6 +322,20 @@ impl Dispatcher {
                 timeout: Some(timeout),
             })
             .await;
+        let metrics = &self.inner.metrics;
+        let ending = match outcome.ending {
+            Ending::Returned => "returned",
+            Ending::Threw => "threw",
+            Ending::TimedOut => "timed_out",
+            Ending::OutOfMemory => "out_of_memory",
+            Ending::ResultTooLarge => "result_too_large",
+            Ending::Internal => "internal",
+        };
+        let took = Duration::from_secs_f64(outcome.duration_ms / 1e3);
+        metrics.invocation(application_id, function.function_id, &function.spec.trigger_type, ending, took);
+        if outcome.cold_start {
+            metrics.cold_start(application_id);
+        }
         recorder.finished(Finished {
             id: invocation_id,
             application_id,

@@ -662,3 +662,64 @@ async fn the_invocation_log_is_pruned_by_age_and_count() {
     assert_eq!(kept, [json!("u2"), json!("u3"), json!("u4")], "the newest three, the old one gone");
     app.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_what_was_sent_and_leak_no_secret() {
+    each_store(|app| async move {
+        deploy_login_handler(
+            &app,
+            "async function handleEvent(e: any) { if (e.username === 'bad') throw new Error('no'); return 1 }",
+        )
+        .await;
+        let notify = deploy(&app, NOTIFY, "async function handleEvent() { return 2 }").await;
+        for name in ["ann", "bob", "bad"] {
+            app.post(
+                &format!("/v1/triggers/{LOGIN}"),
+                json!({"username": name, "authParams": {"password": "hunter2"}}),
+            )
+            .await;
+        }
+        for name in ["cid", "dan"] {
+            assert_eq!(app.post(&format!("/v1/triggers/{NOTIFY}"), notification(name)).await.0, StatusCode::ACCEPTED);
+        }
+        invocations_when(&app, notify, |all| all.len() == 2 && all.iter().all(|i| i["status"] == "SUCCEEDED")).await;
+        // The queue's job states are written in the recorder's next round.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+
+        let text = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        for secret in [app.client_secret.as_str(), app.token.as_str(), "hunter2"] {
+            assert!(!text.contains(secret), "a secret or an event's content in /metrics");
+        }
+        let lines = text.lines().map(|l| Ok(l.to_string()));
+        let scrape = prometheus_parse::Scrape::parse(lines).expect("Prometheus text format");
+        let value = |name: &str, labels: &[(&str, &str)]| -> f64 {
+            scrape
+                .samples
+                .iter()
+                .filter(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+                .map(|s| match s.value {
+                    prometheus_parse::Value::Counter(v)
+                    | prometheus_parse::Value::Gauge(v)
+                    | prometheus_parse::Value::Untyped(v) => v,
+                    prometheus_parse::Value::Histogram(ref buckets) => buckets.last().map_or(0.0, |b| b.count),
+                    _ => 0.0,
+                })
+                .sum()
+        };
+        let app_id = app.application_id.to_string();
+        let me = ("application", app_id.as_str());
+        assert_eq!(value("chatfn_invocations_total", &[me, ("trigger", LOGIN), ("outcome", "returned")]), 2.0);
+        assert_eq!(value("chatfn_invocations_total", &[me, ("trigger", LOGIN), ("outcome", "threw")]), 1.0);
+        assert_eq!(value("chatfn_invocations_total", &[me, ("trigger", NOTIFY), ("outcome", "returned")]), 2.0);
+        assert_eq!(value("chatfn_invocation_duration_seconds", &[me, ("trigger", NOTIFY)]), 2.0, "{text}");
+        let triggers = ("route", "/v1/triggers/:type");
+        assert_eq!(value("chatfn_http_requests_total", &[triggers, ("status", "200")]), 2.0, "{text}");
+        assert_eq!(value("chatfn_http_requests_total", &[triggers, ("status", "403")]), 1.0);
+        assert_eq!(value("chatfn_http_requests_total", &[triggers, ("status", "202")]), 2.0);
+        assert_eq!(value("chatfn_queue_jobs", &[("state", "succeeded")]), 2.0);
+        assert_eq!(value("chatfn_queue_jobs", &[("state", "queued")]), 0.0);
+        assert!(value("chatfn_runtimes_started", &[]) >= 1.0);
+        assert!(value("chatfn_cold_starts_total", &[me]) >= 1.0);
+    })
+    .await;
+}

@@ -118,6 +118,7 @@ impl TestApp {
             session_ttl: ServerConfig::DEFAULT_SESSION_TTL,
             rate_limits: chatfn::api::rate::RateLimits::DEFAULT,
             retention: chatfn::store::Retention::default(),
+            metrics_token: None,
         };
         configure(&mut config);
         let server = Server::build(config).await.expect("server builds");

@@ -130,6 +130,20 @@ impl Store {
         Ok(Recovered { requeued, failed })
     }
 
+    /// How many jobs there are in each state, across applications.
+    pub async fn job_counts(&self) -> StoreResult<Vec<(String, i64)>> {
+        let rows = sqlx::query("SELECT status, COUNT(*) AS n FROM jobs GROUP BY status").fetch_all(self.pool()).await?;
+        let mut counts: Vec<(String, i64)> =
+            ["QUEUED", "RUNNING", "SUCCEEDED", "FAILED"].iter().map(|s| (s.to_string(), 0)).collect();
+        for row in rows {
+            let (status, n): (String, i64) = (row.try_get("status")?, row.try_get("n")?);
+            if let Some(entry) = counts.iter_mut().find(|(s, _)| *s == status) {
+                entry.1 = n;
+            }
+        }
+        Ok(counts)
+    }
+
     /// Jobs of an application accepted and not finished.
     pub async fn count_pending_jobs(&self, application_id: i64) -> StoreResult<i64> {
         Ok(sqlx::query(sql::COUNT_PENDING).bind(application_id).fetch_one(self.pool()).await?.try_get("n")?)

@@ -1,0 +1,52 @@
+//! `GET /metrics` and the middleware that counts HTTP requests.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::error::ApiError;
+use super::AppState;
+
+/// Counts a request by its route's template (never its ids), status and time.
+pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_string();
+    // `/v1/functions/{id}` as `/v1/functions/:id`: braces inside label
+    // values trip up more than one Prometheus parser.
+    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().replace('{', ":").replace('}', ""));
+    let response = next.run(request).await;
+    if let Some(route) = route {
+        state.dispatcher.metrics().http(&method, &route, response.status().as_u16(), started.elapsed());
+    }
+    response
+}
+
+/// The server's metrics in Prometheus' text format; the values read at
+/// scrape time (queue depth, runtimes) are set first.
+pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    if let Some(token) = &state.config.metrics_token {
+        let given =
+            headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        if given != Some(token.expose()) {
+            return ApiError::unauthorized("/metrics wants the server's metrics token").into_response();
+        }
+    }
+    let metrics = state.dispatcher.metrics();
+    match state.store.job_counts().await {
+        Ok(counts) => {
+            for (status, n) in counts {
+                metrics.gauge("chatfn_queue_jobs", &[("state", status.to_lowercase())], n as f64);
+            }
+        }
+        Err(e) => tracing::error!(error = %e, "counting jobs for /metrics failed"),
+    }
+    let stats = state.dispatcher.engine().stats();
+    metrics.gauge("chatfn_runtimes_live", &[], stats.live_runtimes as f64);
+    metrics.gauge("chatfn_runtimes_idle", &[], stats.idle_runtimes as f64);
+    metrics.gauge("chatfn_runtimes_started", &[], stats.runtimes_started as f64);
+    metrics.gauge("chatfn_runtimes_evicted", &[], stats.runtimes_evicted as f64);
+    (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics.render()).into_response()
+}
