@@ -764,3 +764,21 @@ fn a_developer_deploys_invokes_and_rolls_back_from_the_command_line() {
     assert!(out.starts_with("runtime version"), "{out}");
     assert!(server.stop().success());
 }
+
+#[test]
+fn log_lines_can_be_json() {
+    let out = chatfn()
+        .args(["--log-format", "json", "run", "fixtures/hello/handler.ts", "--event", "fixtures/hello/event.json"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("CHATFN_LOG", "debug")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert!(!lines.is_empty(), "debug logging says something");
+    for line in lines {
+        let record: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(record["timestamp"].is_string() && record["level"].is_string(), "{line}");
+    }
+}
