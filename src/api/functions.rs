@@ -310,6 +310,9 @@ pub struct InvocationQuery {
     end_time: Option<String>,
     /// Text in args, result, error or logs.
     query: Option<String>,
+    /// `true`: test runs too (hidden otherwise).
+    #[param(value_type = Option<bool>)]
+    include_tests: Option<String>,
 }
 
 #[utoipa::path(get, path = "/v1/functions/{id}/invocations", tag = "Chat Functions", params(("id" = i64, Path, description = "Resource ID"), PageQuery, InvocationQuery), responses((status = 200, body = InvocationPage, description = "A HAL page of invocations, newest first"), (status = 400, description = "Invalid filter"), (status = 404, description = "No such function")), security(("bearer" = [])))]
@@ -343,7 +346,17 @@ pub async fn list_invocations(
             })
         })
         .transpose()?;
+    let include_tests = match query.include_tests.as_deref() {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "query parameter `includeTests` must be true or false, got {other:?}"
+            )))
+        }
+    };
     let filter = InvocationFilter {
+        include_tests,
         status,
         version_number,
         start_time: parse_time("startTime", &query.start_time)?,
@@ -373,4 +386,97 @@ pub async fn get_invocation(
         .await?
         .ok_or_else(|| ApiError::not_found("invocation", id))?;
     Ok(Json(InvocationResource::new(&state, &i)))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct TestBody {
+    /// The event to run the function with.
+    #[schema(value_type = Object)]
+    event: Value,
+    /// A draft to run instead of a deployed version (nothing is stored of it).
+    #[serde(default, alias = "handler_script")]
+    handler_script: Option<String>,
+    /// A deployed version to run instead of the current one.
+    #[serde(default, alias = "version_number")]
+    version_number: Option<i64>,
+}
+
+/// What a test run did.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TestAnswer {
+    invocation_id: i64,
+    /// SUCCEEDED or FAILED.
+    status: &'static str,
+    /// The version run; absent for a draft.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    version_number: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    result: Option<Value>,
+    /// `{name, message, stack}`, the stack in the TypeScript's lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    error: Option<Value>,
+    #[schema(value_type = Vec<Object>)]
+    logs: Value,
+    duration_ms: f64,
+}
+
+#[utoipa::path(post, path = "/v1/functions/{id}/test", tag = "Chat Functions", params(("id" = i64, Path, description = "Resource ID")), request_body(content = TestBody, content_type = "application/json"), responses((status = 200, body = TestAnswer, description = "The run: its result, or its error with the TypeScript stack, console lines and duration (a failed run is a 200 too)"), (status = 400, description = "The draft does not compile (line, column), or both a draft and a version were given"), (status = 404, description = "No such function, version or runtime")), security(("bearer" = [])))]
+/// Run a draft, or a chosen version, of a function against an event without
+/// deploying anything, enabled or not. Recorded as a test invocation: the
+/// log shows it only with `includeTests=true`.
+pub async fn test_function(
+    State(state): State<AppState>,
+    tenant: Tenant,
+    Id(id): Id,
+    JsonBody(body): JsonBody<TestBody>,
+) -> ApiResult<Json<TestAnswer>> {
+    let function = function_or_404(&state, tenant, id).await?;
+    let (script, version) = match (body.handler_script, body.version_number) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request("give either `handlerScript` (a draft) or `versionNumber`, not both"))
+        }
+        (Some(source), None) => {
+            let specifier = format!("file:///applications/{}/functions/{id}/draft.ts", tenant.application_id);
+            let script = tokio::task::spawn_blocking(move || compile(&specifier, &source, ScriptRole::Handler))
+                .await
+                .map_err(|_| ApiError::internal())?
+                .map_err(script_error)?;
+            (script, None)
+        }
+        (None, number) => {
+            let version = match number {
+                Some(n) => state.store.version_by_number(tenant.application_id, id, n).await?,
+                None => match function.current_version_id {
+                    Some(current) => state.store.version(tenant.application_id, current).await?,
+                    None => None,
+                },
+            };
+            let version = version.ok_or_else(|| ApiError::not_found("version of function", id))?;
+            (version.script, Some((version.id, version.version_number)))
+        }
+    };
+    let ready = state
+        .dispatcher
+        .ready_for_test(tenant.application_id, id, script, version)
+        .await?
+        .ok_or_else(|| ApiError::not_found("runtime of application", tenant.application_id))?;
+    let event: std::sync::Arc<str> = body.event.to_string().into();
+    let ran = state.dispatcher.run(tenant.application_id, &ready, event, crate::dispatch::Attempt::TEST, true).await;
+    let outcome = ran.outcome;
+    Ok(Json(TestAnswer {
+        invocation_id: ran.invocation_id,
+        status: match outcome.status {
+            crate::engine::InvocationStatus::Succeeded => "SUCCEEDED",
+            crate::engine::InvocationStatus::Failed => "FAILED",
+        },
+        version_number: version.map(|(_, n)| n),
+        result: outcome.result.map(|r| serde_json::to_value(r).expect("a result serialises")),
+        error: outcome.error.map(|e| serde_json::to_value(e).expect("an error serialises")),
+        logs: serde_json::to_value(&outcome.logs).expect("logs serialise"),
+        duration_ms: outcome.duration_ms,
+    }))
 }

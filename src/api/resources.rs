@@ -329,6 +329,9 @@ impl VersionResource {
 #[serde(rename_all = "camelCase")]
 pub struct InvocationResource {
     pub id: i64,
+    /// A test run (a draft's or a chosen version's), hidden from the log unless asked for.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub test: bool,
     pub version_number: i64,
     pub trigger_type: String,
     /// The event the function ran with.
@@ -357,6 +360,7 @@ impl InvocationResource {
     pub fn new(state: &AppState, i: &InvocationRecord) -> Self {
         InvocationResource {
             id: i.id,
+            test: i.test,
             version_number: i.version_number,
             trigger_type: i.trigger_type.clone(),
             args: json_of(Some(&i.args)),

@@ -110,6 +110,12 @@ pub struct InvokeArgs {
     /// The event, as a JSON file (`-` reads standard input).
     #[arg(long)]
     event: PathBuf,
+    /// Run this deployed version instead (a test run: nothing is deployed).
+    #[arg(long, conflicts_with = "draft")]
+    version: Option<i64>,
+    /// Run this file as a draft instead (a test run: nothing is stored of it).
+    #[arg(long)]
+    draft: Option<PathBuf>,
     #[command(flatten)]
     server: ServerArgs,
 }
@@ -128,6 +134,18 @@ async fn invoke_function(args: InvokeArgs) -> Result<(), Failure> {
         serde_json::from_str(&text).map_err(|e| Failure(format!("{} is not JSON: {e}", args.event.display())))?;
     let client = ApiClient::connect(&args.server).await?;
     let function_id = find_function(&client, &args.function).await?;
+    if args.version.is_some() || args.draft.is_some() {
+        let mut body = json!({ "event": event });
+        if let Some(n) = args.version {
+            body["versionNumber"] = json!(n);
+        }
+        if let Some(draft) = &args.draft {
+            body["handlerScript"] = json!(read(draft)?);
+        }
+        let ran = call(&client, Method::POST, &format!("/v1/functions/{function_id}/test"), Some(&body)).await?;
+        super::out(format_args!("{ran}\n"));
+        return if ran["status"] == "SUCCEEDED" { Ok(()) } else { Err(Failure("the test run failed".into())) };
+    }
     let function = call(&client, Method::GET, &format!("/v1/functions/{function_id}"), None).await?;
     let trigger_type = function["type"].as_str().unwrap_or_default().to_string();
     let (status, answer) = client.send(Method::POST, &format!("/v1/triggers/{trigger_type}"), Some(&event)).await?;

@@ -117,10 +117,13 @@ pub struct Attempt {
     /// An id made in advance (a queued job's first attempt), or a new one.
     pub invocation_id: Option<i64>,
     pub job_id: Option<i64>,
+    /// A test run: recorded, hidden from the log unless asked for.
+    pub test: bool,
 }
 
 impl Attempt {
-    pub const FIRST: Attempt = Attempt { number: 1, invocation_id: None, job_id: None };
+    pub const FIRST: Attempt = Attempt { number: 1, invocation_id: None, job_id: None, test: false };
+    pub const TEST: Attempt = Attempt { number: 1, invocation_id: None, job_id: None, test: true };
 }
 
 /// One finished invocation.
@@ -208,13 +211,7 @@ impl Dispatcher {
             return Ok(resolved);
         };
         let Some(runtime) = store.runtime(application_id).await? else { return Ok(resolved) };
-        let packages = match &runtime.lockfile {
-            Some(lock) if !lock.is_empty() => Some(self.packages(application_id, runtime.revision, lock).await?),
-            _ => None,
-        };
-        // ChatKitty's system variables sit beside the custom ones and win.
-        let mut environment = runtime.environment_variables;
-        environment.extend(self.inner.platforms.system_environment(application_id, &client_id));
+        let runtime = self.runtime_spec(application_id, runtime, &client_id, egress).await?;
         let cached = self.inner.functions.lock().get(&version_id).cloned();
         let spec = match cached {
             Some(spec) => spec,
@@ -237,18 +234,74 @@ impl Dispatcher {
             version_number: spec.version_number,
             timeout_ms: function.timeout_ms,
             spec,
-            runtime: Arc::new(RuntimeSpec {
-                application_id: application_id.to_string().into(),
-                revision: runtime.revision.to_string().into(),
-                initialization_script: runtime.initialization,
-                environment,
-                limits: self.inner.config.limits,
-                platform: Some(self.inner.platforms.bind(application_id)),
-                egress: egress.clone(),
-                packages,
-            }),
+            runtime,
         });
         Ok(resolved)
+    }
+
+    /// The application's chat runtime as the engine runs it: its packages
+    /// loaded, ChatKitty's system variables beside the custom ones (and
+    /// winning), bound to its platform.
+    async fn runtime_spec(
+        &self,
+        application_id: i64,
+        runtime: crate::store::RuntimeRecord,
+        client_id: &str,
+        egress: Arc<crate::engine::EgressPolicy>,
+    ) -> Result<Arc<RuntimeSpec>, DispatchError> {
+        let packages = match &runtime.lockfile {
+            Some(lock) if !lock.is_empty() => Some(self.packages(application_id, runtime.revision, lock).await?),
+            _ => None,
+        };
+        let mut environment = runtime.environment_variables;
+        environment.extend(self.inner.platforms.system_environment(application_id, client_id));
+        Ok(Arc::new(RuntimeSpec {
+            application_id: application_id.to_string().into(),
+            revision: runtime.revision.to_string().into(),
+            initialization_script: runtime.initialization,
+            environment,
+            limits: self.inner.config.limits,
+            platform: Some(self.inner.platforms.bind(application_id)),
+            egress,
+            packages,
+        }))
+    }
+
+    /// A function ready to run `script` for a test (a draft, or one of its
+    /// versions: `version` is its id and number), enabled or not, in the
+    /// application's current runtime. `None` when there is no such
+    /// function or runtime.
+    pub async fn ready_for_test(
+        &self,
+        application_id: i64,
+        function_id: i64,
+        script: crate::engine::CompiledScript,
+        version: Option<(i64, i64)>,
+    ) -> Result<Option<ReadyFunction>, DispatchError> {
+        let store = &self.inner.store;
+        let Some(app) = store.application(application_id).await? else { return Ok(None) };
+        let Some(function) = store.function(application_id, function_id).await? else { return Ok(None) };
+        let Some(runtime) = store.runtime(application_id).await? else { return Ok(None) };
+        let runtime = self.runtime_spec(application_id, runtime, &app.client_id, Arc::new(app.egress_policy)).await?;
+        // Under a name of its own, so that a warm runtime's deployed code
+        // is not replaced; a new number each time, so each run loads its script.
+        static TESTS: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(1);
+        let spec = Arc::new(FunctionSpec {
+            function_id: format!("{function_id}:test").into(),
+            name: function.name.clone().into(),
+            trigger_type: function.trigger_type.clone().into(),
+            version_number: TESTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            script,
+        });
+        let (version_id, version_number) = version.unwrap_or((0, 0));
+        Ok(Some(ReadyFunction {
+            function_id,
+            version_id,
+            version_number,
+            timeout_ms: function.timeout_ms,
+            spec,
+            runtime,
+        }))
     }
 
     async fn packages(
@@ -308,6 +361,7 @@ impl Dispatcher {
             attempt: attempt.number,
             created_at: now_millis(),
             job_id: attempt.job_id,
+            test: attempt.test,
         });
         let default_timeout = if blocking { self.inner.config.blocking_timeout } else { self.inner.config.timeout };
         let timeout = function.timeout_ms.map(|ms| Duration::from_millis(ms as u64)).unwrap_or(default_timeout);

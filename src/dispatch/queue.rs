@@ -254,6 +254,7 @@ impl Queue {
                         number: job.attempts,
                         invocation_id: (job.attempts == 1).then_some(job.invocation_id),
                         job_id: Some(job.id),
+                        test: false,
                     };
                     let ran =
                         dispatcher.run_inline(job.application_id, &function, job.event.clone(), attempt, false).await;

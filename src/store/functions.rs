@@ -52,6 +52,8 @@ pub struct VersionRecord {
 #[derive(Debug, Clone)]
 pub struct InvocationRecord {
     pub id: i64,
+    /// A test run (of a draft or a chosen version).
+    pub test: bool,
     pub function_id: i64,
     pub version_id: i64,
     pub version_number: i64,
@@ -69,6 +71,8 @@ pub struct InvocationRecord {
 
 #[derive(Debug, Default, Clone)]
 pub struct InvocationFilter {
+    /// Test runs too (hidden otherwise).
+    pub include_tests: bool,
     pub status: Option<InvocationState>,
     pub version_number: Option<i64>,
     pub start_time: Option<i64>,
@@ -127,7 +131,7 @@ pub fn version_specifier(application_id: i64, function_id: i64, version_number: 
 
 const INVOCATION_COLUMNS: &str =
     "id, function_id, version_id, version_number, trigger_type, args, status, result, error, \
-    logs, attempt, duration_ms, created_at, finished_at";
+    logs, attempt, duration_ms, created_at, finished_at, test";
 
 fn invocation(row: &sqlx::any::AnyRow) -> StoreResult<InvocationRecord> {
     Ok(InvocationRecord {
@@ -135,6 +139,7 @@ fn invocation(row: &sqlx::any::AnyRow) -> StoreResult<InvocationRecord> {
         function_id: row.try_get("function_id")?,
         version_id: row.try_get("version_id")?,
         version_number: row.try_get("version_number")?,
+        test: row.try_get::<i64, _>("test")? != 0,
         trigger_type: row.try_get("trigger_type")?,
         args: row.try_get("args")?,
         status: {
@@ -374,6 +379,9 @@ impl Store {
             "function_id = $1 AND application_id = $2",
             vec![Param::Int(function_id), Param::Int(application_id)],
         );
+        if !filter.include_tests {
+            conditions.and_sql("test = 0");
+        }
         if let Some(status) = filter.status {
             conditions.and(|p| format!("status = {p}"), Param::Text(status.as_str().to_string()));
         }

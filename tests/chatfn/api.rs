@@ -390,6 +390,7 @@ async fn invocation_log_lists_filters_and_details() {
                 attempt: 1,
                 created_at: now_millis(),
                 job_id: None,
+                test: false,
             });
             recorder.finished(Finished {
                 id: id_now,
@@ -480,6 +481,7 @@ async fn openapi_document_covers_every_route() {
         ("/v1/functions/{id}/versions", "get"),
         ("/v1/functions/{id}/versions", "post"),
         ("/v1/functions/{id}/invocations", "get"),
+        ("/v1/functions/{id}/test", "post"),
         ("/v1/function-versions/{id}", "get"),
         ("/v1/function-invocations/{id}", "get"),
         ("/v1/triggers/{type}", "post"),
@@ -622,6 +624,7 @@ async fn the_operators_console_is_a_locked_down_page_over_the_same_api() {
 fn valid_body(method: &str, path: &str) -> Value {
     match (method, path) {
         ("post", "/v1/functions/{id}/versions") => json!({"handlerScript": "async function handleEvent() {}"}),
+        ("post", "/v1/functions/{id}/test") => json!({"event": {}}),
         ("put", "/v1/functions/{id}/current-version") => json!({"versionNumber": 1}),
         ("post", "/v1/channels/{id}/messages") | ("post", "/v1/threads/{id}/messages") => {
             json!({"type": "TEXT", "body": "hi"})

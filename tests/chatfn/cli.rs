@@ -740,6 +740,18 @@ fn a_developer_deploys_invokes_and_rolls_back_from_the_command_line() {
     let (_, out, _) = cli(&["invoke", "login", "--event", event.to_str().unwrap()]);
     let answer: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(answer["result"]["payload"]["v"], 1, "rolled back");
+    // A test run of version 2, and of a draft, deploys nothing.
+    let (code, out, _) = cli(&["invoke", "login", "--event", event.to_str().unwrap(), "--version", "2"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("\"v\":2"), "{out}");
+    let draft = dir.path().join("draft.ts");
+    std::fs::write(&draft, "async function handleEvent() { return 'draft' }").unwrap();
+    let (code, out, _) =
+        cli(&["invoke", "login", "--event", event.to_str().unwrap(), "--draft", draft.to_str().unwrap()]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("\"payload\":\"draft\""), "{out}");
+    let (_, versions, _) = cli(&["versions", "login"]);
+    assert!(versions.lines().find(|l| l.starts_with('*')).unwrap().contains("   1"), "still version 1: {versions}");
     let (code, _, err) = cli(&["rollback", "login", "9"]);
     assert_eq!(code, Some(1));
     assert!(err.contains("404"), "{err}");

@@ -723,3 +723,53 @@ async fn metrics_count_what_was_sent_and_leak_no_secret() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draft_or_an_older_version_runs_without_being_deployed() {
+    each_store(|app| async move {
+        let id = deploy(&app, LOGIN, "async function handleEvent(e: any) { return 'v1 ' + e.username }").await;
+        app.post(&format!("/v1/functions/{id}/versions"), json!({"handlerScript": "async function handleEvent(e: any) { return 'v2 ' + e.username }"})).await;
+        let event = json!({"username": "ann", "authParams": {}});
+
+        // A draft: run, not stored; the deployed version is untouched.
+        let draft = "async function handleEvent(e: any) {\n  console.log('trying', e.username);\n  return 'draft ' + e.username;\n}";
+        let (status, ran) = app.post(&format!("/v1/functions/{id}/test"), json!({"event": event, "handlerScript": draft})).await;
+        assert_eq!(status, StatusCode::OK, "{ran}");
+        assert_eq!((ran["status"].clone(), ran["result"]["payload"].clone()), (json!("SUCCEEDED"), json!("draft ann")));
+        assert_eq!(ran["logs"][0]["message"], "trying ann");
+        assert!(ran.get("versionNumber").is_none());
+        let (_, versions) = app.get(&format!("/v1/functions/{id}/versions")).await;
+        assert_eq!(versions["page"]["totalElements"], 2, "nothing stored of a draft");
+        let (_, live) = app.post(&format!("/v1/triggers/{LOGIN}"), event.clone()).await;
+        assert_eq!(live["result"]["payload"], "v2 ann", "the deployed version still runs");
+
+        // An older version, and the current one by default.
+        let (_, older) = app.post(&format!("/v1/functions/{id}/test"), json!({"event": event, "versionNumber": 1})).await;
+        assert_eq!((older["result"]["payload"].clone(), older["versionNumber"].clone()), (json!("v1 ann"), json!(1)));
+        let (_, current) = app.post(&format!("/v1/functions/{id}/test"), json!({"event": event})).await;
+        assert_eq!(current["result"]["payload"], "v2 ann");
+
+        // A failing draft answers its TypeScript stack; a broken one its position.
+        let failing = "async function handleEvent() {\n  throw new Error('nope');\n}";
+        let (status, failed) = app.post(&format!("/v1/functions/{id}/test"), json!({"event": event, "handlerScript": failing})).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(failed["status"], "FAILED");
+        assert!(failed["error"]["stack"].as_str().unwrap().contains("draft.ts:2:"), "{failed}");
+        let (status, broken) = app.post(&format!("/v1/functions/{id}/test"), json!({"event": event, "handlerScript": "async function handleEvent( {"})).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(broken["line"].as_u64().unwrap() >= 1);
+        for body in [json!({"event": event, "versionNumber": 9}), json!({"event": event, "versionNumber": 1, "handlerScript": draft})] {
+            let (status, _) = app.post(&format!("/v1/functions/{id}/test"), body.clone()).await;
+            assert!(status == StatusCode::NOT_FOUND || status == StatusCode::BAD_REQUEST, "{body}");
+        }
+
+        // Test runs are recorded, and shown only when asked for.
+        let (_, log) = app.get(&format!("/v1/functions/{id}/invocations")).await;
+        assert_eq!(log["page"]["totalElements"], 1, "only the real trigger: {log}");
+        let (_, all) = app.get(&format!("/v1/functions/{id}/invocations?includeTests=true")).await;
+        assert_eq!(all["page"]["totalElements"], 5, "{all}");
+        let tests = all["_embedded"]["invocations"].as_array().unwrap().iter().filter(|i| i["test"] == true).count();
+        assert_eq!(tests, 4);
+    })
+    .await;
+}

@@ -45,6 +45,8 @@ pub struct Started {
     pub created_at: i64,
     /// The queued job this attempt belongs to (non-blocking triggers).
     pub job_id: Option<i64>,
+    /// A test run (hidden from the log unless asked for).
+    pub test: bool,
 }
 
 #[derive(Debug, Clone)]

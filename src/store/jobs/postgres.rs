@@ -303,7 +303,8 @@ async fn commit(conn: &mut sqlx::AnyConnection, round: &Round) -> Result<(), sql
                 .bind(end.duration_ms)
                 .bind(s.created_at)
                 .bind(end.finished_at)
-                .bind(s.job_id);
+                .bind(s.job_id)
+                .bind(s.test as i64);
         }
         q.execute(&mut *tx).await?;
     }
@@ -311,7 +312,7 @@ async fn commit(conn: &mut sqlx::AnyConnection, round: &Round) -> Result<(), sql
         let statement = sql::upsert_running(chunk.len());
         let mut q = sqlx::query(&statement);
         for s in chunk {
-            q = bind_started(q, s).bind(s.attempt).bind(s.created_at).bind(s.job_id);
+            q = bind_started(q, s).bind(s.attempt).bind(s.created_at).bind(s.job_id).bind(s.test as i64);
         }
         q.execute(&mut *tx).await?;
     }

@@ -68,7 +68,7 @@ pub(crate) const QUEUED_INVOCATION_COLUMNS: usize = 9;
 pub(crate) fn upsert_complete(rows: usize) -> String {
     format!(
         "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, trigger_type, args, \
-         status, result, error, logs, attempt, duration_ms, created_at, finished_at, job_id) VALUES {} \
+         status, result, error, logs, attempt, duration_ms, created_at, finished_at, job_id, test) VALUES {} \
          ON CONFLICT (id) DO UPDATE SET version_id = excluded.version_id, version_number = excluded.version_number, \
          status = excluded.status, result = excluded.result, error = excluded.error, logs = excluded.logs, \
          attempt = excluded.attempt, duration_ms = excluded.duration_ms, created_at = excluded.created_at, \
@@ -76,7 +76,7 @@ pub(crate) fn upsert_complete(rows: usize) -> String {
         values(rows, COMPLETE_COLUMNS)
     )
 }
-pub(crate) const COMPLETE_COLUMNS: usize = 16;
+pub(crate) const COMPLETE_COLUMNS: usize = 17;
 
 /// Invocations started and still running at the end of a round. None of
 /// the end columns is bound (sqlx's Any driver cannot bind a NULL DOUBLE
@@ -84,13 +84,13 @@ pub(crate) const COMPLETE_COLUMNS: usize = 16;
 pub(crate) fn upsert_running(rows: usize) -> String {
     format!(
         "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, trigger_type, args, \
-         attempt, created_at, job_id, status) SELECT *, 'RUNNING' FROM (VALUES {}) AS v WHERE true \
+         attempt, created_at, job_id, test, status) SELECT *, 'RUNNING' FROM (VALUES {}) AS v WHERE true \
          ON CONFLICT (id) DO UPDATE SET version_id = excluded.version_id, version_number = excluded.version_number, \
          status = excluded.status, attempt = excluded.attempt, created_at = excluded.created_at",
         values(rows, RUNNING_COLUMNS)
     )
 }
-pub(crate) const RUNNING_COLUMNS: usize = 10;
+pub(crate) const RUNNING_COLUMNS: usize = 11;
 
 /// What a claim answers, in `ClaimedJob`'s order.
 macro_rules! claimed {

@@ -186,8 +186,8 @@ fn started(s: &super::Started) -> [&dyn ToSql; 7] {
 fn record(tx: &Transaction, round: &Round) -> rusqlite::Result<()> {
     let mut complete = tx.prepare_cached(&UPSERT_COMPLETE)?;
     for (s, end) in &round.complete {
-        let status = end.status.as_str();
-        let end_columns: [&dyn ToSql; 9] = [
+        let (status, test) = (end.status.as_str(), s.test as i64);
+        let end_columns: [&dyn ToSql; 10] = [
             &status,
             &end.result,
             &end.error,
@@ -197,12 +197,14 @@ fn record(tx: &Transaction, round: &Round) -> rusqlite::Result<()> {
             &s.created_at,
             &end.finished_at,
             &s.job_id,
+            &test,
         ];
         complete.execute(params_from_iter(started(s).into_iter().chain(end_columns)))?;
     }
     let mut running = tx.prepare_cached(&UPSERT_RUNNING)?;
     for s in &round.running {
-        let rest: [&dyn ToSql; 3] = [&s.attempt, &s.created_at, &s.job_id];
+        let test = s.test as i64;
+        let rest: [&dyn ToSql; 4] = [&s.attempt, &s.created_at, &s.job_id, &test];
         running.execute(params_from_iter(started(s).into_iter().chain(rest)))?;
     }
     let mut ended = tx.prepare_cached(sql::UPDATE_ENDED)?;
