@@ -11,7 +11,6 @@ use utoipa::ToSchema;
 
 use super::hal::time;
 use super::AppState;
-use crate::engine::EgressPolicy;
 use crate::npm::Dependency;
 use crate::store::{
     Application, Channel, ChatMessage, ChatUser, FunctionRecord, InvocationRecord, PageRequest, RuntimeRecord,
@@ -128,19 +127,27 @@ impl SettingsResource {
     }
 }
 
+/// The egress policy as answered: its fields, and a link. (Not the request
+/// body's schema flattened: that one refuses unknown fields, `_links` too.)
 #[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct EgressPolicyResource {
-    #[serde(flatten)]
-    #[schema(inline)]
-    pub policy: EgressPolicy,
+    pub allowed_hosts: Vec<String>,
+    pub max_requests_per_invocation: u32,
+    pub timeout_ms: u64,
+    pub max_response_bytes: usize,
     #[serde(rename = "_links")]
     pub links: SelfLinks,
 }
 
 impl EgressPolicyResource {
     pub fn new(state: &AppState, app: &Application) -> Self {
+        let policy = &app.egress_policy;
         EgressPolicyResource {
-            policy: app.egress_policy.clone(),
+            allowed_hosts: policy.allowed_hosts.clone(),
+            max_requests_per_invocation: policy.max_requests_per_invocation,
+            timeout_ms: policy.timeout_ms,
+            max_response_bytes: policy.max_response_bytes,
             links: SelfLinks { this: state.link("/v1/application/egress-policy") },
         }
     }
