@@ -231,7 +231,7 @@ pub async fn get_channel(
     Ok(Json(channel_json(&state, tenant, &channel).await?))
 }
 
-#[utoipa::path(patch, path = "/v1/channels/{id}", tag = "Channels", params(("id" = i64, Path, description = "Channel ID")), request_body(content = Object, description = "JSON merge patch of displayName, properties", content_type = "application/json+merge-patch"), responses((status = 200, body = ChannelResource, description = "The channel"), (status = 400, description = "Invalid field"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
+#[utoipa::path(patch, path = "/v1/channels/{id}", tag = "Channels", params(("id" = i64, Path, description = "Channel ID")), request_body(content = Object, description = "JSON merge patch of displayName, properties", content_type = "application/merge-patch+json"), responses((status = 200, body = ChannelResource, description = "The channel"), (status = 400, description = "Invalid field"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
 /// Update a channel's `displayName` or `properties` (merged key by key).
 pub async fn update_channel(
     State(state): State<AppState>,
@@ -565,7 +565,7 @@ pub async fn delete_messages(State(state): State<AppState>, tenant: Tenant) -> A
     Ok(Json(ApplicationLink::new(&state)))
 }
 
-#[utoipa::path(patch, path = "/v1/messages/{id}", tag = "Messages", params(("id" = i64, Path, description = "Message ID")), request_body(content = Object, description = "JSON merge patch of body (a TEXT message's) and properties", content_type = "application/json+merge-patch"), responses((status = 200, body = MessageResource, description = "The message"), (status = 400, description = "Invalid field"), (status = 404, description = "No such message")), security(("bearer" = [])))]
+#[utoipa::path(patch, path = "/v1/messages/{id}", tag = "Messages", params(("id" = i64, Path, description = "Message ID")), request_body(content = Object, description = "JSON merge patch of body (a TEXT message's) and properties", content_type = "application/merge-patch+json"), responses((status = 200, body = MessageResource, description = "The message"), (status = 400, description = "Invalid field"), (status = 404, description = "No such message")), security(("bearer" = [])))]
 /// Update a message with a JSON merge patch: `body` (of a user's or system
 /// text message) and `properties` (merged key by key; `null` removes a key).
 pub async fn update_message(

@@ -125,7 +125,7 @@ pub async fn get_function(
     Ok(Json(function_json(&state, &f).await?))
 }
 
-#[utoipa::path(patch, path = "/v1/functions/{id}", tag = "Chat Functions", params(("id" = i64, Path, description = "Resource ID")), request_body(content = FunctionMergePatch, content_type = "application/json+merge-patch"), responses((status = 200, body = FunctionResource, description = "The function"), (status = 400, description = "Invalid field"), (status = 404, description = "No such function")), security(("bearer" = [])))]
+#[utoipa::path(patch, path = "/v1/functions/{id}", tag = "Chat Functions", params(("id" = i64, Path, description = "Resource ID")), request_body(content = FunctionMergePatch, content_type = "application/merge-patch+json"), responses((status = 200, body = FunctionResource, description = "The function"), (status = 400, description = "Invalid field"), (status = 404, description = "No such function")), security(("bearer" = [])))]
 /// Update a function with a JSON merge patch: `name`, `description`,
 /// `enabled`, `timeoutMs` (`null` clears the last two).
 pub async fn update_function(

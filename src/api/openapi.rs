@@ -77,7 +77,7 @@ use super::{application, channel_roles, channels, functions, runtime, sessions, 
         channel_roles::list_thread_messages,
         channel_roles::reply,
     ),
-    modifiers(&BearerAuth)
+    modifiers(&BearerAuth, &CommonResponses)
 )]
 pub struct ApiDoc;
 
@@ -87,6 +87,69 @@ impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+/// The error body every refusal has (`ApiError`).
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// A stable name, e.g. `BadRequestError`.
+    error: String,
+    message: String,
+    timestamp: String,
+}
+
+/// The statuses any operation may answer, added where an operation does
+/// not document them itself: 401 (a bearer operation without a valid
+/// token), 429 (over the application's rate), 400 (bad parameters or body),
+/// 404 (an id not of this application), 405, 413 and 415 (bodies).
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, RefOr, ResponseBuilder};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.schemas.insert("ErrorBody".into(), <ErrorBody as utoipa::PartialSchema>::schema());
+        let error = |description: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/json",
+                        ContentBuilder::new().schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody"))).build(),
+                    )
+                    .build(),
+            )
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            let has_id = path.contains('{');
+            for (method, operation) in [
+                ("get", item.get.as_mut()),
+                ("post", item.post.as_mut()),
+                ("put", item.put.as_mut()),
+                ("patch", item.patch.as_mut()),
+                ("delete", item.delete.as_mut()),
+                ("head", item.head.as_mut()),
+            ] {
+                let Some(operation) = operation else { continue };
+                let responses = &mut operation.responses.responses;
+                let mut add = |status: &str, description: &str| {
+                    responses.entry(status.to_string()).or_insert_with(|| error(description));
+                };
+                if operation.security.is_some() {
+                    add("401", "No valid bearer token");
+                    add("429", "Over the application's request rate (Retry-After says when to retry)");
+                }
+                add("400", "A bad parameter or body, named in the message");
+                if has_id {
+                    add("404", "No such resource in this application");
+                }
+                if matches!(method, "post" | "put" | "patch") {
+                    add("413", "The body is larger than the limit");
+                    add("415", "The body is not JSON");
+                }
+            }
+        }
     }
 }
 

@@ -185,7 +185,7 @@ pub async fn get_user(State(state): State<AppState>, tenant: Tenant, Id(id): Id)
     Ok(Json(UserResource::new(&state, &user)))
 }
 
-#[utoipa::path(patch, path = "/v1/users/{id}", tag = "Users", params(("id" = i64, Path, description = "User ID")), request_body(content = Object, description = "JSON merge patch of displayName, isGuest, properties", content_type = "application/json+merge-patch"), responses((status = 200, body = UserResource, description = "The user"), (status = 400, description = "Invalid field"), (status = 404, description = "No such user")), security(("bearer" = [])))]
+#[utoipa::path(patch, path = "/v1/users/{id}", tag = "Users", params(("id" = i64, Path, description = "User ID")), request_body(content = Object, description = "JSON merge patch of displayName, isGuest, properties", content_type = "application/merge-patch+json"), responses((status = 200, body = UserResource, description = "The user"), (status = 400, description = "Invalid field"), (status = 404, description = "No such user")), security(("bearer" = [])))]
 /// Update a user with a JSON merge patch: `displayName`, `isGuest`,
 /// `properties` (merged key by key; `null` removes a key).
 pub async fn update_user(

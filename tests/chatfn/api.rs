@@ -531,6 +531,19 @@ async fn openapi_document_covers_every_route() {
         let op = &doc["paths"][path][method];
         assert!(op.is_object(), "{method} {path} missing from /openapi.json");
         assert_eq!(op["security"][0]["bearer"], json!([]), "{method} {path}");
+        // Every status it can answer is documented, with the error body for refusals.
+        for status in ["400", "401", "429"] {
+            assert!(op["responses"][status].is_object(), "{method} {path} does not document {status}");
+        }
+        if path.contains('{') {
+            assert!(op["responses"]["404"].is_object(), "{method} {path} does not document 404");
+        }
+        if method == "patch" {
+            assert!(
+                op["requestBody"]["content"]["application/merge-patch+json"].is_object(),
+                "{method} {path}: RFC 7396's type"
+            );
+        }
     }
     let documented: usize = doc["paths"].as_object().unwrap().values().map(|p| p.as_object().unwrap().len()).sum();
     assert_eq!(documented, expected.len());
