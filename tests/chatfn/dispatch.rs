@@ -684,9 +684,14 @@ async fn metrics_count_what_was_sent_and_leak_no_secret() {
         }
         invocations_when(&app, notify, |all| all.len() == 2 && all.iter().all(|i| i["status"] == "SUCCEEDED")).await;
         // The queue's job states are written in the recorder's next round.
-        tokio::time::sleep(Duration::from_millis(200)).await;
-
-        let text = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        let mut text = String::new();
+        for _ in 0..250 {
+            text = app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+            if text.contains("chatfn_queue_jobs{state=\"succeeded\"} 2") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         for secret in [app.client_secret.as_str(), app.token.as_str(), "hunter2"] {
             assert!(!text.contains(secret), "a secret or an event's content in /metrics");
         }
@@ -763,11 +768,20 @@ async fn a_draft_or_an_older_version_runs_without_being_deployed() {
             assert!(status == StatusCode::NOT_FOUND || status == StatusCode::BAD_REQUEST, "{body}");
         }
 
-        // Test runs are recorded, and shown only when asked for.
+        // Test runs are recorded (off the request path: wait for the
+        // recorder), and shown only when asked for.
+        let mut all = Value::Null;
+        for _ in 0..200 {
+            all = app.get(&format!("/v1/functions/{id}/invocations?includeTests=true&size=100")).await.1;
+            let items = all["_embedded"]["invocations"].as_array().cloned().unwrap_or_default();
+            if items.len() == 5 && items.iter().all(|i| i["status"] == "SUCCEEDED" || i["status"] == "FAILED") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(all["page"]["totalElements"], 5, "{all}");
         let (_, log) = app.get(&format!("/v1/functions/{id}/invocations")).await;
         assert_eq!(log["page"]["totalElements"], 1, "only the real trigger: {log}");
-        let (_, all) = app.get(&format!("/v1/functions/{id}/invocations?includeTests=true")).await;
-        assert_eq!(all["page"]["totalElements"], 5, "{all}");
         let tests = all["_embedded"]["invocations"].as_array().unwrap().iter().filter(|i| i["test"] == true).count();
         assert_eq!(tests, 4);
     })
