@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::auth::Tenant;
-use super::channels::{channel_or_404, message_page, post_message, MessageQuery, SendMessageBody};
+use super::channels::{channel_json, channel_or_404, message_page, post_message, MessageQuery, SendMessageBody};
 use super::error::{ApiError, ApiResult};
 use super::extract::{Id, JsonBody, Params};
 use super::hal::{listing_path, PageQuery};
@@ -30,11 +30,6 @@ fn group(channel: &Channel, what: &str) -> ApiResult<()> {
         return Err(ApiError::bad_request(format!("a direct channel has no {what}")));
     }
     Ok(())
-}
-
-async fn channel_resource(state: &AppState, tenant: Tenant, channel: &Channel) -> ApiResult<ChannelResource> {
-    let mut all = super::channels::channels_json(state, tenant, std::slice::from_ref(channel)).await?;
-    Ok(all.pop().expect("one channel in, one out"))
 }
 
 #[utoipa::path(get, path = "/v1/channels/{id}/memberships", tag = "Channels", params(("id" = i64, Path, description = "Channel ID"), PageQuery), responses((status = 200, body = MembershipPage, description = "A HAL page of the channel's members and when they joined"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
@@ -101,7 +96,7 @@ pub async fn remove_moderator(
     if !state.store.remove_moderator(tenant.application_id, id, user_id).await? {
         return Err(ApiError::not_found("moderator", format!("{user_id} of channel {id}")));
     }
-    Ok(Json(channel_resource(&state, tenant, &channel).await?))
+    Ok(Json(channel_json(&state, tenant, &channel).await?))
 }
 
 #[utoipa::path(get, path = "/v1/channels/{id}/invites", tag = "Channels", params(("id" = i64, Path, description = "Channel ID"), PageQuery), responses((status = 200, body = InvitePage, description = "A HAL page of the invites sent to join the channel"), (status = 404, description = "No such channel")), security(("bearer" = [])))]

@@ -31,7 +31,7 @@ pub(super) async fn channel_or_404(state: &AppState, tenant: Tenant, id: i64) ->
     state.store.channel(tenant.application_id, id).await?.ok_or_else(|| ApiError::not_found("channel", id))
 }
 
-async fn channel_json(state: &AppState, tenant: Tenant, c: &Channel) -> ApiResult<ChannelResource> {
+pub(super) async fn channel_json(state: &AppState, tenant: Tenant, c: &Channel) -> ApiResult<ChannelResource> {
     Ok(channels_json(state, tenant, std::slice::from_ref(c)).await?.pop().expect("one channel in, one out"))
 }
 
@@ -453,7 +453,6 @@ pub(super) async fn post_message(
     parent: Option<i64>,
     body: SendMessageBody,
 ) -> ApiResult<(StatusCode, Json<MessageResource>)> {
-    let state = state.clone();
     if body.message_type != "TEXT" {
         return Err(ApiError::bad_request(format!(
             "invalid field `type`: {:?} is not supported; send a TEXT message",

@@ -28,19 +28,8 @@ pub struct PageQuery {
 impl PageQuery {
     /// The page asked for, sortable by `sortable` (all in id order).
     pub fn request(&self, sortable: &[&str]) -> Result<PageRequest, ApiError> {
-        let number = |name: &str, value: &Option<String>, default: i64, min: i64| -> Result<i64, ApiError> {
-            match value {
-                None => Ok(default),
-                Some(raw) => match raw.parse::<i64>() {
-                    Ok(n) if n >= min => Ok(n),
-                    _ => Err(ApiError::bad_request(format!(
-                        "query parameter `{name}` must be an integer >= {min}, got {raw:?}"
-                    ))),
-                },
-            }
-        };
-        let page = number("page", &self.page, 0, 0)?;
-        let size = number("size", &self.size, DEFAULT_PAGE_SIZE, 1)?.min(MAX_PAGE_SIZE);
+        let page = query_integer("page", &self.page, 0)?.unwrap_or(0);
+        let size = query_integer("size", &self.size, 1)?.unwrap_or(DEFAULT_PAGE_SIZE).min(MAX_PAGE_SIZE);
         let mut descending = false;
         if let Some(sort) = &self.sort {
             let (prop, dir) = sort.split_once(',').unwrap_or((sort.as_str(), "asc"));
@@ -75,6 +64,19 @@ pub fn time(millis: i64) -> String {
     chrono::DateTime::from_timestamp_millis(millis)
         .unwrap_or_default()
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// A query parameter's integer, at least `min`.
+pub fn query_integer(name: &str, value: &Option<String>, min: i64) -> Result<Option<i64>, ApiError> {
+    value
+        .as_ref()
+        .map(|raw| match raw.parse::<i64>() {
+            Ok(n) if n >= min => Ok(n),
+            _ => {
+                Err(ApiError::bad_request(format!("query parameter `{name}` must be an integer >= {min}, got {raw:?}")))
+            }
+        })
+        .transpose()
 }
 
 /// A query parameter's RFC 3339 time, in milliseconds.

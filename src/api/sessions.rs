@@ -12,7 +12,7 @@ use super::auth::Tenant;
 use super::channels::channels_json;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Id, Params};
-use super::hal::{PageQuery, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use super::hal::{query_integer, PageQuery, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use super::resources::{
     CursorInfo, CursorLinks, EmbeddedNotifications, Link, NotificationPage, NotificationResource, UserSessionPage,
     UserSessionResource,
@@ -39,22 +39,10 @@ pub struct NotificationQuery {
     relation: Option<String>,
 }
 
-fn integer(name: &str, value: &Option<String>, min: i64) -> ApiResult<Option<i64>> {
-    value
-        .as_ref()
-        .map(|raw| match raw.parse::<i64>() {
-            Ok(n) if n >= min => Ok(n),
-            _ => {
-                Err(ApiError::bad_request(format!("query parameter `{name}` must be an integer >= {min}, got {raw:?}")))
-            }
-        })
-        .transpose()
-}
-
 impl NotificationQuery {
     fn cursor(&self) -> ApiResult<(i64, Cursor)> {
-        let size = integer("size", &self.size, 1)?.unwrap_or(DEFAULT_PAGE_SIZE).min(MAX_PAGE_SIZE);
-        let (start, next) = (integer("start", &self.start, 0)?, integer("next", &self.next, 0)?);
+        let size = query_integer("size", &self.size, 1)?.unwrap_or(DEFAULT_PAGE_SIZE).min(MAX_PAGE_SIZE);
+        let (start, next) = (query_integer("start", &self.start, 0)?, query_integer("next", &self.next, 0)?);
         let cursor = match (self.relation.as_deref(), start, next) {
             (None | Some("NEXT"), None, Some(next)) => Cursor::Before(next),
             (None, None, None) => Cursor::Newest,

@@ -541,22 +541,15 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
-    /// A page of a channel's members, in the order they joined.
+    /// A page of a channel's members (by id).
     pub async fn list_channel_members(
         &self,
         application_id: i64,
         channel_id: i64,
         page: PageRequest,
     ) -> StoreResult<(Vec<ChatUser>, i64)> {
-        let listing = Listing {
-            columns: USER_COLUMNS_OF_U,
-            from_where: "chat_channel_members m JOIN chat_users u ON u.id = m.user_id \
-                         WHERE m.channel_id = $1 AND m.application_id = $2",
-            order_by: "u.id",
-            params: vec![Param::Int(channel_id), Param::Int(application_id)],
-        };
-        let (rows, total) = self.page(listing, page).await?;
-        Ok((rows.iter().map(user).collect::<StoreResult<_>>()?, total))
+        let (memberships, total) = self.list_memberships(application_id, channel_id, page).await?;
+        Ok((memberships.into_iter().map(|m| m.user).collect(), total))
     }
 
     pub async fn is_channel_member(&self, application_id: i64, channel_id: i64, user_id: i64) -> StoreResult<bool> {
