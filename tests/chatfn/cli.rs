@@ -137,6 +137,30 @@ fn token(base: &str, client_id: &str, secret: &str) -> reqwest::blocking::Respon
         .unwrap()
 }
 
+/// An application made with `chatfn apps create` on the store at `url`,
+/// and a way to sign in as it at a server's base URL.
+struct CreatedApp {
+    id: String,
+    secret: String,
+}
+
+impl CreatedApp {
+    fn create(name: &str, url: &str) -> CreatedApp {
+        let out = chatfn().args(["apps", "create", name, "--database-url", url]).output().unwrap();
+        let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let field = |name: &str| created[name].as_str().unwrap().to_string();
+        CreatedApp { id: field("clientId"), secret: field("clientSecret") }
+    }
+
+    /// A fresh access token from the server at `base`.
+    fn bearer(&self, base: &str) -> String {
+        token(base, &self.id, &self.secret).json::<serde_json::Value>().unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+}
+
 #[test]
 fn serve_creates_a_default_application_once_and_keeps_data_across_restarts() {
     use std::io::BufRead;
@@ -220,14 +244,9 @@ fn accepted_events_survive_a_kill_9() {
     use serde_json::json;
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("chatfn.db").display());
-    let out = chatfn().args(["apps", "create", "crash", "--database-url", &url]).output().unwrap();
-    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let (id, secret) =
-        (created["clientId"].as_str().unwrap().to_string(), created["clientSecret"].as_str().unwrap().to_string());
+    let app = CreatedApp::create("crash", &url);
     let http = reqwest::blocking::Client::new();
-    let bearer = |base: &str| -> String {
-        token(base, &id, &secret).json::<serde_json::Value>().unwrap()["access_token"].as_str().unwrap().to_string()
-    };
+    let bearer = |base: &str| app.bearer(base);
 
     let mut server = ServeProcess::start(&url);
     let auth = bearer(&server.base);
@@ -471,14 +490,9 @@ fn a_messages_events_survive_a_kill_9() {
     use serde_json::{json, Value};
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("chatfn.db").display());
-    let out = chatfn().args(["apps", "create", "crash", "--database-url", &url]).output().unwrap();
-    let created: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let (id, secret) =
-        (created["clientId"].as_str().unwrap().to_string(), created["clientSecret"].as_str().unwrap().to_string());
+    let app = CreatedApp::create("crash", &url);
     let http = reqwest::blocking::Client::new();
-    let bearer = |base: &str| -> String {
-        token(base, &id, &secret).json::<Value>().unwrap()["access_token"].as_str().unwrap().to_string()
-    };
+    let bearer = |base: &str| app.bearer(base);
     let call = |base: &str, auth: &str, method: reqwest::Method, path: &str, body: Value| -> Value {
         let res = http.request(method, format!("{base}{path}")).bearer_auth(auth).json(&body).send().unwrap();
         assert!(res.status().is_success(), "{path}: {}", res.status());
@@ -576,14 +590,9 @@ fn a_crash_soak_loses_no_accepted_event() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("chatfn.db");
     let url = format!("sqlite://{}", file.display());
-    let out = chatfn().args(["apps", "create", "soak", "--database-url", &url]).output().unwrap();
-    let created: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let (id, secret) =
-        (created["clientId"].as_str().unwrap().to_string(), created["clientSecret"].as_str().unwrap().to_string());
+    let app = CreatedApp::create("soak", &url);
     let http = reqwest::blocking::Client::builder().timeout(std::time::Duration::from_secs(5)).build().unwrap();
-    let bearer = |base: &str| -> String {
-        token(base, &id, &secret).json::<Value>().unwrap()["access_token"].as_str().unwrap().to_string()
-    };
+    let bearer = |base: &str| app.bearer(base);
     let server = ServeProcess::start(&url);
     let auth = bearer(&server.base);
     let function: Value = http
