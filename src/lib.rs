@@ -28,3 +28,4 @@ pub mod server;
 mod spin;
 pub mod store;
 pub mod triggers;
+pub mod whole_number;

@@ -11,7 +11,7 @@ use super::auth::Tenant;
 use super::channels::{channel_json, channel_or_404, message_page, post_message, MessageQuery, SendMessageBody};
 use super::error::{ApiError, ApiResult};
 use super::extract::{Id, JsonBody, Params};
-use super::hal::{listing_path, PageQuery};
+use super::hal::{listing_path, ByCreation, ById, PageQuery};
 use super::resources::{
     ChannelResource, InvitePage, MembershipPage, MessagePage, MessageResource, ReadReceiptPage, ThreadResource,
     UserPage, UserResource, UserSinceResource,
@@ -32,7 +32,7 @@ fn group(channel: &Channel, what: &str) -> ApiResult<()> {
     Ok(())
 }
 
-#[utoipa::path(get, path = "/v1/channels/{id}/memberships", tag = "Channels", params(("id" = i64, Path, description = "Channel ID"), PageQuery), responses((status = 200, body = MembershipPage, description = "A HAL page of the channel's members and when they joined"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/channels/{id}/memberships", tag = "Channels", params(("id" = i64, Path, description = "Channel ID"), PageQuery, ById), responses((status = 200, body = MembershipPage, description = "A HAL page of the channel's members and when they joined"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
 /// List a channel's memberships.
 pub async fn list_memberships(
     State(state): State<AppState>,
@@ -40,15 +40,16 @@ pub async fn list_memberships(
     Id(id): Id,
     RawQuery(raw): RawQuery,
     Params(paging): Params<PageQuery>,
+    Params(order): Params<ById>,
 ) -> ApiResult<Json<MembershipPage>> {
-    let request = paging.request(&["id"])?;
+    let request = paging.request(&order)?;
     channel_or_404(&state, tenant, id).await?;
     let (entries, total) = state.store.list_memberships(tenant.application_id, id, request).await?;
     let base = state.href(&listing_path(&format!("/v1/channels/{id}/memberships"), raw.as_deref()));
     Ok(Json(MembershipPage::new(since(&state, &entries, &format!("/v1/channels/{id}")), total, request, &base)))
 }
 
-#[utoipa::path(get, path = "/v1/channels/{id}/moderators", tag = "Channels", params(("id" = i64, Path, description = "Channel ID"), PageQuery), responses((status = 200, body = UserPage, description = "A HAL page of the channel's moderators"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/channels/{id}/moderators", tag = "Channels", params(("id" = i64, Path, description = "Channel ID"), PageQuery, ById), responses((status = 200, body = UserPage, description = "A HAL page of the channel's moderators"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
 /// List a channel's moderators.
 pub async fn list_moderators(
     State(state): State<AppState>,
@@ -56,8 +57,9 @@ pub async fn list_moderators(
     Id(id): Id,
     RawQuery(raw): RawQuery,
     Params(paging): Params<PageQuery>,
+    Params(order): Params<ById>,
 ) -> ApiResult<Json<UserPage>> {
-    let request = paging.request(&["id"])?;
+    let request = paging.request(&order)?;
     channel_or_404(&state, tenant, id).await?;
     let (entries, total) = state.store.list_moderators(tenant.application_id, id, request).await?;
     let items = entries.iter().map(|e| UserResource::new(&state, &e.user)).collect();
@@ -99,7 +101,7 @@ pub async fn remove_moderator(
     Ok(Json(channel_json(&state, tenant, &channel).await?))
 }
 
-#[utoipa::path(get, path = "/v1/channels/{id}/invites", tag = "Channels", params(("id" = i64, Path, description = "Channel ID"), PageQuery), responses((status = 200, body = InvitePage, description = "A HAL page of the invites sent to join the channel"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/channels/{id}/invites", tag = "Channels", params(("id" = i64, Path, description = "Channel ID"), PageQuery, ById), responses((status = 200, body = InvitePage, description = "A HAL page of the invites sent to join the channel"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
 /// List the invites sent to join a channel.
 pub async fn list_invites(
     State(state): State<AppState>,
@@ -107,8 +109,9 @@ pub async fn list_invites(
     Id(id): Id,
     RawQuery(raw): RawQuery,
     Params(paging): Params<PageQuery>,
+    Params(order): Params<ById>,
 ) -> ApiResult<Json<InvitePage>> {
-    let request = paging.request(&["id"])?;
+    let request = paging.request(&order)?;
     channel_or_404(&state, tenant, id).await?;
     let (entries, total) = state.store.list_invites(tenant.application_id, id, request).await?;
     let base = state.href(&listing_path(&format!("/v1/channels/{id}/invites"), raw.as_deref()));
@@ -147,7 +150,7 @@ async fn message_or_404(state: &AppState, tenant: Tenant, id: i64) -> ApiResult<
     state.store.chat_message(tenant.application_id, id).await?.ok_or_else(|| ApiError::not_found("message", id))
 }
 
-#[utoipa::path(get, path = "/v1/messages/{id}/read-receipts", tag = "Messages", params(("id" = i64, Path, description = "Message ID"), PageQuery), responses((status = 200, body = ReadReceiptPage, description = "A HAL page of who read the message, and when"), (status = 404, description = "No such message")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/messages/{id}/read-receipts", tag = "Messages", params(("id" = i64, Path, description = "Message ID"), PageQuery, ById), responses((status = 200, body = ReadReceiptPage, description = "A HAL page of who read the message, and when"), (status = 404, description = "No such message")), security(("bearer" = [])))]
 /// List a message's read receipts.
 pub async fn list_read_receipts(
     State(state): State<AppState>,
@@ -155,8 +158,9 @@ pub async fn list_read_receipts(
     Id(id): Id,
     RawQuery(raw): RawQuery,
     Params(paging): Params<PageQuery>,
+    Params(order): Params<ById>,
 ) -> ApiResult<Json<ReadReceiptPage>> {
-    let request = paging.request(&["id"])?;
+    let request = paging.request(&order)?;
     message_or_404(&state, tenant, id).await?;
     let (entries, total) = state.store.list_read_receipts(tenant.application_id, id, request).await?;
     let base = state.href(&listing_path(&format!("/v1/messages/{id}/read-receipts"), raw.as_deref()));
@@ -192,7 +196,7 @@ pub async fn get_thread(State(state): State<AppState>, tenant: Tenant, Id(id): I
     Ok(Json(ThreadResource::new(&state, &parent)))
 }
 
-#[utoipa::path(get, path = "/v1/threads/{id}/messages", tag = "Threads", params(("id" = i64, Path, description = "Reply thread ID"), PageQuery, MessageQuery), responses((status = 200, body = MessagePage, description = "A HAL page of the replies, newest first"), (status = 400, description = "A bad or unsupported filter"), (status = 404, description = "No such thread")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/threads/{id}/messages", tag = "Threads", params(("id" = i64, Path, description = "Reply thread ID"), PageQuery, ByCreation, MessageQuery), responses((status = 200, body = MessagePage, description = "A HAL page of the replies, newest first"), (status = 400, description = "A bad or unsupported filter"), (status = 404, description = "No such thread")), security(("bearer" = [])))]
 /// List the replies in a thread, newest first.
 pub async fn list_thread_messages(
     State(state): State<AppState>,
@@ -200,12 +204,13 @@ pub async fn list_thread_messages(
     Id(id): Id,
     RawQuery(raw): RawQuery,
     Params(paging): Params<PageQuery>,
+    Params(order): Params<ByCreation>,
     Params(query): Params<MessageQuery>,
 ) -> ApiResult<Json<MessagePage>> {
     message_or_404(&state, tenant, id).await?;
     let filter = MessageFilter { thread_of: Some(id), ..query.filter()? };
     let base = listing_path(&format!("/v1/threads/{id}/messages"), raw.as_deref());
-    message_page(&state, tenant, &filter, &paging, &base).await
+    message_page(&state, tenant, &filter, &paging, &order, &base).await
 }
 
 #[utoipa::path(post, path = "/v1/threads/{id}/messages", tag = "Threads", params(("id" = i64, Path, description = "Reply thread ID")), request_body(content = SendMessageBody, content_type = "application/json"), responses((status = 201, body = MessageResource, description = "The reply"), (status = 400, description = "Invalid field, or the user is not a member"), (status = 403, description = "The pre-send function refused it"), (status = 404, description = "No such thread or user")), security(("bearer" = [])))]

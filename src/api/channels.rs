@@ -11,7 +11,7 @@ use super::auth::Tenant;
 use super::chat_events;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Id, JsonBody, Params};
-use super::hal::{listing_path, parse_time, refuse_unsupported, repeated, PageQuery};
+use super::hal::{listing_path, parse_time, refuse_unsupported, repeated, ByCreation, ById, PageQuery};
 use super::resources::properties_value;
 use super::resources::{
     ApplicationLink, ChannelPage, ChannelResource, MessagePage, MessageResource, UserPage, UserResource,
@@ -65,13 +65,16 @@ pub(super) async fn channels_json(
 pub struct ChannelQuery {
     /// DIRECT, PUBLIC or PRIVATE.
     #[serde(rename = "type")]
-    #[param(rename = "type")]
+    #[param(rename = "type", schema_with = channel_type_schema)]
     channel_type: Option<String>,
     /// Created at or after this RFC 3339 time.
+    #[param(value_type = Option<String>, format = DateTime)]
     start_time: Option<String>,
     /// Created at or before this RFC 3339 time.
+    #[param(value_type = Option<String>, format = DateTime)]
     end_time: Option<String>,
-    /// Not supported yet: refused with 400.
+    // Not built: refused with 400, left out of the document.
+    #[param(ignore)]
     properties: Option<String>,
 }
 
@@ -88,16 +91,17 @@ impl ChannelQuery {
     }
 }
 
-#[utoipa::path(get, path = "/v1/channels", tag = "Channels", params(PageQuery, ChannelQuery, ("members" = Option<Vec<String>>, Query, description = "Only channels all these users (usernames; repeat the parameter or separate with commas) are members of")), responses((status = 200, body = ChannelPage, description = "A HAL page of channels"), (status = 400, description = "A bad type, time or paging, or an unsupported filter")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/channels", tag = "Channels", params(PageQuery, ById, ChannelQuery, ("members" = Option<Vec<String>>, Query, description = "Only channels all these users (usernames; repeat the parameter or separate with commas) are members of")), responses((status = 200, body = ChannelPage, description = "A HAL page of channels"), (status = 400, description = "A bad type, time or paging, or an unsupported filter")), security(("bearer" = [])))]
 /// List the application's channels.
 pub async fn list_channels(
     State(state): State<AppState>,
     tenant: Tenant,
     RawQuery(raw): RawQuery,
     Params(paging): Params<PageQuery>,
+    Params(order): Params<ById>,
     Params(query): Params<ChannelQuery>,
 ) -> ApiResult<Json<ChannelPage>> {
-    let request = paging.request(&["id"])?;
+    let request = paging.request(&order)?;
     let filter = query.filter(raw.as_deref())?;
     let (channels, total) = state.store.list_channels(tenant.application_id, request, &filter).await?;
     let items = channels_json(&state, tenant, &channels).await?;
@@ -105,7 +109,7 @@ pub async fn list_channels(
     Ok(Json(ChannelPage::new(items, total, request, &state.href(&base))))
 }
 
-#[utoipa::path(get, path = "/v1/users/{id}/channels", tag = "Users", params(("id" = i64, Path, description = "User ID"), PageQuery), responses((status = 200, body = ChannelPage, description = "A HAL page of the channels the user is a member of"), (status = 404, description = "No such user")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/users/{id}/channels", tag = "Users", params(("id" = i64, Path, description = "User ID"), PageQuery, ById), responses((status = 200, body = ChannelPage, description = "A HAL page of the channels the user is a member of"), (status = 404, description = "No such user")), security(("bearer" = [])))]
 /// List the channels a user is a member of.
 pub async fn list_user_channels(
     State(state): State<AppState>,
@@ -113,14 +117,47 @@ pub async fn list_user_channels(
     Id(id): Id,
     RawQuery(raw): RawQuery,
     Params(paging): Params<PageQuery>,
+    Params(order): Params<ById>,
 ) -> ApiResult<Json<ChannelPage>> {
-    let request = paging.request(&["id"])?;
+    let request = paging.request(&order)?;
     super::users::user_or_404(&state, tenant, id).await?;
     let filter = ChannelFilter { member_id: Some(id), ..ChannelFilter::default() };
     let (channels, total) = state.store.list_channels(tenant.application_id, request, &filter).await?;
     let items = channels_json(&state, tenant, &channels).await?;
     let base = listing_path(&format!("/v1/users/{id}/channels"), raw.as_deref());
     Ok(Json(ChannelPage::new(items, total, request, &state.href(&base))))
+}
+
+fn channel_type_schema() -> utoipa::openapi::Object {
+    super::openapi::string_enum(["DIRECT", "PUBLIC", "PRIVATE"])
+}
+
+/// The fields `PATCH /v1/channels/{id}` may change (for the document).
+#[allow(dead_code)]
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChannelMergePatch {
+    /// A named (PUBLIC or PRIVATE) channel's.
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    display_name: String,
+    /// Merged key by key; `null` in it removes a key.
+    #[schema(value_type = Option<Object>)]
+    properties: Option<Value>,
+}
+
+/// The fields `PATCH /v1/messages/{id}` may change (for the document).
+#[allow(dead_code)]
+#[derive(utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessageMergePatch {
+    /// A text message's body (at most 64 KiB as UTF-8).
+    #[serde(default)]
+    #[schema(min_length = 1)]
+    body: String,
+    /// Merged key by key; `null` in it removes a key.
+    #[schema(value_type = Option<Object>)]
+    properties: Option<Value>,
 }
 
 fn parse_type(raw: &str) -> ApiResult<ChannelType> {
@@ -133,11 +170,14 @@ fn parse_type(raw: &str) -> ApiResult<ChannelType> {
 pub struct CreateChannelBody {
     /// DIRECT, PUBLIC or PRIVATE.
     #[serde(rename = "type")]
+    #[schema(schema_with = channel_type_schema)]
     channel_type: String,
     /// Unique name of a PUBLIC or PRIVATE channel; a random one when absent.
     #[serde(default)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     name: Option<String>,
     #[serde(default, alias = "display_name")]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     display_name: Option<String>,
     /// A user reference (`{"id"}` or `{"username"}`).
     #[serde(default)]
@@ -231,7 +271,7 @@ pub async fn get_channel(
     Ok(Json(channel_json(&state, tenant, &channel).await?))
 }
 
-#[utoipa::path(patch, path = "/v1/channels/{id}", tag = "Channels", params(("id" = i64, Path, description = "Channel ID")), request_body(content = Object, description = "JSON merge patch of displayName, properties", content_type = "application/merge-patch+json"), responses((status = 200, body = ChannelResource, description = "The channel"), (status = 400, description = "Invalid field"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
+#[utoipa::path(patch, path = "/v1/channels/{id}", tag = "Channels", params(("id" = i64, Path, description = "Channel ID")), request_body(content = ChannelMergePatch, description = "JSON merge patch of displayName, properties", content_type = "application/merge-patch+json"), responses((status = 200, body = ChannelResource, description = "The channel"), (status = 400, description = "Invalid field"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
 /// Update a channel's `displayName` or `properties` (merged key by key).
 pub async fn update_channel(
     State(state): State<AppState>,
@@ -278,7 +318,7 @@ pub async fn delete_channel(
     Ok(Json(ApplicationLink::new(&state)))
 }
 
-#[utoipa::path(get, path = "/v1/channels/{id}/members", tag = "Channels", params(("id" = i64, Path, description = "Channel ID"), PageQuery), responses((status = 200, body = UserPage, description = "A HAL page of members"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/channels/{id}/members", tag = "Channels", params(("id" = i64, Path, description = "Channel ID"), PageQuery, ById), responses((status = 200, body = UserPage, description = "A HAL page of members"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
 /// List a channel's members.
 pub async fn list_members(
     State(state): State<AppState>,
@@ -286,8 +326,9 @@ pub async fn list_members(
     Id(id): Id,
     RawQuery(raw): RawQuery,
     Params(paging): Params<PageQuery>,
+    Params(order): Params<ById>,
 ) -> ApiResult<Json<UserPage>> {
-    let request = paging.request(&["id"])?;
+    let request = paging.request(&order)?;
     channel_or_404(&state, tenant, id).await?;
     let (users, total) = state.store.list_channel_members(tenant.application_id, id, request).await?;
     let items = users.iter().map(|u| UserResource::new(&state, u)).collect();
@@ -354,16 +395,15 @@ pub struct MessageQuery {
     username: Option<String>,
     /// Only messages whose body contains this text (literally, any case).
     query: Option<String>,
-    /// Cursor paging is not supported: use `page` and `size` (refused with 400).
-    #[param(value_type = Option<i64>)]
+    // ChatKitty's cursor paging and unread filter: not built, so refused
+    // with 400 and left out of the document (which lists what is accepted).
+    #[param(ignore)]
     start: Option<String>,
-    /// Cursor paging is not supported: use `page` and `size` (refused with 400).
-    #[param(value_type = Option<i64>)]
+    #[param(ignore)]
     next: Option<String>,
-    /// Cursor paging is not supported: use `page` and `size` (refused with 400).
+    #[param(ignore)]
     relation: Option<String>,
-    /// Not supported yet (read receipts): refused with 400.
-    #[param(value_type = Option<bool>)]
+    #[param(ignore)]
     unread: Option<String>,
 }
 
@@ -387,16 +427,17 @@ pub async fn message_page(
     tenant: Tenant,
     filter: &MessageFilter,
     paging: &PageQuery,
+    order: &ByCreation,
     base: &str,
 ) -> ApiResult<Json<MessagePage>> {
     // Newest first unless `sort=id,asc` is asked for.
-    let request = paging.newest_first(&["id", "createdTime"])?;
+    let request = paging.newest_first(order)?;
     let (messages, total) = state.store.list_chat_messages(tenant.application_id, filter, request).await?;
     let items = messages_json(state, tenant, &messages).await?;
     Ok(Json(MessagePage::new(items, total, request, &state.href(base))))
 }
 
-#[utoipa::path(get, path = "/v1/channels/{id}/messages", tag = "Channels", params(("id" = i64, Path, description = "Channel ID"), PageQuery, MessageQuery), responses((status = 200, body = MessagePage, description = "A HAL page of messages, newest first"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/channels/{id}/messages", tag = "Channels", params(("id" = i64, Path, description = "Channel ID"), PageQuery, ByCreation, MessageQuery), responses((status = 200, body = MessagePage, description = "A HAL page of messages, newest first"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
 /// List a channel's messages, newest first.
 pub async fn list_channel_messages(
     State(state): State<AppState>,
@@ -404,12 +445,13 @@ pub async fn list_channel_messages(
     Id(id): Id,
     RawQuery(raw): RawQuery,
     Params(paging): Params<PageQuery>,
+    Params(order): Params<ByCreation>,
     Params(query): Params<MessageQuery>,
 ) -> ApiResult<Json<MessagePage>> {
     channel_or_404(&state, tenant, id).await?;
     let filter = MessageFilter { channel_id: Some(id), top_level: true, ..query.filter()? };
     let base = listing_path(&format!("/v1/channels/{id}/messages"), raw.as_deref());
-    message_page(&state, tenant, &filter, &paging, &base).await
+    message_page(&state, tenant, &filter, &paging, &order, &base).await
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -503,17 +545,18 @@ pub(super) async fn post_message(
     Ok((StatusCode::CREATED, Json(message_json(&state, tenant, &message).await?)))
 }
 
-#[utoipa::path(get, path = "/v1/messages", tag = "Messages", params(PageQuery, MessageQuery), responses((status = 200, body = MessagePage, description = "A HAL page of messages, newest first")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/messages", tag = "Messages", params(PageQuery, ByCreation, MessageQuery), responses((status = 200, body = MessagePage, description = "A HAL page of messages, newest first")), security(("bearer" = [])))]
 /// List the application's messages, newest first.
 pub async fn list_messages(
     State(state): State<AppState>,
     tenant: Tenant,
     RawQuery(raw): RawQuery,
     Params(paging): Params<PageQuery>,
+    Params(order): Params<ByCreation>,
     Params(query): Params<MessageQuery>,
 ) -> ApiResult<Json<MessagePage>> {
     let base = listing_path("/v1/messages", raw.as_deref());
-    message_page(&state, tenant, &query.filter()?, &paging, &base).await
+    message_page(&state, tenant, &query.filter()?, &paging, &order, &base).await
 }
 
 #[utoipa::path(get, path = "/v1/messages/{id}", tag = "Messages", params(("id" = i64, Path, description = "Message ID")), responses((status = 200, body = MessageResource, description = "The message"), (status = 404, description = "No such message")), security(("bearer" = [])))]
@@ -541,7 +584,7 @@ pub async fn delete_message(
     Ok(Json(ApplicationLink::new(&state)))
 }
 
-#[utoipa::path(get, path = "/v1/users/{id}/messages", tag = "Users", params(("id" = i64, Path, description = "User ID"), PageQuery, MessageQuery), responses((status = 200, body = MessagePage, description = "A HAL page of the messages the user sent, newest first"), (status = 400, description = "A bad or unsupported filter"), (status = 404, description = "No such user")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/users/{id}/messages", tag = "Users", params(("id" = i64, Path, description = "User ID"), PageQuery, ByCreation, MessageQuery), responses((status = 200, body = MessagePage, description = "A HAL page of the messages the user sent, newest first"), (status = 400, description = "A bad or unsupported filter"), (status = 404, description = "No such user")), security(("bearer" = [])))]
 /// List the messages a user sent, newest first.
 pub async fn list_user_messages(
     State(state): State<AppState>,
@@ -549,12 +592,13 @@ pub async fn list_user_messages(
     Id(id): Id,
     RawQuery(raw): RawQuery,
     Params(paging): Params<PageQuery>,
+    Params(order): Params<ByCreation>,
     Params(query): Params<MessageQuery>,
 ) -> ApiResult<Json<MessagePage>> {
     super::users::user_or_404(&state, tenant, id).await?;
     let filter = MessageFilter { sender_id: Some(id), ..query.filter()? };
     let base = listing_path(&format!("/v1/users/{id}/messages"), raw.as_deref());
-    message_page(&state, tenant, &filter, &paging, &base).await
+    message_page(&state, tenant, &filter, &paging, &order, &base).await
 }
 
 #[utoipa::path(delete, path = "/v1/messages", tag = "Messages", responses((status = 200, body = ApplicationLink, description = "Every message of the application deleted")), security(("bearer" = [])))]
@@ -564,7 +608,7 @@ pub async fn delete_messages(State(state): State<AppState>, tenant: Tenant) -> A
     Ok(Json(ApplicationLink::new(&state)))
 }
 
-#[utoipa::path(patch, path = "/v1/messages/{id}", tag = "Messages", params(("id" = i64, Path, description = "Message ID")), request_body(content = Object, description = "JSON merge patch of body (a TEXT message's) and properties", content_type = "application/merge-patch+json"), responses((status = 200, body = MessageResource, description = "The message"), (status = 400, description = "Invalid field"), (status = 404, description = "No such message")), security(("bearer" = [])))]
+#[utoipa::path(patch, path = "/v1/messages/{id}", tag = "Messages", params(("id" = i64, Path, description = "Message ID")), request_body(content = MessageMergePatch, description = "JSON merge patch of body (a TEXT message's) and properties", content_type = "application/merge-patch+json"), responses((status = 200, body = MessageResource, description = "The message"), (status = 400, description = "Invalid field"), (status = 404, description = "No such message")), security(("bearer" = [])))]
 /// Update a message with a JSON merge patch: `body` (of a user's or system
 /// text message) and `properties` (merged key by key; `null` removes a key).
 pub async fn update_message(
@@ -605,15 +649,16 @@ pub async fn update_message(
     Ok(Json(message_json(&state, tenant, &message).await?))
 }
 
-#[utoipa::path(get, path = "/v1/channels/{id}/participants", tag = "Channels", params(("id" = i64, Path, description = "Channel ID"), PageQuery), responses((status = 200, body = UserPage, description = "A HAL page of the members with an active user session"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/channels/{id}/participants", tag = "Channels", params(("id" = i64, Path, description = "Channel ID"), PageQuery, ById), responses((status = 200, body = UserPage, description = "A HAL page of the members with an active user session"), (status = 404, description = "No such channel")), security(("bearer" = [])))]
 /// List a channel's participants: its members that are online.
 pub async fn list_participants(
     State(state): State<AppState>,
     tenant: Tenant,
     Id(id): Id,
     Params(paging): Params<PageQuery>,
+    Params(order): Params<ById>,
 ) -> ApiResult<Json<UserPage>> {
-    let request = paging.request(&["id"])?;
+    let request = paging.request(&order)?;
     channel_or_404(&state, tenant, id).await?;
     let (users, total) = state.store.list_channel_participants(tenant.application_id, id, request).await?;
     let items = users.iter().map(|u| UserResource::new(&state, u)).collect();

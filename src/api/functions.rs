@@ -9,11 +9,12 @@ use serde_json::Value;
 use super::auth::Tenant;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Id, JsonBody, Params};
-use super::hal::{listing_path, parse_time, PageQuery};
+use super::hal::{listing_path, parse_time, ByCreation, ById, ByVersion, PageQuery};
 use super::resources::{
     FunctionPage, FunctionResource, InvocationPage, InvocationResource, VersionPage, VersionResource,
 };
 use super::runtime::script_error;
+use super::users::validate_name;
 use super::AppState;
 use crate::engine::script::{compile, ScriptRole};
 use crate::store::{FunctionPatch, FunctionRecord, InvocationFilter, InvocationState, NewFunction};
@@ -23,12 +24,17 @@ use crate::triggers;
 #[allow(dead_code)]
 #[derive(utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[serde(deny_unknown_fields)]
 pub struct FunctionMergePatch {
-    name: Option<String>,
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    name: String,
     /// `null` clears it.
     description: Option<String>,
-    enabled: Option<bool>,
-    /// Per-function time limit in ms (1..=300000); `null` falls back to the server's.
+    #[serde(default)]
+    enabled: bool,
+    /// Per-function time limit in ms; `null` falls back to the server's.
+    #[schema(minimum = 1, maximum = 300000)]
     timeout_ms: Option<i64>,
 }
 
@@ -44,15 +50,16 @@ async fn function_json(state: &AppState, f: &FunctionRecord) -> ApiResult<Functi
     Ok(FunctionResource::new(state, f, &runtime_version))
 }
 
-#[utoipa::path(get, path = "/v1/runtimes/nodejs/functions", tag = "Chat Runtime", params(PageQuery), responses((status = 200, body = FunctionPage, description = "A HAL page of functions"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/runtimes/nodejs/functions", tag = "Chat Runtime", params(PageQuery, ById), responses((status = 200, body = FunctionPage, description = "A HAL page of functions"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
 /// List the runtime's functions.
 pub async fn list_functions(
     State(state): State<AppState>,
     tenant: Tenant,
     RawQuery(raw): RawQuery,
     Params(paging): Params<PageQuery>,
+    Params(order): Params<ById>,
 ) -> ApiResult<Json<FunctionPage>> {
-    let request = paging.request(&["id"])?;
+    let request = paging.request(&order)?;
     let (functions, total) = state.store.list_functions(tenant.application_id, request).await?;
     let runtime_version = state.store.runtime(tenant.application_id).await?.map(|r| r.version).unwrap_or_default();
     let items = functions.iter().map(|f| FunctionResource::new(&state, f, &runtime_version)).collect();
@@ -68,7 +75,9 @@ pub async fn list_functions(
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateFunctionBody {
     #[serde(rename = "type")]
+    #[schema(schema_with = super::triggers::trigger_type_schema)]
     trigger_type: String,
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     name: String,
     #[serde(default)]
     description: Option<String>,
@@ -90,7 +99,7 @@ pub async fn create_function(
             triggers::known_names()
         )));
     }
-    validate_name(&body.name)?;
+    validate_name("name", &body.name)?;
     let f = state
         .store
         .create_function(
@@ -105,13 +114,6 @@ pub async fn create_function(
         .await?;
     state.changed(tenant.application_id);
     Ok((StatusCode::CREATED, Json(function_json(&state, &f).await?)))
-}
-
-fn validate_name(name: &str) -> ApiResult<()> {
-    if name.trim().is_empty() || name.len() > 200 {
-        return Err(ApiError::bad_request("invalid field `name`: must be 1 to 200 characters"));
-    }
-    Ok(())
 }
 
 #[utoipa::path(get, path = "/v1/functions/{id}", tag = "Chat Functions", params(("id" = i64, Path, description = "Resource ID")), responses((status = 200, body = FunctionResource, description = "The function"), (status = 404, description = "No such function")), security(("bearer" = [])))]
@@ -138,14 +140,14 @@ pub async fn update_function(
     for (key, value) in body {
         match (key.as_str(), value) {
             ("name", Value::String(name)) => {
-                validate_name(&name)?;
+                validate_name("name", &name)?;
                 patch.name = Some(name);
             }
             ("description", Value::String(d)) => patch.description = Some(Some(d)),
             ("description", Value::Null) => patch.description = Some(None),
             ("enabled", Value::Bool(b)) => patch.enabled = Some(b),
             ("timeoutMs" | "timeout_ms", Value::Null) => patch.timeout_ms = Some(None),
-            ("timeoutMs" | "timeout_ms", Value::Number(n)) => match n.as_i64() {
+            ("timeoutMs" | "timeout_ms", Value::Number(n)) => match crate::whole_number::of(&n) {
                 Some(ms) if (1..=MAX_FUNCTION_TIMEOUT_MS).contains(&ms) => patch.timeout_ms = Some(Some(ms)),
                 _ => {
                     return Err(ApiError::bad_request(format!(
@@ -203,7 +205,8 @@ pub async fn get_current_version(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CurrentVersionBody {
-    #[serde(alias = "version_number")]
+    #[serde(alias = "version_number", deserialize_with = "crate::whole_number::deserialize")]
+    #[schema(minimum = 1)]
     version_number: i64,
 }
 
@@ -225,7 +228,7 @@ pub async fn set_current_version(
     Ok(Json(VersionResource::new(&state, &v)))
 }
 
-#[utoipa::path(get, path = "/v1/functions/{id}/versions", tag = "Chat Functions", params(("id" = i64, Path, description = "Resource ID"), PageQuery), responses((status = 200, body = VersionPage, description = "A HAL page of versions"), (status = 404, description = "No such function")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/functions/{id}/versions", tag = "Chat Functions", params(("id" = i64, Path, description = "Resource ID"), PageQuery, ByVersion), responses((status = 200, body = VersionPage, description = "A HAL page of versions"), (status = 404, description = "No such function")), security(("bearer" = [])))]
 /// List a function's versions.
 pub async fn list_versions(
     State(state): State<AppState>,
@@ -233,9 +236,10 @@ pub async fn list_versions(
     Id(id): Id,
     RawQuery(raw): RawQuery,
     Params(paging): Params<PageQuery>,
+    Params(order): Params<ByVersion>,
 ) -> ApiResult<Json<VersionPage>> {
     function_or_404(&state, tenant, id).await?;
-    let request = paging.request(&["versionNumber", "id", "createdTime"])?;
+    let request = paging.request(&order)?;
     let (versions, total) = state.store.list_versions(tenant.application_id, id, request).await?;
     let items = versions.iter().map(|v| VersionResource::new(&state, v)).collect();
     Ok(Json(VersionPage::new(
@@ -293,6 +297,10 @@ pub async fn get_version(
     Ok(Json(VersionResource::new(&state, &v)))
 }
 
+fn invocation_status_schema() -> utoipa::openapi::Object {
+    super::openapi::string_enum(["RUNNING", "SUCCEEDED", "FAILED", "QUEUED"])
+}
+
 /// Which invocations a listing answers. Values arrive as text so that a
 /// bad one is refused with a message naming it.
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -301,12 +309,15 @@ pub async fn get_version(
 #[into_params(rename_all = "camelCase")]
 pub struct InvocationQuery {
     /// RUNNING, SUCCEEDED, FAILED or QUEUED.
+    #[param(schema_with = invocation_status_schema)]
     status: Option<String>,
     #[param(value_type = Option<i64>)]
     version_number: Option<String>,
     /// RFC 3339.
+    #[param(value_type = Option<String>, format = DateTime)]
     start_time: Option<String>,
     /// RFC 3339.
+    #[param(value_type = Option<String>, format = DateTime)]
     end_time: Option<String>,
     /// Text in args, result, error or logs.
     query: Option<String>,
@@ -315,7 +326,7 @@ pub struct InvocationQuery {
     include_tests: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/functions/{id}/invocations", tag = "Chat Functions", params(("id" = i64, Path, description = "Resource ID"), PageQuery, InvocationQuery), responses((status = 200, body = InvocationPage, description = "A HAL page of invocations, newest first"), (status = 400, description = "Invalid filter"), (status = 404, description = "No such function")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/functions/{id}/invocations", tag = "Chat Functions", params(("id" = i64, Path, description = "Resource ID"), PageQuery, ByCreation, InvocationQuery), responses((status = 200, body = InvocationPage, description = "A HAL page of invocations, newest first"), (status = 400, description = "Invalid filter"), (status = 404, description = "No such function")), security(("bearer" = [])))]
 /// List a function's invocations, newest first unless sorted otherwise;
 /// filters: `status`, `versionNumber`, `startTime`, `endTime`, `query`.
 pub async fn list_invocations(
@@ -324,10 +335,11 @@ pub async fn list_invocations(
     Id(id): Id,
     RawQuery(raw): RawQuery,
     Params(paging): Params<PageQuery>,
+    Params(order): Params<ByCreation>,
     Params(query): Params<InvocationQuery>,
 ) -> ApiResult<Json<InvocationPage>> {
     function_or_404(&state, tenant, id).await?;
-    let request = paging.newest_first(&["id", "createdTime"])?;
+    let request = paging.newest_first(&order)?;
     let status = match query.status.as_deref() {
         None => None,
         Some(s) if InvocationState::parse(s).is_some() => InvocationState::parse(s),

@@ -9,9 +9,9 @@ use crate::store::PageRequest;
 pub const DEFAULT_PAGE_SIZE: i64 = 25;
 pub const MAX_PAGE_SIZE: i64 = 100;
 
-/// A listing's paging: `page` (0-based), `size` (default 25, at most 100)
-/// and `sort=property,asc|desc`. Numbers arrive as text so that a bad one
-/// is refused with a message naming it.
+/// A listing's paging: `page` (0-based) and `size` (default 25, at most
+/// 100); its order is a [`SortOrder`] beside it. Numbers arrive as text so
+/// that a bad one is refused with a message naming it.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
@@ -21,42 +21,92 @@ pub struct PageQuery {
     /// Page size (default 25, at most 100).
     #[param(value_type = Option<i64>, minimum = 1)]
     size: Option<String>,
-    /// `property,asc` or `property,desc`.
-    sort: Option<String>,
+}
+
+/// A listing's `sort=property[,asc|desc]` parameter. Each listing names the
+/// properties it sorts by, so that the document lists exactly the orders
+/// the handler accepts; all of them order as the ids do.
+pub trait SortOrder {
+    const SORTABLE: &'static [&'static str];
+    fn sort(&self) -> Option<&str>;
+}
+
+/// `sort`'s schema: every order `sortable` allows, as an enum.
+fn sort_schema(sortable: &[&str]) -> utoipa::openapi::Object {
+    let orders = sortable.iter().flat_map(|p| [p.to_string(), format!("{p},asc"), format!("{p},desc")]);
+    super::openapi::string_enum(orders)
+}
+
+macro_rules! sort_orders {
+    ($($(#[$doc:meta])* $name:ident = [$($property:literal),+];)+) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Default, Deserialize, IntoParams)]
+        #[into_params(parameter_in = Query)]
+        pub struct $name {
+            /// `property`, `property,asc` or `property,desc`.
+            #[param(schema_with = $name::schema)]
+            sort: Option<String>,
+        }
+
+        impl $name {
+            fn schema() -> utoipa::openapi::Object {
+                sort_schema(<Self as SortOrder>::SORTABLE)
+            }
+        }
+
+        impl SortOrder for $name {
+            const SORTABLE: &'static [&'static str] = &[$($property),+];
+            fn sort(&self) -> Option<&str> {
+                self.sort.as_deref()
+            }
+        }
+    )+};
+}
+
+sort_orders! {
+    /// Listings sorted by id only.
+    ById = ["id"];
+    /// Listings of things created in id order.
+    ByCreation = ["id", "createdTime"];
+    /// A function's versions.
+    ByVersion = ["versionNumber", "id", "createdTime"];
 }
 
 impl PageQuery {
-    /// The page asked for, sortable by `sortable` (all in id order).
-    pub fn request(&self, sortable: &[&str]) -> Result<PageRequest, ApiError> {
-        let page = query_integer("page", &self.page, 0)?.unwrap_or(0);
-        let size = query_integer("size", &self.size, 1)?.unwrap_or(DEFAULT_PAGE_SIZE).min(MAX_PAGE_SIZE);
-        let mut descending = false;
-        if let Some(sort) = &self.sort {
-            let (prop, dir) = sort.split_once(',').unwrap_or((sort.as_str(), "asc"));
-            if !sortable.contains(&prop) {
-                return Err(ApiError::bad_request(format!(
-                    "cannot sort by {prop:?}: sortable properties are {}",
-                    sortable.join(", ")
-                )));
-            }
-            descending = match dir.to_ascii_lowercase().as_str() {
-                "asc" => false,
-                "desc" => true,
-                other => {
-                    return Err(ApiError::bad_request(format!("sort direction must be asc or desc, got {other:?}")))
-                }
-            };
-        }
-        Ok(PageRequest { page, size, descending })
+    /// The page asked for, in `order` (ascending unless asked otherwise).
+    pub fn request(&self, order: &impl SortOrder) -> Result<PageRequest, ApiError> {
+        self.page_in(order, false)
     }
 
     /// As `request`, newest first unless a sort is asked for.
-    pub fn newest_first(&self, sortable: &[&str]) -> Result<PageRequest, ApiError> {
-        let mut request = self.request(sortable)?;
-        if self.sort.is_none() {
-            request.descending = true;
-        }
-        Ok(request)
+    pub fn newest_first(&self, order: &impl SortOrder) -> Result<PageRequest, ApiError> {
+        self.page_in(order, true)
+    }
+
+    fn page_in<O: SortOrder>(&self, order: &O, descending_by_default: bool) -> Result<PageRequest, ApiError> {
+        let page = query_integer("page", &self.page, 0)?.unwrap_or(0);
+        let size = query_integer("size", &self.size, 1)?.unwrap_or(DEFAULT_PAGE_SIZE).min(MAX_PAGE_SIZE);
+        let descending = match order.sort() {
+            None => descending_by_default,
+            Some(sort) => sort_descending(sort, O::SORTABLE)?,
+        };
+        Ok(PageRequest { page, size, descending })
+    }
+}
+
+/// Whether `sort` (`property[,asc|desc]`) asks for descending order.
+fn sort_descending(sort: &str, sortable: &[&str]) -> Result<bool, ApiError> {
+    let (property, direction) = sort.split_once(',').unwrap_or((sort, "asc"));
+    if !sortable.contains(&property) {
+        return Err(ApiError::bad_request(format!(
+            "cannot sort by {property:?}: sortable properties are {}",
+            sortable.join(", ")
+        )));
+    }
+    match direction.to_ascii_lowercase().as_str() {
+        "asc" => Ok(false),
+        "desc" => Ok(true),
+        other => Err(ApiError::bad_request(format!("sort direction must be asc or desc, got {other:?}"))),
     }
 }
 
@@ -138,8 +188,8 @@ mod tests {
             size in proptest::option::of("-?[0-9]{0,22}|\\PC{0,6}"),
             sort in proptest::option::of("\\PC{0,16}"),
         ) {
-            let query = PageQuery { page, size, sort };
-            match query.request(&["id", "createdTime"]) {
+            let query = PageQuery { page, size };
+            match query.request(&ByCreation { sort }) {
                 Ok(request) => {
                     proptest::prop_assert!(request.page >= 0);
                     proptest::prop_assert!((1..=MAX_PAGE_SIZE).contains(&request.size));

@@ -156,3 +156,12 @@ impl Modify for CommonResponses {
 pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
+
+/// A string parameter or field that takes one of `values` (for
+/// `schema_with`, where the handler reads plain text to name a bad value).
+pub fn string_enum<V: Into<serde_json::Value>>(values: impl IntoIterator<Item = V>) -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(values))
+        .build()
+}

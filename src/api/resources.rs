@@ -564,7 +564,7 @@ pub fn paging(total: i64, request: PageRequest, base_href: &str) -> (PageLinks, 
         this: link(request.page),
         first: link(0),
         prev: (request.page > 0).then(|| link(request.page - 1)),
-        next: (request.page + 1 < total_pages).then(|| link(request.page + 1)),
+        next: (request.page.saturating_add(1) < total_pages).then(|| link(request.page + 1)),
         last: link((total_pages - 1).max(0)),
     };
     (links, PageInfo { size: request.size, total_elements: total, total_pages, number: request.page })

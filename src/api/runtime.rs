@@ -18,7 +18,9 @@ use crate::npm::Dependency;
 use crate::store::{RuntimeChange, RuntimeRecord};
 
 pub const MAX_ENV_VARS: usize = 200;
-pub const MAX_ENV_VALUE_BYTES: usize = 32 * 1024;
+/// Longest value, in characters (what JSON Schema's maxLength counts): at
+/// most 32 KiB as UTF-8.
+pub const MAX_ENV_VALUE_CHARS: usize = 8 * 1024;
 pub const MAX_DEPENDENCIES: usize = 100;
 
 fn respond(state: &AppState, tenant: Tenant, runtime: Option<RuntimeRecord>) -> ApiResult<Json<RuntimeResource>> {
@@ -159,7 +161,30 @@ pub async fn get_install_progress(
     }
 }
 
-#[utoipa::path(put, path = "/v1/runtimes/nodejs/environment-variables", tag = "Chat Runtime", request_body(content = std::collections::BTreeMap<String, String>, content_type = "application/json"), responses((status = 200, body = RuntimeResource, description = "The runtime"), (status = 400, description = "A name or value is invalid"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
+/// `PUT .../environment-variables`' body, for the document: names as
+/// `validate_env_name` allows them, string values.
+pub struct EnvironmentVariablesBody;
+
+impl utoipa::PartialSchema for EnvironmentVariablesBody {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        let name = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some("^[A-Za-z_][A-Za-z0-9_]*$"))
+            .max_length(Some(256));
+        let value = ObjectBuilder::new().schema_type(Type::String).max_length(Some(MAX_ENV_VALUE_CHARS));
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .property_names(Some(name))
+            .additional_properties(Some(value))
+            .max_properties(Some(MAX_ENV_VARS))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for EnvironmentVariablesBody {}
+
+#[utoipa::path(put, path = "/v1/runtimes/nodejs/environment-variables", tag = "Chat Runtime", request_body(content = EnvironmentVariablesBody, content_type = "application/json"), responses((status = 200, body = RuntimeResource, description = "The runtime"), (status = 400, description = "A name or value is invalid"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
 /// Update the runtime's environment variables.
 pub async fn update_environment_variables(
     State(state): State<AppState>,
@@ -180,9 +205,9 @@ pub async fn update_environment_variables(
                 )))
             }
         };
-        if value.len() > MAX_ENV_VALUE_BYTES {
+        if value.chars().count() > MAX_ENV_VALUE_CHARS {
             return Err(ApiError::bad_request(format!(
-                "invalid field `{name}`: longer than {MAX_ENV_VALUE_BYTES} bytes"
+                "invalid field `{name}`: longer than {MAX_ENV_VALUE_CHARS} characters"
             )));
         }
         env.insert(name, value);

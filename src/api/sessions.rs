@@ -12,7 +12,7 @@ use super::auth::Tenant;
 use super::channels::channels_json;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Id, Params};
-use super::hal::{query_integer, PageQuery, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use super::hal::{query_integer, ByCreation, PageQuery, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 use super::resources::{
     CursorInfo, CursorLinks, EmbeddedNotifications, Link, NotificationPage, NotificationResource, UserSessionPage,
     UserSessionResource,
@@ -30,35 +30,39 @@ pub struct NotificationQuery {
     #[param(value_type = Option<i64>, minimum = 1)]
     size: Option<String>,
     /// Start cursor: set by the page's links.
-    #[param(value_type = Option<i64>)]
+    #[param(value_type = Option<i64>, minimum = 0)]
     start: Option<String>,
-    /// Next cursor: set by the page's links.
-    #[param(value_type = Option<i64>)]
+    /// Next cursor: set by the page's links (taken over `start` unless
+    /// `relation` is PREVIOUS).
+    #[param(value_type = Option<i64>, minimum = 0)]
     next: Option<String>,
-    /// SELF, PREVIOUS or NEXT: set by the page's links.
+    /// SELF, PREVIOUS or NEXT: set by the page's links. PREVIOUS pages
+    /// after `start`; otherwise `next` pages before it, `start` at or
+    /// before it.
+    #[param(schema_with = relation_schema)]
     relation: Option<String>,
+}
+
+fn relation_schema() -> utoipa::openapi::Object {
+    super::openapi::string_enum(["SELF", "PREVIOUS", "NEXT"])
 }
 
 impl NotificationQuery {
     fn cursor(&self) -> ApiResult<(i64, Cursor)> {
         let size = query_integer("size", &self.size, 1)?.unwrap_or(DEFAULT_PAGE_SIZE).min(MAX_PAGE_SIZE);
         let (start, next) = (query_integer("start", &self.start, 0)?, query_integer("next", &self.next, 0)?);
-        let cursor = match (self.relation.as_deref(), start, next) {
-            (None | Some("NEXT"), None, Some(next)) => Cursor::Before(next),
-            (None, None, None) => Cursor::Newest,
-            (None | Some("SELF"), Some(start), None) => Cursor::AtOrBefore(start),
-            (Some("PREVIOUS"), Some(start), None) => Cursor::After(start),
-            (Some(other), _, _) if !matches!(other, "SELF" | "PREVIOUS" | "NEXT") => {
-                return Err(ApiError::bad_request(format!(
-                    "query parameter `relation` must be SELF, PREVIOUS or NEXT, got {other:?}"
-                )))
-            }
-            _ => {
-                return Err(ApiError::bad_request(
-                    "query parameters `start`, `next` and `relation` come from a page's links: \
-                     `next` (with NEXT), or `start` (with SELF or PREVIOUS)",
-                ))
-            }
+        let relation = self.relation.as_deref();
+        if let Some(other) = relation.filter(|r| !matches!(*r, "SELF" | "PREVIOUS" | "NEXT")) {
+            return Err(ApiError::bad_request(format!(
+                "query parameter `relation` must be SELF, PREVIOUS or NEXT, got {other:?}"
+            )));
+        }
+        // The links only ever carry one of them; any mix still names a page.
+        let cursor = match (relation, start, next) {
+            (Some("PREVIOUS"), Some(start), _) => Cursor::After(start),
+            (_, _, Some(next)) => Cursor::Before(next),
+            (_, Some(start), None) => Cursor::AtOrBefore(start),
+            (_, None, None) => Cursor::Newest,
         };
         Ok((size, cursor))
     }
@@ -142,11 +146,16 @@ pub async fn read_notification(
     Ok(Json(resources.pop().expect("one notification in, one out")))
 }
 
+fn session_state_schema() -> utoipa::openapi::Object {
+    super::openapi::string_enum(["ACTIVE", "ENDED"])
+}
+
 /// Which sessions a listing answers.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SessionFilter {
     /// ACTIVE or ENDED (ended, or expired).
+    #[param(schema_with = session_state_schema)]
     state: Option<String>,
 }
 
@@ -161,16 +170,17 @@ async fn sessions_json(
     Ok(sessions.iter().map(|s| UserSessionResource::new(state, s, users.get(&s.user_id))).collect())
 }
 
-#[utoipa::path(get, path = "/v1/user-sessions", tag = "User Sessions", params(PageQuery, SessionFilter), responses((status = 200, body = UserSessionPage, description = "A HAL page of user sessions"), (status = 400, description = "A bad state or paging")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/user-sessions", tag = "User Sessions", params(PageQuery, ByCreation, SessionFilter), responses((status = 200, body = UserSessionPage, description = "A HAL page of user sessions"), (status = 400, description = "A bad state or paging")), security(("bearer" = [])))]
 /// List the application's user sessions (started by allowed
 /// `user.attempted.start_session` calls).
 pub async fn list_user_sessions(
     State(state): State<AppState>,
     tenant: Tenant,
     Params(paging): Params<PageQuery>,
+    Params(order): Params<ByCreation>,
     Params(filter): Params<SessionFilter>,
 ) -> ApiResult<Json<UserSessionPage>> {
-    let request = paging.request(&["id", "createdTime"])?;
+    let request = paging.request(&order)?;
     let wanted = match filter.state.as_deref() {
         None => None,
         Some("ACTIVE") => Some(SessionState::Active),

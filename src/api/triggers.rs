@@ -42,11 +42,27 @@ fn allowed(status: &'static str) -> BlockingAnswer {
     }
 }
 
+/// A trigger type, as the document spells it: one of the known names.
+pub fn trigger_type_schema() -> utoipa::openapi::Object {
+    super::openapi::string_enum(triggers::TRIGGER_TYPES.iter().map(|t| t.name))
+}
+
+/// `POST /v1/triggers/{type}`'s path, for the document (the handler reads
+/// it as text so that an unknown type is refused naming the known ones).
+#[allow(dead_code)]
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+struct TriggerPath {
+    /// Trigger type, e.g. user.attempted.start_session.
+    #[param(rename = "type", schema_with = trigger_type_schema)]
+    trigger_type: String,
+}
+
 /// Report an event. A blocking trigger (`user.attempted.start_session`)
 /// runs the function now: 200 when it returns, 403 `AccessDeniedError` when
 /// it throws. Non-blocking triggers are accepted for later execution.
 #[utoipa::path(post, path = "/v1/triggers/{type}", tag = "Triggers",
-    params(("type" = String, Path, description = "Trigger type, e.g. user.attempted.start_session")),
+    params(TriggerPath),
     request_body(content = Object, description = "The event", content_type = "application/json"),
     responses(
         (status = 200, body = BlockingAnswer, description = "Blocking: the function returned (or guest access, or fail-open time-out)"),
@@ -68,6 +84,10 @@ pub async fn trigger(
             triggers::known_names()
         )));
     };
+    // RawValue holds valid JSON with surrounding space trimmed.
+    if !event.get().starts_with('{') {
+        return Err(ApiError::bad_request(format!("the {} event must be a JSON object", trigger.name)));
+    }
     let resolved = state.dispatcher.resolve(tenant.application_id, trigger.name).await?;
     if !trigger.blocking {
         let Some(function) = resolved.function else {

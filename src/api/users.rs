@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use super::auth::Tenant;
 use super::error::{ApiError, ApiResult};
 use super::extract::{Id, JsonBody, Params};
-use super::hal::{listing_path, refuse_unsupported, PageQuery};
+use super::hal::{listing_path, refuse_unsupported, ById, PageQuery};
 use super::resources::{ApplicationLink, UserPage, UserResource};
 use super::AppState;
 use crate::store::{ChatUser, ChatUserPatch, NewChatUser};
@@ -103,20 +103,22 @@ pub async fn user_or_404(state: &AppState, tenant: Tenant, id: i64) -> ApiResult
 pub struct UserFilter {
     /// Only the user with this name.
     name: Option<String>,
-    /// Not supported yet: refused with 400.
+    // Not built: refused with 400, left out of the document.
+    #[param(ignore)]
     properties: Option<String>,
 }
 
-#[utoipa::path(get, path = "/v1/users", tag = "Users", params(PageQuery, UserFilter), responses((status = 200, body = UserPage, description = "A HAL page of users"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
+#[utoipa::path(get, path = "/v1/users", tag = "Users", params(PageQuery, ById, UserFilter), responses((status = 200, body = UserPage, description = "A HAL page of users"), (status = 401, description = "Missing or bad token")), security(("bearer" = [])))]
 /// List the application's users.
 pub async fn list_users(
     State(state): State<AppState>,
     tenant: Tenant,
     RawQuery(raw): RawQuery,
     Params(paging): Params<PageQuery>,
+    Params(order): Params<ById>,
     Params(filter): Params<UserFilter>,
 ) -> ApiResult<Json<UserPage>> {
-    let request = paging.request(&["id"])?;
+    let request = paging.request(&order)?;
     refuse_unsupported("properties", &filter.properties, "filter the listed users' properties yourself")?;
     let name = filter.name.as_deref();
     let (users, total) = state.store.list_chat_users(tenant.application_id, request, name).await?;
@@ -142,9 +144,11 @@ pub async fn check_user_exists(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct CreateUserBody {
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     name: String,
     /// Defaults to `name`.
     #[serde(default, alias = "display_name")]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     display_name: Option<String>,
     #[serde(default, alias = "is_guest")]
     is_guest: bool,
@@ -185,7 +189,23 @@ pub async fn get_user(State(state): State<AppState>, tenant: Tenant, Id(id): Id)
     Ok(Json(UserResource::new(&state, &user)))
 }
 
-#[utoipa::path(patch, path = "/v1/users/{id}", tag = "Users", params(("id" = i64, Path, description = "User ID")), request_body(content = Object, description = "JSON merge patch of displayName, isGuest, properties", content_type = "application/merge-patch+json"), responses((status = 200, body = UserResource, description = "The user"), (status = 400, description = "Invalid field"), (status = 404, description = "No such user")), security(("bearer" = [])))]
+/// The fields `PATCH /v1/users/{id}` may change (for the document: the
+/// handler reads the patch key by key).
+#[allow(dead_code)]
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UserMergePatch {
+    #[serde(default)]
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    display_name: String,
+    #[serde(default)]
+    is_guest: bool,
+    /// Merged key by key; `null` in it removes a key, `null` for it keeps them.
+    #[schema(value_type = Option<Object>)]
+    properties: Option<Value>,
+}
+
+#[utoipa::path(patch, path = "/v1/users/{id}", tag = "Users", params(("id" = i64, Path, description = "User ID")), request_body(content = UserMergePatch, description = "JSON merge patch of displayName, isGuest, properties", content_type = "application/merge-patch+json"), responses((status = 200, body = UserResource, description = "The user"), (status = 400, description = "Invalid field"), (status = 404, description = "No such user")), security(("bearer" = [])))]
 /// Update a user with a JSON merge patch: `displayName`, `isGuest`,
 /// `properties` (merged key by key; `null` removes a key).
 pub async fn update_user(

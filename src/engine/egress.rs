@@ -18,15 +18,19 @@ pub struct EgressPolicy {
     /// `api.example.com`, `*.example.com`, `api.example.com:8443`,
     /// `127.0.0.1:9000` (a private address must be named literally).
     #[serde(default)]
+    #[schema(max_items = 100)]
     pub allowed_hosts: Vec<String>,
     /// Requests one invocation may make (redirect hops included).
-    #[serde(default = "default_max_requests")]
+    #[serde(default = "default_max_requests", deserialize_with = "crate::whole_number::deserialize")]
+    #[schema(minimum = 0, maximum = 1000)]
     pub max_requests_per_invocation: u32,
     /// Time limit of one request, answer included.
-    #[serde(default = "default_timeout_ms")]
+    #[serde(default = "default_timeout_ms", deserialize_with = "crate::whole_number::deserialize")]
+    #[schema(minimum = 1, maximum = 300000)]
     pub timeout_ms: u64,
     /// Largest answer body read.
-    #[serde(default = "default_max_response_bytes")]
+    #[serde(default = "default_max_response_bytes", deserialize_with = "crate::whole_number::deserialize")]
+    #[schema(minimum = 1, maximum = 67108864)]
     pub max_response_bytes: usize,
 }
 

@@ -70,6 +70,7 @@ impl NpmConfig {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Dependency {
+    #[schema(max_length = 214, pattern = r"^(@[a-z0-9\-._~]+/)?[a-z0-9\-~][a-z0-9\-._~]*$")]
     pub name: String,
     pub version: String,
     #[serde(default, alias = "default_dependency")]

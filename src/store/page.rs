@@ -56,7 +56,7 @@ impl Store {
         );
         let rows = bind_all(sqlx::query(&sql), &params)
             .bind(page.size)
-            .bind(page.page * page.size)
+            .bind(page.page.saturating_mul(page.size)) // far past the end is an empty page, not an overflow
             .fetch_all(&self.pool)
             .await?;
         let total = match rows.first() {

@@ -271,12 +271,17 @@ async fn notifications_page_newest_first_by_cursor() {
             ("size=0", "`size`"),
             ("relation=SIDEWAYS&start=3", "`relation`"),
             ("next=x", "`next`"),
-            ("start=3&next=2", "`start`"),
+            ("next=-1", "`next`"),
         ] {
             let (status, error) = app.get(&format!("/v1/users/{bob}/notifications?{query}")).await;
             assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {error}");
             assert!(error["message"].as_str().unwrap().contains(named), "{query}: {error}");
         }
+        // A mix the links never write still names a page: `next` wins.
+        let (status, mixed) = app.get(&format!("/v1/users/{bob}/notifications?start=3&next=2")).await;
+        assert_eq!(status, StatusCode::OK, "{mixed}");
+        let (_, by_next) = app.get(&format!("/v1/users/{bob}/notifications?next=2")).await;
+        assert_eq!(mixed["_embedded"], by_next["_embedded"]);
         let (status, _) = app.get("/v1/users/999999/notifications").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
     })
