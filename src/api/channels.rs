@@ -129,7 +129,7 @@ pub async fn list_user_channels(
 }
 
 fn channel_type_schema() -> utoipa::openapi::Object {
-    super::openapi::string_enum(["DIRECT", "PUBLIC", "PRIVATE"])
+    super::openapi::string_enum(ChannelType::ALL.map(ChannelType::as_str))
 }
 
 /// The fields `PATCH /v1/channels/{id}` may change (for the document).

@@ -298,7 +298,7 @@ pub async fn get_version(
 }
 
 fn invocation_status_schema() -> utoipa::openapi::Object {
-    super::openapi::string_enum(["RUNNING", "SUCCEEDED", "FAILED", "QUEUED"])
+    super::openapi::string_enum(InvocationState::ALL.map(InvocationState::as_str))
 }
 
 /// Which invocations a listing answers. Values arrive as text so that a

@@ -171,7 +171,7 @@ impl utoipa::PartialSchema for EnvironmentVariablesBody {
         let name = ObjectBuilder::new()
             .schema_type(Type::String)
             .pattern(Some("^[A-Za-z_][A-Za-z0-9_]*$"))
-            .max_length(Some(256));
+            .max_length(Some(crate::MAX_ENV_NAME_LEN));
         let value = ObjectBuilder::new().schema_type(Type::String).max_length(Some(MAX_ENV_VALUE_CHARS));
         ObjectBuilder::new()
             .schema_type(Type::Object)

@@ -41,13 +41,10 @@ pub enum ChannelType {
 }
 
 impl ChannelType {
+    pub const ALL: [ChannelType; 3] = [ChannelType::Direct, ChannelType::Public, ChannelType::Private];
+
     pub fn parse(s: &str) -> Option<ChannelType> {
-        match s {
-            "DIRECT" => Some(ChannelType::Direct),
-            "PUBLIC" => Some(ChannelType::Public),
-            "PRIVATE" => Some(ChannelType::Private),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
     }
     pub fn as_str(self) -> &'static str {
         match self {

@@ -15,7 +15,7 @@ pub enum InvocationState {
 }
 
 impl InvocationState {
-    const ALL: [InvocationState; 4] =
+    pub const ALL: [InvocationState; 4] =
         [InvocationState::Queued, InvocationState::Running, InvocationState::Succeeded, InvocationState::Failed];
 
     pub fn as_str(self) -> &'static str {
