@@ -153,8 +153,72 @@ impl Modify for CommonResponses {
     }
 }
 
-pub async fn openapi_json() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// (creating operation's path, its success status, the created resource's
+/// root path, where the id is in the answer).
+const CREATED: &[(&str, &str, &str, &str)] = &[
+    ("/v1/runtimes/nodejs/functions", "201", "/v1/functions/{id}", "$response.body#/id"),
+    ("/v1/functions/{id}/versions", "201", "/v1/function-versions/{id}", "$response.body#/id"),
+    ("/v1/users", "201", "/v1/users/{id}", "$response.body#/id"),
+    ("/v1/channels", "201", "/v1/channels/{id}", "$response.body#/id"),
+    ("/v1/channels", "200", "/v1/channels/{id}", "$response.body#/id"),
+    ("/v1/channels/{id}/messages", "201", "/v1/messages/{id}", "$response.body#/id"),
+    ("/v1/channels/{id}/messages", "201", "/v1/threads/{id}", "$response.body#/id"),
+    ("/v1/threads/{id}/messages", "201", "/v1/messages/{id}", "$response.body#/id"),
+    ("/v1/triggers/{type}", "200", "/v1/function-invocations/{id}", "$response.body#/invocationId"),
+    ("/v1/triggers/{type}", "202", "/v1/function-invocations/{id}", "$response.body#/invocationIds/0"),
+];
+
+/// Operations under a resource whose 404 is an answer about it, not its
+/// absence (a user with no active session): no link promises them a 200.
+const NOT_BY_ID: &[&str] = &["check_active_session"];
+
+/// Links from the operations that create a resource to the operations that
+/// take its id, so that a client (or a fuzzer's stateful phase) can follow a
+/// created function, user, channel, message, version or invocation.
+/// Written into the JSON: utoipa 5.5's `Link` serialises its fields in
+/// snake case (`operation_id`), which no OpenAPI reader knows.
+fn add_links(doc: &mut serde_json::Value) {
+    let Some(paths) = doc["paths"].as_object_mut() else { return };
+    // Every operation under a root: (path, operation id).
+    let operations: Vec<(String, String)> = paths
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .into_iter()
+                .flat_map(|methods| methods.values())
+                .filter_map(|operation| Some((path.clone(), operation["operationId"].as_str()?.to_string())))
+        })
+        .collect();
+    for &(creator, status, root, pointer) in CREATED {
+        let Some(response) = paths.get_mut(creator).and_then(|item| item["post"]["responses"].get_mut(status)) else {
+            continue;
+        };
+        let prefix = format!("{root}/");
+        let links: serde_json::Map<String, serde_json::Value> = operations
+            .iter()
+            .filter(|(path, _)| path == root || path.starts_with(&prefix))
+            .filter(|(_, id)| !NOT_BY_ID.contains(&id.as_str()))
+            .map(|(_, id)| (id.clone(), serde_json::json!({ "operationId": id, "parameters": { "id": pointer } })))
+            .collect();
+        let existing = response.as_object_mut().expect("a response object").entry("links");
+        if let serde_json::Value::Object(map) = existing.or_insert_with(|| serde_json::json!({})) {
+            map.extend(links);
+        }
+    }
+}
+
+/// The document, generated once.
+fn document() -> &'static serde_json::Value {
+    static DOCUMENT: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    DOCUMENT.get_or_init(|| {
+        let mut doc = serde_json::to_value(ApiDoc::openapi()).expect("the document serialises");
+        add_links(&mut doc);
+        doc
+    })
+}
+
+pub async fn openapi_json() -> Json<&'static serde_json::Value> {
+    Json(document())
 }
 
 /// A string parameter or field that takes one of `values` (for

@@ -559,6 +559,45 @@ async fn openapi_document_covers_every_route() {
     );
     assert!(doc["components"]["schemas"]["UserResource"]["properties"]["displayName"].is_object());
     assert!(doc["components"]["schemas"]["NotificationResource"]["properties"]["readTime"].is_object());
+
+    // Links: from each creating answer to the operations that take the new
+    // id, each naming an operation of the document; following one from a
+    // created function reaches it.
+    let mut operations = std::collections::HashMap::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            operations.insert(op["operationId"].as_str().unwrap().to_string(), (path.clone(), method.clone()));
+        }
+    }
+    let links_of = |path: &str, status: &str| doc["paths"][path]["post"]["responses"][status]["links"].clone();
+    for (creator, status, minimum) in [
+        ("/v1/runtimes/nodejs/functions", "201", 8),
+        ("/v1/functions/{id}/versions", "201", 1),
+        ("/v1/users", "201", 7),
+        ("/v1/channels", "201", 15),
+        ("/v1/channels/{id}/messages", "201", 8),
+        ("/v1/triggers/{type}", "202", 2),
+    ] {
+        let links = links_of(creator, status);
+        let links = links.as_object().unwrap_or_else(|| panic!("POST {creator} {status} has no links"));
+        assert!(links.len() >= minimum, "POST {creator} {status}: {} links", links.len());
+        for (name, link) in links {
+            let id = link["operationId"].as_str().unwrap();
+            assert!(operations.contains_key(id), "POST {creator} links {name} to unknown operation {id}");
+            assert!(operations[id].0.contains("{id}"), "{id} takes no id");
+        }
+    }
+    // A user's HEAD /sessions answers 404 for "no active session": no link.
+    assert!(links_of("/v1/users", "201").get("check_active_session").is_none());
+    let get_function = &links_of("/v1/runtimes/nodejs/functions", "201")["get_function"];
+    let (status, function) =
+        app.post("/v1/runtimes/nodejs/functions", json!({ "type": "user.sent.message", "name": "linked" })).await;
+    assert_eq!(status, StatusCode::CREATED, "{function}");
+    let pointer = get_function["parameters"]["id"].as_str().unwrap().strip_prefix("$response.body#").unwrap();
+    let (path, method) = &operations[get_function["operationId"].as_str().unwrap()];
+    assert_eq!(method, "get");
+    let (status, fetched) = app.get(&path.replace("{id}", &function.pointer(pointer).unwrap().to_string())).await;
+    assert_eq!((status, &fetched["name"]), (StatusCode::OK, &json!("linked")));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
