@@ -70,6 +70,15 @@ impl Metrics {
         });
     }
 
+    /// A deployed function was warmed ahead of its first invocation
+    /// (`initializeAsynchronously`); `outcome` is `succeeded` or `failed`.
+    pub fn warmed(&self, application_id: i64, outcome: &'static str) {
+        self.with(|| {
+            metrics::counter!("chatfn_warmups_total", "application" => application_id.to_string(), "outcome" => outcome)
+                .increment(1)
+        });
+    }
+
     /// One HTTP request, by its route's template.
     pub fn http(&self, method: &str, route: &str, status: u16, took: Duration) {
         let labels = [("method", method.to_string()), ("route", route.to_string())];

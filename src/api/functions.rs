@@ -33,6 +33,10 @@ pub struct FunctionMergePatch {
     description: Option<String>,
     #[serde(default)]
     enabled: bool,
+    /// Warm the function (its runtime built, its module loaded) whenever a
+    /// version goes live, so that its first invocation is not a cold start.
+    #[serde(default)]
+    initialize_asynchronously: bool,
     /// Per-function time limit in ms; `null` falls back to the server's.
     #[schema(minimum = 1, maximum = 300000)]
     timeout_ms: Option<i64>,
@@ -129,7 +133,8 @@ pub async fn get_function(
 
 #[utoipa::path(patch, path = "/v1/functions/{id}", tag = "Chat Functions", params(("id" = i64, Path, description = "Resource ID")), request_body(content = FunctionMergePatch, content_type = "application/merge-patch+json"), responses((status = 200, body = FunctionResource, description = "The function"), (status = 400, description = "Invalid field"), (status = 404, description = "No such function")), security(("bearer" = [])))]
 /// Update a function with a JSON merge patch: `name`, `description`,
-/// `enabled`, `timeoutMs` (`null` clears the last two).
+/// `enabled`, `initializeAsynchronously`, `timeoutMs` (`null` clears
+/// `description` and `timeoutMs`).
 pub async fn update_function(
     State(state): State<AppState>,
     tenant: Tenant,
@@ -146,6 +151,9 @@ pub async fn update_function(
             ("description", Value::String(d)) => patch.description = Some(Some(d)),
             ("description", Value::Null) => patch.description = Some(None),
             ("enabled", Value::Bool(b)) => patch.enabled = Some(b),
+            ("initializeAsynchronously" | "initialize_asynchronously", Value::Bool(b)) => {
+                patch.initialize_asynchronously = Some(b)
+            }
             ("timeoutMs" | "timeout_ms", Value::Null) => patch.timeout_ms = Some(None),
             ("timeoutMs" | "timeout_ms", Value::Number(n)) => match crate::whole_number::of(&n) {
                 Some(ms) if (1..=MAX_FUNCTION_TIMEOUT_MS).contains(&ms) => patch.timeout_ms = Some(Some(ms)),
@@ -155,12 +163,16 @@ pub async fn update_function(
                     )))
                 }
             },
-            ("name" | "description" | "enabled" | "timeoutMs" | "timeout_ms", other) => {
+            (
+                "name" | "description" | "enabled" | "initializeAsynchronously" | "initialize_asynchronously"
+                | "timeoutMs" | "timeout_ms",
+                other,
+            ) => {
                 return Err(ApiError::bad_request(format!("invalid field `{key}`: unexpected value {other}")))
             }
             _ => {
                 return Err(ApiError::bad_request(format!(
-                    "invalid field `{key}`: only name, description, enabled and timeoutMs can be changed"
+                    "invalid field `{key}`: only name, description, enabled, initializeAsynchronously and timeoutMs can be changed"
                 )))
             }
         }
@@ -170,7 +182,7 @@ pub async fn update_function(
         .update_function(tenant.application_id, id, patch)
         .await?
         .ok_or_else(|| ApiError::not_found("function", id))?;
-    state.changed(tenant.application_id);
+    state.deployed(&f);
     Ok(Json(function_json(&state, &f).await?))
 }
 
@@ -218,13 +230,13 @@ pub async fn set_current_version(
     Id(id): Id,
     JsonBody(body): JsonBody<CurrentVersionBody>,
 ) -> ApiResult<Json<VersionResource>> {
-    function_or_404(&state, tenant, id).await?;
+    let function = function_or_404(&state, tenant, id).await?;
     let v = state
         .store
         .set_current_version(tenant.application_id, id, body.version_number)
         .await?
         .ok_or_else(|| ApiError::not_found(&format!("version of function {id}"), body.version_number))?;
-    state.changed(tenant.application_id);
+    state.deployed(&function);
     Ok(Json(VersionResource::new(&state, &v)))
 }
 
@@ -266,7 +278,7 @@ pub async fn create_version(
     Id(id): Id,
     JsonBody(body): JsonBody<CreateVersionBody>,
 ) -> ApiResult<(StatusCode, Json<VersionResource>)> {
-    function_or_404(&state, tenant, id).await?;
+    let function = function_or_404(&state, tenant, id).await?;
     let specifier = format!("file:///applications/{}/functions/{id}/handler.ts", tenant.application_id);
     let source = body.handler_script;
     let script = tokio::task::spawn_blocking(move || compile(&specifier, &source, ScriptRole::Handler))
@@ -278,7 +290,7 @@ pub async fn create_version(
         .create_version(tenant.application_id, id, &script)
         .await?
         .ok_or_else(|| ApiError::not_found("function", id))?;
-    state.changed(tenant.application_id);
+    state.deployed(&function);
     Ok((StatusCode::CREATED, Json(VersionResource::new(&state, &v))))
 }
 

@@ -64,6 +64,18 @@ impl AppState {
         self.dispatcher.invalidate(application_id);
     }
 
+    /// A function's version went live (deployed, rolled back or enabled):
+    /// forgets what was resolved and, when the function asks for it
+    /// (`initializeAsynchronously`), warms it in the background.
+    pub fn deployed(&self, function: &crate::store::FunctionRecord) {
+        self.changed(function.application_id);
+        if function.initialize_asynchronously && function.enabled {
+            let (dispatcher, trigger_type) = (self.dispatcher.clone(), function.trigger_type.clone());
+            let application_id = function.application_id;
+            tokio::spawn(async move { dispatcher.warm(application_id, &trigger_type).await });
+        }
+    }
+
     pub fn href(&self, path: &str) -> String {
         format!("{}{}", self.config.base_url, path)
     }

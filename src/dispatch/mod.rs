@@ -267,6 +267,27 @@ impl Dispatcher {
         }))
     }
 
+    /// Warms the function deployed for `trigger_type` (its application's
+    /// runtime built, its module loaded), so that its first invocation is
+    /// not a cold start: `initializeAsynchronously`. Nothing is recorded;
+    /// a failure (e.g. top-level code that throws) is logged and counted.
+    pub async fn warm(&self, application_id: i64, trigger_type: &str) {
+        let function = match self.resolve(application_id, trigger_type).await {
+            Ok(Resolved { function: Some(function), .. }) => function,
+            Ok(_) => return,
+            Err(error) => {
+                tracing::warn!(application_id, trigger_type, %error, "warming: the function could not be resolved");
+                return;
+            }
+        };
+        let outcome = self.inner.engine.warm(function.runtime.clone(), function.spec.clone()).await;
+        let succeeded = outcome.status == crate::engine::InvocationStatus::Succeeded;
+        if let (false, Some(error)) = (succeeded, &outcome.error) {
+            tracing::warn!(application_id, trigger_type, error = %error.name, message = %error.message, "warming failed");
+        }
+        self.inner.metrics.warmed(application_id, if succeeded { "succeeded" } else { "failed" });
+    }
+
     /// A function ready to run `script` for a test (a draft, or one of its
     /// versions: `version` is its id and number), enabled or not, in the
     /// application's current runtime. `None` when there is no such

@@ -88,7 +88,18 @@ impl Engine {
     /// does: every failure is an `InvocationOutcome` with status FAILED.
     #[tracing::instrument(skip_all, fields(invocation_id = %request.invocation_id, function = %request.function.name))]
     pub async fn invoke(&self, request: InvocationRequest) -> InvocationOutcome {
-        self.pool.clone().invoke(request).await
+        self.pool.clone().invoke(request, pool::Work::Handle).await
+    }
+
+    /// Makes `function` warm in one of its application's runtimes: the
+    /// runtime built (initialization script run) and the function's module
+    /// loaded, its handler not called. SUCCEEDED with no result when done;
+    /// FAILED as an invocation would (e.g. top-level code that throws).
+    #[tracing::instrument(skip_all, fields(function = %function.name))]
+    pub async fn warm(&self, runtime: Arc<RuntimeSpec>, function: Arc<FunctionSpec>) -> InvocationOutcome {
+        let request =
+            InvocationRequest { invocation_id: "warm".into(), runtime, function, event: "{}".into(), timeout: None };
+        self.pool.clone().invoke(request, pool::Work::Warm).await
     }
 
     /// Drops the idle warm runtimes of an application (e.g. once it is

@@ -34,7 +34,18 @@ use super::{
 
 struct Job {
     request: InvocationRequest,
+    work: Work,
     reply: oneshot::Sender<InvocationOutcome>,
+}
+
+/// What a job does with its runtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Work {
+    /// Run the handler on the event.
+    Handle,
+    /// Build the runtime and load the function (its top-level code runs),
+    /// without calling the handler: the next invocation finds it warm.
+    Warm,
 }
 
 enum Message {
@@ -96,7 +107,7 @@ impl Pool {
         })
     }
 
-    pub async fn invoke(self: Arc<Self>, request: InvocationRequest) -> InvocationOutcome {
+    pub async fn invoke(self: Arc<Self>, request: InvocationRequest, work: Work) -> InvocationOutcome {
         let started = Instant::now();
         let app = request.runtime.application_id.clone();
         let (reply, outcome) = oneshot::channel();
@@ -114,7 +125,7 @@ impl Pool {
             lane.in_flight += 1;
             lane.last_used = tick;
             // The lane holds a receiver, so the send cannot fail.
-            let _ = lane.jobs.send(Message::Run(Job { request, reply }));
+            let _ = lane.jobs.send(Message::Run(Job { request, work, reply }));
             if lane.in_flight > lane.threads && lane.threads < self.config.max_concurrency_per_application {
                 self.add_thread(&mut state, &app);
             }
@@ -286,7 +297,7 @@ fn serve_lanes(pool: Arc<Pool>, mut app: Arc<str>, mut lane_id: u64, mut inbox: 
             };
             // Nobody waits for it any more: skip it.
             let outcome = match job.reply.is_closed() {
-                false => Some(run(&mut live, &guard, &job.request).await),
+                false => Some(run(&mut live, &guard, &job.request, job.work).await),
                 true => None,
             };
             // Accounted before answering, so that the caller's next
@@ -304,7 +315,12 @@ fn serve_lanes(pool: Arc<Pool>, mut app: Arc<str>, mut lane_id: u64, mut inbox: 
     });
 }
 
-async fn run(live: &mut Option<LiveRuntime>, guard: &Arc<Guard>, request: &InvocationRequest) -> InvocationOutcome {
+async fn run(
+    live: &mut Option<LiveRuntime>,
+    guard: &Arc<Guard>,
+    request: &InvocationRequest,
+    work: Work,
+) -> InvocationOutcome {
     let started = Instant::now();
     let mut limits = request.runtime.limits;
     if let Some(timeout) = request.timeout {
@@ -341,7 +357,10 @@ async fn run(live: &mut Option<LiveRuntime>, guard: &Arc<Guard>, request: &Invoc
             rt.initialize(&request.runtime, guard).await?;
         }
         rt.ensure_loaded(function, guard).await?;
-        rt.invoke(&function.function_id, &request.event, &context, guard).await
+        match work {
+            Work::Handle => rt.invoke(&function.function_id, &request.event, &context, guard).await,
+            Work::Warm => Ok(None),
+        }
     };
     // The watchdog stops a script that spins; this stops one that waits
     // (on a timer, a promise) past the deadline.

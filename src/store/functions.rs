@@ -36,6 +36,7 @@ pub struct FunctionPatch {
     pub name: Option<String>,
     pub description: Option<Option<String>>,
     pub enabled: Option<bool>,
+    pub initialize_asynchronously: Option<bool>,
     pub timeout_ms: Option<Option<i64>>,
 }
 
@@ -228,12 +229,14 @@ impl Store {
     ) -> StoreResult<Option<FunctionRecord>> {
         let Some(current) = self.function(application_id, id).await? else { return Ok(None) };
         sqlx::query(
-            "UPDATE functions SET name = $1, description = $2, enabled = $3, timeout_ms = $4 WHERE id = $5 AND application_id = $6",
+            "UPDATE functions SET name = $1, description = $2, enabled = $3, timeout_ms = $4, \
+             initialize_asynchronously = $5 WHERE id = $6 AND application_id = $7",
         )
         .bind(patch.name.unwrap_or(current.name))
         .bind(patch.description.unwrap_or(current.description))
         .bind(patch.enabled.unwrap_or(current.enabled) as i64)
         .bind(patch.timeout_ms.unwrap_or(current.timeout_ms))
+        .bind(patch.initialize_asynchronously.unwrap_or(current.initialize_asynchronously) as i64)
         .bind(id)
         .bind(application_id)
         .execute(&self.pool)

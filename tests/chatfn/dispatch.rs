@@ -697,22 +697,7 @@ async fn metrics_count_what_was_sent_and_leak_no_secret() {
         for secret in [app.client_secret.as_str(), app.token.as_str(), "hunter2"] {
             assert!(!text.contains(secret), "a secret or an event's content in /metrics");
         }
-        let lines = text.lines().map(|l| Ok(l.to_string()));
-        let scrape = prometheus_parse::Scrape::parse(lines).expect("Prometheus text format");
-        let value = |name: &str, labels: &[(&str, &str)]| -> f64 {
-            scrape
-                .samples
-                .iter()
-                .filter(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
-                .map(|s| match s.value {
-                    prometheus_parse::Value::Counter(v)
-                    | prometheus_parse::Value::Gauge(v)
-                    | prometheus_parse::Value::Untyped(v) => v,
-                    prometheus_parse::Value::Histogram(ref buckets) => buckets.last().map_or(0.0, |b| b.count),
-                    _ => 0.0,
-                })
-                .sum()
-        };
+        let value = |name: &str, labels: &[(&str, &str)]| metric(&text, name, labels);
         let app_id = app.application_id.to_string();
         let me = ("application", app_id.as_str());
         assert_eq!(value("chatfn_invocations_total", &[me, ("trigger", LOGIN), ("outcome", "returned")]), 2.0);
@@ -727,6 +712,88 @@ async fn metrics_count_what_was_sent_and_leak_no_secret() {
         assert_eq!(value("chatfn_queue_jobs", &[("state", "queued")]), 0.0);
         assert!(value("chatfn_runtimes_started", &[]) >= 1.0);
         assert!(value("chatfn_cold_starts_total", &[me]) >= 1.0);
+    })
+    .await;
+}
+
+/// The sum of `name`'s samples carrying `labels` in a /metrics scrape
+/// (parsed as Prometheus text; a histogram counts its observations).
+fn metric(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    let scrape = prometheus_parse::Scrape::parse(text.lines().map(|l| Ok(l.to_string()))).expect("Prometheus text");
+    scrape
+        .samples
+        .iter()
+        .filter(|s| s.metric == name && labels.iter().all(|(k, v)| s.labels.get(k) == Some(*v)))
+        .map(|s| match s.value {
+            prometheus_parse::Value::Counter(v)
+            | prometheus_parse::Value::Gauge(v)
+            | prometheus_parse::Value::Untyped(v) => v,
+            prometheus_parse::Value::Histogram(ref buckets) => buckets.last().map_or(0.0, |b| b.count),
+            _ => 0.0,
+        })
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn initialize_asynchronously_warms_what_goes_live() {
+    each_store(|app| async move {
+        let app_id = app.application_id.to_string();
+        let me = ("application", app_id.as_str());
+        let scrape = || async { app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap() };
+        // Waits until the warm-ups with `outcome` reach `count`.
+        let warmed = |outcome: &'static str, count: f64| {
+            let scrape = &scrape;
+            async move {
+                for _ in 0..250 {
+                    let text = scrape().await;
+                    if metric(&text, "chatfn_warmups_total", &[me, ("outcome", outcome)]) >= count {
+                        return text;
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                panic!("no {outcome} warm-up #{count}: {}", scrape().await)
+            }
+        };
+        let path = format!("/v1/triggers/{LOGIN}");
+        let login = |name: &str| app.post(&path, json!({"username": name, "authParams": {}}));
+
+        // Without the flag: a deploy warms nothing, the first call is cold.
+        let id = deploy(&app, LOGIN, "async function handleEvent(e: any) { return 'v1 ' + e.username }").await;
+        assert_eq!(login("ann").await.1["result"]["payload"], "v1 ann");
+        let text = scrape().await;
+        assert_eq!(metric(&text, "chatfn_cold_starts_total", &[me]), 1.0);
+        assert_eq!(metric(&text, "chatfn_warmups_total", &[me]), 0.0);
+
+        // With it, the version that goes live is warmed: a new runtime
+        // (the environment changed) built before the first call.
+        let (status, function) =
+            app.patch(&format!("/v1/functions/{id}"), json!({"initializeAsynchronously": true})).await;
+        assert_eq!((status, &function["initializeAsynchronously"]), (StatusCode::OK, &json!(true)), "{function}");
+        warmed("succeeded", 1.0).await;
+        app.put("/v1/runtimes/nodejs/environment-variables", json!({"GREETING": "v2"})).await;
+        let script = "const greeting = process.env.GREETING;\nasync function handleEvent(e: any) { return greeting + ' ' + e.username }";
+        app.post(&format!("/v1/functions/{id}/versions"), json!({ "handlerScript": script })).await;
+        warmed("succeeded", 2.0).await;
+        assert_eq!(login("bob").await.1["result"]["payload"], "v2 bob");
+        assert_eq!(metric(&scrape().await, "chatfn_cold_starts_total", &[me]), 1.0, "the call found the runtime warm");
+
+        // A rollback is warmed too; top-level code that throws is a failed
+        // warm-up (logged, nothing recorded) and the call answers the error.
+        app.put("/v1/runtimes/nodejs/environment-variables", json!({"GREETING": "v3"})).await;
+        let (status, _) = app.put(&format!("/v1/functions/{id}/current-version"), json!({"versionNumber": 1})).await;
+        assert_eq!(status, StatusCode::OK);
+        warmed("succeeded", 3.0).await;
+        assert_eq!(login("cid").await.1["result"]["payload"], "v1 cid");
+        assert_eq!(metric(&scrape().await, "chatfn_cold_starts_total", &[me]), 1.0);
+        let throwing = "throw new Error('not ready');\nasync function handleEvent() { return 1 }";
+        app.post(&format!("/v1/functions/{id}/versions"), json!({ "handlerScript": throwing })).await;
+        warmed("failed", 1.0).await;
+        let (status, answer) = login("dan").await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+        // Warm-ups are not invocations: the log holds the four calls only.
+        let all = invocations_when(&app, id, |all| all.iter().all(|i| i["status"] != "RUNNING") && all.len() >= 4).await;
+        let names: Vec<_> = all.iter().map(|i| i["args"]["username"].clone()).collect();
+        assert_eq!(names, [json!("ann"), json!("bob"), json!("cid"), json!("dan")]);
     })
     .await;
 }
