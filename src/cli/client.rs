@@ -4,17 +4,49 @@
 use clap::Args;
 use serde_json::Value;
 
+use super::profiles;
+
 #[derive(Debug, Args)]
 pub struct ServerArgs {
-    /// The chatfn server.
-    #[arg(long, env = "CHATFN_SERVER", default_value = "http://127.0.0.1:8080")]
-    pub server: String,
-    /// The application's client id.
+    /// The saved profile (server and credentials) to use: see `chatfn login`.
+    #[arg(long, env = "CHATFN_PROFILE", default_value = profiles::DEFAULT_PROFILE)]
+    pub profile: String,
+    /// The chatfn server [default: the profile's, else http://127.0.0.1:8080].
+    #[arg(long, env = "CHATFN_SERVER")]
+    pub server: Option<String>,
+    /// The application's client id [default: the profile's].
     #[arg(long, env = "CHATFN_CLIENT_ID", allow_hyphen_values = true)]
-    pub client_id: String,
-    /// The application's client secret.
+    pub client_id: Option<String>,
+    /// The application's client secret [default: the profile's].
     #[arg(long, env = "CHATFN_CLIENT_SECRET", allow_hyphen_values = true, hide_env_values = true)]
-    pub client_secret: crate::secret::Secret,
+    pub client_secret: Option<crate::secret::Secret>,
+}
+
+pub const DEFAULT_SERVER: &str = "http://127.0.0.1:8080";
+
+impl ServerArgs {
+    /// The server and credentials to use: each given flag (or variable)
+    /// over the saved profile's; the profile is read only when needed.
+    pub fn resolve(&self) -> Result<profiles::Profile, String> {
+        let saved = match (&self.client_id, &self.client_secret) {
+            (Some(_), Some(_)) => None,
+            _ => profiles::load(&self.profile)?,
+        };
+        let Some(client_id) = self.client_id.clone().or_else(|| saved.as_ref().map(|p| p.client_id.clone())) else {
+            return Err(format!(
+                "no credentials: run `chatfn login` (profile {:?} is not saved) or pass --client-id and --client-secret",
+                self.profile
+            ));
+        };
+        let client_secret = self
+            .client_secret
+            .clone()
+            .or_else(|| saved.as_ref().map(|p| p.client_secret.clone()))
+            .ok_or("no client secret: pass --client-secret (or set CHATFN_CLIENT_SECRET)")?;
+        let server =
+            self.server.clone().or_else(|| saved.map(|p| p.server)).unwrap_or_else(|| DEFAULT_SERVER.to_string());
+        Ok(profiles::Profile { server, client_id, client_secret })
+    }
 }
 
 /// A server, signed in as one application.
@@ -26,7 +58,9 @@ pub struct ApiClient {
 
 impl ApiClient {
     pub async fn connect(args: &ServerArgs) -> Result<ApiClient, String> {
-        ApiClient::sign_in(reqwest::Client::new(), &args.server, &args.client_id, args.client_secret.expose()).await
+        let profile = args.resolve()?;
+        ApiClient::sign_in(reqwest::Client::new(), &profile.server, &profile.client_id, profile.client_secret.expose())
+            .await
     }
 
     /// Signs in at `server` with an application's client credentials.

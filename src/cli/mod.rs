@@ -5,7 +5,9 @@ mod bench_http;
 mod client;
 mod deps;
 mod functions;
+mod login;
 mod logs;
+mod profiles;
 mod run;
 mod serve;
 
@@ -39,6 +41,12 @@ enum Command {
     BenchHttp(bench_http::BenchHttpArgs),
     /// Serve the HTTP API (and, with it, the chat functions).
     Serve(serve::ServeArgs),
+    /// Save a server and an application's credentials as a profile (checked by signing in).
+    Login(login::LoginArgs),
+    /// Forget a saved profile.
+    Logout(login::LogoutArgs),
+    /// List the saved profiles.
+    Profiles,
     /// Manage applications (tenants).
     Apps(serve::AppsArgs),
     /// Set a runtime's NPM dependencies on a running server, with install progress.
@@ -85,6 +93,9 @@ pub async fn execute(cli: Cli) -> ExitCode {
         Command::Bench(args) => bench::bench(args).await,
         Command::BenchHttp(args) => bench_http::bench_http(args).await,
         Command::Serve(args) => serve::serve(args).await,
+        Command::Login(args) => login::login(args).await,
+        Command::Logout(args) => login::logout(args).await,
+        Command::Profiles => login::list().await,
         Command::Apps(args) => serve::apps(args).await,
         Command::Deps(args) => deps::deps(args).await,
         Command::Logs(args) => logs::logs(args).await,

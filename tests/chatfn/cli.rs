@@ -803,3 +803,85 @@ fn log_lines_can_be_json() {
         assert!(record["timestamp"].is_string() && record["level"].is_string(), "{line}");
     }
 }
+
+#[test]
+fn a_developer_signs_in_once_and_the_commands_use_the_saved_profile() {
+    use std::io::{BufRead, Write};
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("chatfn.db").display());
+    let mut server = ServeProcess::start(&url);
+    let mut line = String::new();
+    server.stdout.read_line(&mut line).unwrap();
+    let credentials: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let client_id = credentials["clientId"].as_str().unwrap();
+    let config = dir.path().join("config");
+    // Nothing but the config directory: no server, id or secret given.
+    let cli = |args: &[&str], stdin: &str| {
+        let mut child = chatfn()
+            .args(args)
+            .env("CHATFN_CONFIG_DIR", &config)
+            .env_remove("CHATFN_SERVER")
+            .env_remove("CHATFN_CLIENT_ID")
+            .env_remove("CHATFN_CLIENT_SECRET")
+            .env_remove("CHATFN_PROFILE")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+
+    let (code, _, err) = cli(&["functions"], "");
+    assert_eq!(code, Some(1));
+    assert!(err.contains("chatfn login"), "{err}");
+
+    // A wrong secret is refused and saves nothing.
+    let (code, _, err) = cli(&["login", "--server", &server.base, "--client-id", client_id], "wrong\n");
+    assert_eq!(code, Some(1));
+    assert!(err.contains("refused"), "{err}");
+    assert!(!config.join("profiles.toml").exists());
+
+    // The secret read from standard input; the file is the user's alone.
+    let secret = format!("{}\n", credentials["clientSecret"].as_str().unwrap());
+    let (code, out, err) = cli(&["login", "--server", &server.base, "--client-id", client_id], &secret);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains(&format!("signed in to {}", server.base)) && out.contains("profile \"default\""), "{out}");
+    let file = config.join("profiles.toml");
+    assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o600);
+
+    let source = dir.path().join("greet.ts");
+    std::fs::write(&source, "async function handleEvent(e: any) { return 'hi ' + e.username }\n").unwrap();
+    let (code, out, err) = cli(&["deploy", source.to_str().unwrap(), "--type", "user.attempted.start_session"], "");
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("as version 1 of function \"greet\""), "{out}");
+    let (code, listed, _) = cli(&["functions"], "");
+    assert_eq!(code, Some(0));
+    assert!(listed.contains("greet"), "{listed}");
+
+    // A second profile by name; the list shows both, no secret.
+    let (code, _, err) =
+        cli(&["login", "--profile", "staging", "--server", &server.base, "--client-id", client_id], &secret);
+    assert_eq!(code, Some(0), "{err}");
+    let (_, profiles, _) = cli(&["profiles"], "");
+    assert!(profiles.contains("default") && profiles.contains("staging"), "{profiles}");
+    assert!(!profiles.contains(secret.trim()), "{profiles}");
+    assert_eq!(cli(&["functions", "--profile", "staging"], "").0, Some(0));
+
+    let (code, out, _) = cli(&["logout"], "");
+    assert_eq!(code, Some(0));
+    assert!(out.contains("forgotten"), "{out}");
+    let (code, _, err) = cli(&["functions"], "");
+    assert_eq!(code, Some(1), "signed out of the default profile");
+    assert!(err.contains("chatfn login"), "{err}");
+    assert_eq!(cli(&["functions", "--profile", "staging"], "").0, Some(0), "the other profile is kept");
+    assert_eq!(cli(&["logout", "--profile", "nope"], "").0, Some(1));
+    assert!(server.stop().success());
+}
