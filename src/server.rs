@@ -136,6 +136,10 @@ impl Server {
         &self.state.store
     }
 
+    pub fn dispatcher(&self) -> &Dispatcher {
+        &self.state.dispatcher
+    }
+
     /// Serves until `shutdown` resolves, then finishes in-flight requests.
     pub async fn run(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let store = self.state.store.clone();

@@ -53,9 +53,25 @@ pub async fn deps(args: DepsArgs) -> ExitCode {
 }
 
 async fn install(args: InstallArgs) -> Result<ExitCode, String> {
-    let ApiClient { http, base, token } = ApiClient::connect(&args.server).await?;
-    let body: Vec<Value> = args
-        .packages
+    let client = ApiClient::connect(&args.server).await?;
+    let answer = install_with_progress(&client, &args.packages).await?;
+    println!(
+        "{}",
+        json!({
+            "version": answer["version"],
+            "installedDependencies": answer["installedDependencies"],
+            "installedPackages": answer["installedPackages"].as_array().map(Vec::len),
+        })
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Sets the runtime's dependencies (`name@range` each) and waits for the
+/// install, drawing its progress on standard error; answers the runtime,
+/// or the server's refusal (status and message) or why no answer came.
+pub(super) async fn install_with_progress(client: &ApiClient, packages: &[String]) -> Result<Value, String> {
+    let ApiClient { http, base, token } = client;
+    let body: Vec<Value> = packages
         .iter()
         .map(|spec| {
             let (name, version) = parse_spec(spec);
@@ -98,18 +114,9 @@ async fn install(args: InstallArgs) -> Result<ExitCode, String> {
     let status = response.status();
     let answer: Value = response.json().await.unwrap_or(Value::Null);
     if !status.is_success() {
-        eprintln!("chatfn deps install: {status}: {}", answer["message"].as_str().unwrap_or("the install failed"));
-        return Ok(ExitCode::FAILURE);
+        return Err(format!("{status}: {}", answer["message"].as_str().unwrap_or("the install failed")));
     }
-    println!(
-        "{}",
-        json!({
-            "version": answer["version"],
-            "installedDependencies": answer["installedDependencies"],
-            "installedPackages": answer["installedPackages"].as_array().map(Vec::len),
-        })
-    );
-    Ok(ExitCode::SUCCESS)
+    Ok(answer)
 }
 
 /// `[##########----------] 12/25 packages, 1.2 MB`

@@ -80,18 +80,8 @@ pub struct ServeArgs {
     /// Time limit of one request to the remote platform, in milliseconds.
     #[arg(long, env = "CHATFN_PLATFORM_TIMEOUT_MS", default_value_t = RemoteConfig::DEFAULT_TIMEOUT.as_millis() as u64, value_parser = clap::value_parser!(u64).range(1..=300_000))]
     platform_timeout_ms: u64,
-    /// The npm registry runtime dependencies are resolved against.
-    #[arg(long, env = "CHATFN_NPM_REGISTRY", default_value = NpmConfig::DEFAULT_REGISTRY)]
-    npm_registry: String,
-    /// The content-addressed cache of installed packages, shared by all applications.
-    #[arg(long, env = "CHATFN_NPM_CACHE_DIR", default_value = "chatfn-packages")]
-    npm_cache_dir: std::path::PathBuf,
-    /// A directory laid out like the registry (<name>/index.json, <name>/-/<file>.tgz), tried first.
-    #[arg(long, env = "CHATFN_NPM_MIRROR_DIR")]
-    npm_mirror_dir: Option<std::path::PathBuf>,
-    /// Never ask the registry: installs use only the cache and the mirror directory.
-    #[arg(long, env = "CHATFN_NPM_OFFLINE")]
-    npm_offline: bool,
+    #[command(flatten)]
+    npm: NpmArgs,
     /// How long one dependency install may take, in seconds.
     #[arg(long, env = "CHATFN_INSTALL_TIMEOUT_SECS", default_value_t = ServerConfig::DEFAULT_INSTALL_TIMEOUT.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
     install_timeout_secs: u64,
@@ -126,6 +116,34 @@ pub struct ServeArgs {
         hide_env_values = true
     )]
     client_secret: Option<Secret>,
+}
+
+/// Where runtime dependencies come from and are kept: the same flags for
+/// `serve` and `run`, so that both use one installer and one cache.
+#[derive(Debug, Args)]
+pub struct NpmArgs {
+    /// The npm registry runtime dependencies are resolved against.
+    #[arg(long, env = "CHATFN_NPM_REGISTRY", default_value = NpmConfig::DEFAULT_REGISTRY)]
+    npm_registry: String,
+    /// The content-addressed cache of installed packages, shared by all applications.
+    #[arg(long, env = "CHATFN_NPM_CACHE_DIR", default_value = "chatfn-packages")]
+    npm_cache_dir: std::path::PathBuf,
+    /// A directory laid out like the registry (<name>/index.json, <name>/-/<file>.tgz), tried first.
+    #[arg(long, env = "CHATFN_NPM_MIRROR_DIR")]
+    npm_mirror_dir: Option<std::path::PathBuf>,
+    /// Never ask the registry: installs use only the cache and the mirror directory.
+    #[arg(long, env = "CHATFN_NPM_OFFLINE")]
+    npm_offline: bool,
+}
+
+impl NpmArgs {
+    pub fn config(self) -> NpmConfig {
+        NpmConfig {
+            offline: self.npm_offline,
+            mirror_dir: self.npm_mirror_dir,
+            ..NpmConfig::new(&self.npm_registry, self.npm_cache_dir)
+        }
+    }
 }
 
 pub async fn serve(args: ServeArgs) -> ExitCode {
@@ -164,11 +182,7 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
             client_secret: args.platform_client_secret.unwrap_or_default(),
             timeout: Duration::from_millis(args.platform_timeout_ms),
         }),
-        npm: NpmConfig {
-            offline: args.npm_offline,
-            mirror_dir: args.npm_mirror_dir,
-            ..NpmConfig::new(&args.npm_registry, args.npm_cache_dir)
-        },
+        npm: args.npm.config(),
         install_timeout: Duration::from_secs(args.install_timeout_secs),
         session_ttl: Duration::from_secs(args.session_ttl_secs),
         rate_limits: RateLimits { triggers_per_second: args.trigger_rate, api_per_second: args.api_rate },

@@ -885,3 +885,84 @@ fn a_developer_signs_in_once_and_the_commands_use_the_saved_profile() {
     assert_eq!(cli(&["logout", "--profile", "nope"], "").0, Some(1));
     assert!(server.stop().success());
 }
+
+/// ChatKitty's own sample login function (from its Platform API's
+/// examples), run with `chatfn run` alone: its context reaches a local
+/// chat platform whose data a kept store holds across runs, and `--deps`
+/// installs what `require` loads.
+#[test]
+fn run_has_a_chat_platform_and_packages_for_chatkittys_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("dev.db");
+    let registry = format!("http://{}", super::npm_registry::registry().addr);
+    let cache = dir.path().join("packages");
+    let run = |handler: &str, event: &str, extra: &[&str]| {
+        let (file, event_file) = (dir.path().join("handler.ts"), dir.path().join("event.json"));
+        std::fs::write(&file, handler).unwrap();
+        std::fs::write(&event_file, event).unwrap();
+        let out = chatfn()
+            .args(["run", file.to_str().unwrap(), "--event", event_file.to_str().unwrap()])
+            .args(["--store", store.to_str().unwrap(), "--npm-registry", &registry])
+            .args(["--npm-cache-dir", cache.to_str().unwrap()])
+            .args(extra)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let outcome: serde_json::Value =
+            serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+        (out.status.code(), outcome, stderr)
+    };
+
+    // The sample adds each new user to a channel the author made first.
+    let (code, made, err) = run(
+        "async function handleEvent(e: any, context: any) {\n  const channel = await context.getChannelApi().createChannel({ type: 'PUBLIC', name: 'general' });\n  return channel.data.id;\n}",
+        "{}",
+        &["--trigger", "user.sent.message"],
+    );
+    assert_eq!(code, Some(0), "{made} {err}");
+    let channel = made["result"]["payload"].as_i64().expect("a channel id");
+
+    let sample = std::fs::read_to_string(super::support::repo_path("examples/chatkitty-login/handler.ts")).unwrap();
+    let sample = sample.replace("702", &channel.to_string());
+    let event = r#"{"username": "jane@example.com", "authParams": {"displayName": "Jane"}}"#;
+    let (code, outcome, err) = run(&sample, event, &[]);
+    assert_eq!(code, Some(0), "{outcome} {err}");
+    assert_eq!(outcome["result"]["payload"], serde_json::json!(["Hello jane@example.com"]));
+
+    // The user the sample created is in the store, a member of the channel;
+    // a package installed for the run is required from it.
+    let (code, outcome, err) = run(
+        "const greet = require('greet');\nasync function handleEvent(e: any, context: any) {\n  const members = await context.getChannelApi().retrieveChannelMembers(Number(e.channel));\n  return { greeting: greet(members.data._embedded.users[0].displayName), count: members.data.page.totalElements };\n}",
+        &format!(r#"{{"channel": {channel}}}"#),
+        &["--trigger", "user.sent.message", "--deps", "greet@~1.1"],
+    );
+    assert_eq!(code, Some(0), "{outcome} {err}");
+    assert_eq!(outcome["result"]["payload"], serde_json::json!({"greeting": "HELLO JANE!", "count": 1}));
+
+    // Without --store, each run starts from nothing.
+    let out = chatfn()
+        .args([
+            "run",
+            dir.path().join("handler.ts").to_str().unwrap(),
+            "--event",
+            dir.path().join("event.json").to_str().unwrap(),
+        ])
+        .args([
+            "--trigger",
+            "user.sent.message",
+            "--npm-registry",
+            &registry,
+            "--npm-cache-dir",
+            cache.to_str().unwrap(),
+        ])
+        .args(["--deps", "greet@~1.1"])
+        .output()
+        .unwrap();
+    let outcome: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(outcome["status"], "FAILED", "a fresh store has no channel {channel}: {outcome}");
+    assert!(
+        outcome["error"]["message"].as_str().unwrap().contains("404")
+            || outcome["error"]["message"].as_str().unwrap().contains("not found"),
+        "{outcome}"
+    );
+}
