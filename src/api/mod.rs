@@ -20,6 +20,7 @@ pub mod resources;
 mod runtime;
 mod sessions;
 mod state;
+mod tail;
 mod triggers;
 mod users;
 
@@ -62,6 +63,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/v1/functions/{id}/versions", get(functions::list_versions).post(functions::create_version))
         .route("/v1/functions/{id}/invocations", get(functions::list_invocations))
+        .route("/v1/functions/{id}/invocations/stream", get(tail::stream_invocations))
         .route("/v1/functions/{id}/test", post(functions::test_function))
         .route("/v1/function-versions/{id}", get(functions::get_version))
         .route("/v1/function-invocations/{id}", get(functions::get_invocation))

@@ -5,7 +5,7 @@ use axum::Json;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{application, channel_roles, channels, functions, runtime, sessions, triggers, users};
+use super::{application, channel_roles, channels, functions, runtime, sessions, tail, triggers, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -31,6 +31,7 @@ use super::{application, channel_roles, channels, functions, runtime, sessions, 
         functions::list_versions,
         functions::create_version,
         functions::list_invocations,
+        tail::stream_invocations,
         functions::test_function,
         functions::get_version,
         functions::get_invocation,

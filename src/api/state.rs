@@ -37,6 +37,8 @@ pub struct AppState {
     /// Dependency installs in flight, by application (one at a time each).
     pub installs: Arc<parking_lot::Mutex<HashMap<i64, Arc<crate::npm::InstallProgress>>>>,
     pub limiter: Arc<super::rate::Limiter>,
+    /// Open live tails of invocation logs, by application (bounded).
+    pub tails: Arc<parking_lot::Mutex<HashMap<i64, usize>>>,
 }
 
 impl AppState {
@@ -56,6 +58,7 @@ impl AppState {
             queue,
             npm,
             installs: Arc::default(),
+            tails: Arc::default(),
         }
     }
 

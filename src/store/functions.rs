@@ -414,6 +414,31 @@ impl Store {
         Ok((rows.iter().map(invocation).collect::<StoreResult<_>>()?, total))
     }
 
+    /// A function's invocations (not test runs) that finished after
+    /// `after` = (finished_at, id), in the order they finished: what a live
+    /// tail of its log has not shown yet.
+    pub async fn invocations_finished_after(
+        &self,
+        application_id: i64,
+        function_id: i64,
+        after: (i64, i64),
+        limit: i64,
+    ) -> StoreResult<Vec<InvocationRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {INVOCATION_COLUMNS} FROM invocations \
+             WHERE function_id = $1 AND application_id = $2 AND test = 0 AND finished_at >= $3 \
+             AND (finished_at > $3 OR id > $4) ORDER BY finished_at, id LIMIT $5"
+        ))
+        .bind(function_id)
+        .bind(application_id)
+        .bind(after.0)
+        .bind(after.1)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(invocation).collect()
+    }
+
     pub async fn invocation(&self, application_id: i64, id: i64) -> StoreResult<Option<InvocationRecord>> {
         let row =
             sqlx::query(&format!("SELECT {INVOCATION_COLUMNS} FROM invocations WHERE id = $1 AND application_id = $2"))

@@ -481,6 +481,7 @@ async fn openapi_document_covers_every_route() {
         ("/v1/functions/{id}/versions", "get"),
         ("/v1/functions/{id}/versions", "post"),
         ("/v1/functions/{id}/invocations", "get"),
+        ("/v1/functions/{id}/invocations/stream", "get"),
         ("/v1/functions/{id}/test", "post"),
         ("/v1/function-versions/{id}", "get"),
         ("/v1/function-invocations/{id}", "get"),

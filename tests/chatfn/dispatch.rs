@@ -856,3 +856,102 @@ async fn a_draft_or_an_older_version_runs_without_being_deployed() {
     })
     .await;
 }
+
+/// Reads server-sent events from `response` until `count` `invocation`
+/// events arrived: their ids and data.
+async fn sse_events(response: &mut reqwest::Response, count: usize) -> Vec<(String, Value)> {
+    let mut buffer = String::new();
+    let mut events = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while events.len() < count {
+        let chunk = tokio::time::timeout_at(deadline, response.chunk()).await.expect("events in time").unwrap();
+        buffer.push_str(&String::from_utf8_lossy(&chunk.expect("the stream stays open")));
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            let field =
+                |name: &str| block.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim_start().to_string());
+            if field("event:").as_deref() == Some("invocation") {
+                let data: Value = serde_json::from_str(&field("data:").unwrap()).unwrap();
+                events.push((field("id:").unwrap(), data));
+            }
+        }
+    }
+    events
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_tail_pushes_each_invocation_as_it_finishes() {
+    each_store(|app| async move {
+        let id = deploy(
+            &app,
+            LOGIN,
+            "async function handleEvent(e: any) { if (e.username === 'bad') throw new Error('no'); return e.username }",
+        )
+        .await;
+        let open = |last: Option<String>| {
+            let mut request =
+                app.http.get(app.url(&format!("/v1/functions/{id}/invocations/stream"))).bearer_auth(&app.token);
+            if let Some(last) = last {
+                request = request.header("Last-Event-ID", last);
+            }
+            request.send()
+        };
+        // An invocation from before the tail opened is not sent.
+        app.post(&format!("/v1/triggers/{LOGIN}"), json!({"username": "before", "authParams": {}})).await;
+        invocations_when(&app, id, |all| all.len() == 1 && all[0]["status"] != "RUNNING").await;
+        let mut tail = open(None).await.unwrap();
+        assert_eq!(tail.status(), StatusCode::OK);
+        assert_eq!(tail.headers()["content-type"], "text/event-stream");
+        // A test run is not sent either.
+        app.post(&format!("/v1/functions/{id}/test"), json!({"event": {"username": "test", "authParams": {}}})).await;
+        for name in ["ann", "bad", "bob"] {
+            app.post(&format!("/v1/triggers/{LOGIN}"), json!({"username": name, "authParams": {}})).await;
+        }
+        let events = sse_events(&mut tail, 3).await;
+        let seen: Vec<_> = events.iter().map(|(_, e)| (e["args"]["username"].clone(), e["status"].clone())).collect();
+        assert_eq!(
+            seen,
+            [(json!("ann"), json!("SUCCEEDED")), (json!("bad"), json!("FAILED")), (json!("bob"), json!("SUCCEEDED"))]
+        );
+        assert_eq!(events[1].1["error"]["message"], "no", "{}", events[1].1);
+
+        // Resuming after the first event sends the two after it.
+        let mut resumed = open(Some(events[0].0.clone())).await.unwrap();
+        let again = sse_events(&mut resumed, 2).await;
+        assert_eq!(
+            again.iter().map(|(id, _)| id.clone()).collect::<Vec<_>>(),
+            [events[1].0.clone(), events[2].0.clone()]
+        );
+        // An id it did not send starts from now: nothing old comes.
+        let mut fresh = open(Some("garbage".into())).await.unwrap();
+        assert_eq!(fresh.status(), StatusCode::OK);
+        app.post(&format!("/v1/triggers/{LOGIN}"), json!({"username": "cid", "authParams": {}})).await;
+        assert_eq!(sse_events(&mut fresh, 1).await[0].1["args"]["username"], "cid");
+        // Bounded: eight open tails per application, then 429 until one
+        // closes (a tail whose client left is noticed at its next write: a
+        // keep-alive at the latest).
+        drop(fresh);
+        let open_ok = || async {
+            for _ in 0..250 {
+                let response = open(None).await.unwrap();
+                if response.status() == StatusCode::OK {
+                    return response;
+                }
+                assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+                tokio::time::sleep(Duration::from_millis(40)).await;
+            }
+            panic!("no tail place came free");
+        };
+        let mut more = Vec::new();
+        for _ in 0..6 {
+            more.push(open_ok().await);
+        }
+        let refused = open(None).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert!(refused.headers().contains_key("retry-after"));
+        drop(more.pop());
+        let admitted = Some(open_ok().await);
+        assert!(admitted.is_some(), "a closed tail frees its place");
+    })
+    .await;
+}

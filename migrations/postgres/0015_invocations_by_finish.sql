@@ -1,0 +1,1 @@
+../shared/0015_invocations_by_finish.sql
