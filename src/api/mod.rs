@@ -7,7 +7,7 @@ pub mod auth;
 mod channel_roles;
 mod channels;
 mod chat_events;
-mod console;
+mod dashboard;
 mod embedded;
 pub mod error;
 mod extract;
@@ -38,7 +38,10 @@ pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
     let control = Router::new()
-        .route("/console", get(console::console))
+        .route("/console", get(dashboard::console))
+        .route("/dashboard", get(dashboard::page))
+        .route("/dashboard/app.js", get(dashboard::script))
+        .route("/dashboard/app.css", get(dashboard::style))
         .route("/oauth/token", post(auth::issue_token))
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/metrics", get(metrics::metrics))

@@ -654,22 +654,40 @@ async fn expired_tokens_are_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_operators_console_is_a_locked_down_page_over_the_same_api() {
+async fn the_dashboard_is_a_locked_down_page_over_the_same_api() {
     let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
     let app = TestApp::spawn(format!("sqlite://{}", dir.path().join("c.db").display()), dir.clone()).await;
     // The page itself needs no token: it signs in with client credentials.
-    let res = app.http.get(app.url("/console")).send().await.unwrap();
+    let res = app.http.get(app.url("/dashboard")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["content-type"], "text/html; charset=utf-8");
     let policy = res.headers()["content-security-policy"].to_str().unwrap().to_string();
-    assert!(policy.contains("default-src 'none'") && policy.contains("connect-src 'self'"), "{policy}");
-    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
-    let page = res.text().await.unwrap();
-    // It reads what it shows from the API, and never renders it as HTML.
-    for path in ["/oauth/token", "/v1/runtimes/nodejs/functions", "/invocations?"] {
-        assert!(page.contains(path), "the page uses {path}");
+    for rule in ["default-src 'none'", "script-src 'self';", "connect-src 'self'", "frame-ancestors 'none'"] {
+        assert!(policy.contains(rule), "{rule} in {policy}");
     }
-    assert!(!page.contains("innerHTML"), "invocation data must not be interpreted as HTML");
+    // The style nonce is new for each page, and the page carries it.
+    let nonce = policy.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap().to_string();
+    let page = res.text().await.unwrap();
+    assert!(page.contains(&format!("content=\"{nonce}\"")), "{page}");
+    let again = app.http.get(app.url("/dashboard")).send().await.unwrap();
+    assert!(!again.headers()["content-security-policy"].to_str().unwrap().contains(&nonce));
+    assert!(!page.contains("<script>") && !page.contains("style="), "no inline code");
+    // Its script reads what it shows from the API, and never renders it as HTML.
+    let script = app.http.get(app.url("/dashboard/app.js")).send().await.unwrap();
+    assert_eq!(script.headers()["content-type"], "text/javascript; charset=utf-8");
+    let script = script.text().await.unwrap();
+    for path in ["/oauth/token", "/v1/runtimes/nodejs/functions", "/invocations/stream"] {
+        assert!(script.contains(path), "the dashboard uses {path}");
+    }
+    let own = std::fs::read_to_string(super::support::repo_path("dashboard/src/main.js")).unwrap();
+    assert!(!own.contains("innerHTML") && !own.contains("insertAdjacentHTML"), "data must not be interpreted as HTML");
+    // The old console address leads there.
+    let old = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let res = old.get(app.url("/console")).send().await.unwrap();
+    assert_eq!(
+        (res.status(), res.headers()["location"].to_str().unwrap()),
+        (StatusCode::PERMANENT_REDIRECT, "/dashboard")
+    );
 }
 
 /// A body each operation accepts, so that the matrix below reaches the

@@ -3,7 +3,9 @@
 
 mod api;
 mod chat_events;
+
 mod cli;
+mod dashboard;
 mod dispatch;
 mod egress;
 mod engine;
