@@ -30,5 +30,6 @@ pub mod secret;
 pub mod server;
 mod spin;
 pub mod store;
+pub mod telemetry;
 pub mod triggers;
 pub mod whole_number;

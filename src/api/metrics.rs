@@ -17,7 +17,15 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     // `/v1/functions/{id}` as `/v1/functions/:id`: braces inside label
     // values trip up more than one Prometheus parser.
     let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().replace('{', ":").replace('}', ""));
-    let response = next.run(request).await;
+    let span = tracing::info_span!(
+        "http.request",
+        http.request.method = %method,
+        http.route = route.as_deref().unwrap_or(""),
+        http.response.status_code = tracing::field::Empty,
+    );
+    use tracing::Instrument;
+    let response = next.run(request).instrument(span.clone()).await;
+    span.record("http.response.status_code", i64::from(response.status().as_u16()));
     if let Some(route) = route {
         state.dispatcher.metrics().http(&method, &route, response.status().as_u16(), started.elapsed());
     }

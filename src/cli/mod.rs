@@ -23,13 +23,13 @@ pub struct Cli {
     /// How log lines (on standard error) are written: text, or one JSON object per line.
     #[arg(long, env = "CHATFN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
+    /// Export traces (spans carrying each invocation's id) over OTLP/HTTP to
+    /// this collector, e.g. http://127.0.0.1:4318 [default: off].
+    #[arg(long, env = "CHATFN_OTLP_ENDPOINT", global = true)]
+    pub otlp_endpoint: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
+pub use crate::telemetry::LogFormat;
 
 #[derive(Debug, Subcommand)]
 enum Command {
@@ -110,16 +110,5 @@ pub async fn execute(cli: Cli) -> ExitCode {
 }
 
 pub fn init_tracing() {
-    init_tracing_as(LogFormat::Text);
-}
-
-/// Log lines on standard error, filtered by `CHATFN_LOG` (default `warn`).
-pub fn init_tracing_as(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CHATFN_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
-    };
+    let _ = crate::telemetry::init(LogFormat::Text, None);
 }

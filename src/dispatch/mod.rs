@@ -353,10 +353,10 @@ impl Dispatcher {
         attempt: Attempt,
         blocking: bool,
     ) -> Ran {
+        use tracing::Instrument;
         let (dispatcher, function) = (self.clone(), function.clone());
-        tokio::spawn(async move { dispatcher.run_inline(application_id, &function, event, attempt, blocking).await })
-            .await
-            .expect("an invocation's task never panics")
+        let run = async move { dispatcher.run_inline(application_id, &function, event, attempt, blocking).await };
+        tokio::spawn(run.in_current_span()).await.expect("an invocation's task never panics")
     }
 
     /// `run` in the caller's task, for a caller that is a task of its own
@@ -371,6 +371,31 @@ impl Dispatcher {
     ) -> Ran {
         let recorder = &self.inner.recorder;
         let invocation_id = attempt.invocation_id.unwrap_or_else(|| recorder.next_id());
+        let span = tracing::info_span!(
+            "invocation",
+            invocation_id,
+            application_id,
+            function_id = function.function_id,
+            trigger = %function.spec.trigger_type,
+            version = function.version_number,
+            attempt = attempt.number,
+            test = attempt.test,
+            outcome = tracing::field::Empty,
+        );
+        use tracing::Instrument;
+        self.run_in_span(application_id, function, event, attempt, blocking, invocation_id).instrument(span).await
+    }
+
+    async fn run_in_span(
+        &self,
+        application_id: i64,
+        function: &ReadyFunction,
+        event: Arc<str>,
+        attempt: Attempt,
+        blocking: bool,
+        invocation_id: i64,
+    ) -> Ran {
+        let recorder = &self.inner.recorder;
         recorder.started(Started {
             id: invocation_id,
             application_id,
@@ -411,6 +436,9 @@ impl Dispatcher {
         if outcome.cold_start {
             metrics.cold_start(application_id);
         }
+        let span = tracing::Span::current();
+        span.record("outcome", ending);
+        tracing::info!(status = ?outcome.status, duration_ms = outcome.duration_ms, cold = outcome.cold_start, "invocation finished");
         recorder.finished(Finished {
             id: invocation_id,
             application_id,
@@ -420,6 +448,7 @@ impl Dispatcher {
             logs: serde_json::to_string(&outcome.logs).expect("logs serialise"),
             duration_ms: outcome.duration_ms,
             finished_at: now_millis(),
+            span,
         });
         Ran { invocation_id, outcome }
     }

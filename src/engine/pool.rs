@@ -35,6 +35,8 @@ use super::{
 struct Job {
     request: InvocationRequest,
     work: Work,
+    /// The caller's span: the runtime thread's work is traced under it.
+    span: tracing::Span,
     reply: oneshot::Sender<InvocationOutcome>,
 }
 
@@ -125,7 +127,7 @@ impl Pool {
             lane.in_flight += 1;
             lane.last_used = tick;
             // The lane holds a receiver, so the send cannot fail.
-            let _ = lane.jobs.send(Message::Run(Job { request, work, reply }));
+            let _ = lane.jobs.send(Message::Run(Job { request, work, span: tracing::Span::current(), reply }));
             if lane.in_flight > lane.threads && lane.threads < self.config.max_concurrency_per_application {
                 self.add_thread(&mut state, &app);
             }
@@ -297,7 +299,13 @@ fn serve_lanes(pool: Arc<Pool>, mut app: Arc<str>, mut lane_id: u64, mut inbox: 
             };
             // Nobody waits for it any more: skip it.
             let outcome = match job.reply.is_closed() {
-                false => Some(run(&mut live, &guard, &job.request, job.work).await),
+                false => {
+                    use tracing::Instrument;
+                    let span = tracing::info_span!(parent: &job.span, "engine.run", cold = tracing::field::Empty);
+                    let outcome = run(&mut live, &guard, &job.request, job.work).instrument(span.clone()).await;
+                    span.record("cold", outcome.cold_start);
+                    Some(outcome)
+                }
                 true => None,
             };
             // Accounted before answering, so that the caller's next

@@ -401,6 +401,7 @@ async fn invocation_log_lists_filters_and_details() {
                 logs: logs.to_string(),
                 duration_ms: 1.5,
                 finished_at: now_millis(),
+                span: tracing::Span::none(),
             });
             id_now
         };

@@ -91,6 +91,8 @@ struct ServeProcess {
     child: std::process::Child,
     base: String,
     stdout: std::io::BufReader<std::process::ChildStdout>,
+    /// Everything written to standard error after the listening line.
+    stderr: std::sync::Arc<parking_lot::Mutex<String>>,
 }
 
 impl ServeProcess {
@@ -99,10 +101,15 @@ impl ServeProcess {
     }
 
     fn start_with(database_url: &str, extra: &[&str]) -> ServeProcess {
+        Self::start_with_env(database_url, extra, &[])
+    }
+
+    fn start_with_env(database_url: &str, extra: &[&str], env: &[(&str, &str)]) -> ServeProcess {
         use std::io::BufRead;
         let mut child = chatfn()
             .args(["serve", "--listen", "127.0.0.1:0", "--database-url", database_url])
             .args(extra)
+            .envs(env.iter().copied())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
@@ -116,9 +123,17 @@ impl ServeProcess {
             base = line.trim().strip_prefix("chatfn: listening on ").map(str::to_string);
         }
         // Keep draining stderr so the child never blocks on a full pipe.
-        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+        let kept = std::sync::Arc::new(parking_lot::Mutex::new(String::new()));
+        let sink = kept.clone();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            while stderr.read_line(&mut line).is_ok_and(|n| n > 0) {
+                sink.lock().push_str(&line);
+                line.clear();
+            }
+        });
         let stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-        ServeProcess { child, base: base.unwrap(), stdout }
+        ServeProcess { child, base: base.unwrap(), stdout, stderr: kept }
     }
 
     fn stop(mut self) -> std::process::ExitStatus {
@@ -965,4 +980,115 @@ fn run_has_a_chat_platform_and_packages_for_chatkittys_sample() {
             || outcome["error"]["message"].as_str().unwrap().contains("not found"),
         "{outcome}"
     );
+}
+
+/// An OTLP/HTTP receiver on loopback: the spans posted to `/v1/traces`,
+/// decoded from protobuf as a collector would.
+fn otlp_receiver() -> (String, std::sync::Arc<parking_lot::Mutex<Vec<opentelemetry_proto::tonic::trace::v1::Span>>>) {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use prost::Message;
+    let spans = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let kept = spans.clone();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async move {
+            listener.set_nonblocking(true).unwrap();
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let app = axum::Router::new().route(
+                "/v1/traces",
+                axum::routing::post(move |body: axum::body::Bytes| async move {
+                    let request = ExportTraceServiceRequest::decode(body).expect("OTLP protobuf");
+                    let mut kept = kept.lock();
+                    for resource in request.resource_spans {
+                        for scope in resource.scope_spans {
+                            kept.extend(scope.spans);
+                        }
+                    }
+                    ([("content-type", "application/x-protobuf")], Vec::<u8>::new())
+                }),
+            );
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    (format!("http://{addr}"), spans)
+}
+
+/// An operator follows one invocation by its id: through the log lines
+/// (`CHATFN_LOG=chatfn=info`) and through the spans exported over OTLP
+/// (HTTP request, invocation, engine run, recorder write: one trace).
+#[test]
+fn an_invocation_is_followed_by_its_id_through_logs_and_traces() {
+    use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("chatfn.db").display());
+    let (collector, spans) = otlp_receiver();
+    let mut server =
+        ServeProcess::start_with_env(&url, &["--otlp-endpoint", &collector], &[("CHATFN_LOG", "chatfn=info")]);
+    let mut line = String::new();
+    server.stdout.read_line(&mut line).unwrap();
+    let credentials: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let http = reqwest::blocking::Client::new();
+    let bearer =
+        token(&server.base, credentials["clientId"].as_str().unwrap(), credentials["clientSecret"].as_str().unwrap())
+            .json::<serde_json::Value>()
+            .unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    let post = |path: &str, body: serde_json::Value| -> serde_json::Value {
+        http.post(format!("{}{path}", server.base)).bearer_auth(&bearer).json(&body).send().unwrap().json().unwrap()
+    };
+    let function = post(
+        "/v1/runtimes/nodejs/functions",
+        serde_json::json!({"type": "user.attempted.start_session", "name": "login"}),
+    );
+    let id = function["id"].as_i64().unwrap();
+    post(
+        &format!("/v1/functions/{id}/versions"),
+        serde_json::json!({"handlerScript": "async function handleEvent(e: any) { console.log('hunter2 is not logged'); return e.username }"}),
+    );
+    let answer = post(
+        "/v1/triggers/user.attempted.start_session",
+        serde_json::json!({"username": "ann", "authParams": {"password": "hunter2"}}),
+    );
+    let invocation_id = answer["invocationId"].as_i64().unwrap();
+    let stderr = server.stderr.clone();
+    // Stopping flushes the spans still batched.
+    assert!(server.stop().success());
+
+    // The log line names it (and nothing of the event).
+    let logs = stderr.lock().clone();
+    let finished = logs.lines().find(|l| l.contains("invocation finished")).unwrap_or_else(|| panic!("{logs}"));
+    assert!(finished.contains(&format!("invocation_id={invocation_id}")), "{finished}");
+    assert!(!logs.contains("hunter2"), "an event or console line in the logs: {logs}");
+
+    // The spans: one trace from the HTTP request to the recorder's write.
+    let spans = spans.lock().clone();
+    let attribute = |span: &opentelemetry_proto::tonic::trace::v1::Span, key: &str| {
+        span.attributes.iter().find(|kv| kv.key == key).and_then(|kv| kv.value.clone()?.value)
+    };
+    let named = |name: &str| spans.iter().filter(|s| s.name == name).cloned().collect::<Vec<_>>();
+    let invocation = named("invocation")
+        .into_iter()
+        .find(|s| attribute(s, "invocation_id") == Some(AnyValue::IntValue(invocation_id)))
+        .unwrap_or_else(|| panic!("no invocation span among {:?}", spans.iter().map(|s| &s.name).collect::<Vec<_>>()));
+    assert_eq!(attribute(&invocation, "outcome"), Some(AnyValue::StringValue("returned".into())));
+    let request = spans.iter().find(|s| s.span_id == invocation.parent_span_id).expect("the invocation's parent span");
+    assert_eq!(request.name, "http.request");
+    assert_eq!(attribute(request, "http.route"), Some(AnyValue::StringValue("/v1/triggers/:type".into())));
+    assert_eq!(attribute(request, "http.response.status_code"), Some(AnyValue::IntValue(200)));
+    let in_trace = |name: &str| named(name).into_iter().filter(|s| s.trace_id == invocation.trace_id).count();
+    assert!(in_trace("engine.run") >= 1, "the engine's run is in the invocation's trace");
+    let writes: Vec<_> = named("recorder.write").into_iter().filter(|s| s.trace_id == invocation.trace_id).collect();
+    assert_eq!(writes.len(), 1, "the recorder's write is in the invocation's trace");
+    assert_eq!(attribute(&writes[0], "invocation_id"), Some(AnyValue::IntValue(invocation_id)));
+    for span in &spans {
+        for kv in &span.attributes {
+            let text = format!("{:?}", kv.value);
+            assert!(!text.contains("hunter2") && !text.contains(&bearer), "a secret or event in span {}", span.name);
+        }
+    }
 }

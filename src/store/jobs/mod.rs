@@ -59,6 +59,8 @@ pub struct Finished {
     pub logs: String,
     pub duration_ms: f64,
     pub finished_at: i64,
+    /// The invocation's span: the write is traced under it.
+    pub span: tracing::Span,
 }
 
 /// A job's state after an attempt.
@@ -170,6 +172,13 @@ impl Round {
         }
         round.ended = finished.into_values().collect();
         round
+    }
+
+    /// One `recorder.write` span per finished invocation in the round,
+    /// under that invocation's span: open while the round is written.
+    fn write_spans(&self) -> Vec<tracing::Span> {
+        let finished = self.complete.iter().map(|(_, f)| f).chain(&self.ended);
+        finished.map(|f| tracing::info_span!(parent: &f.span, "recorder.write", invocation_id = f.id)).collect()
     }
 
     fn has_records(&self) -> bool {

@@ -53,6 +53,7 @@ pub async fn write_rounds(store: Store, inbox: flume::Receiver<Write>, ids: Arc<
         };
         let Ok(first) = first else { break };
         let mut round = Round::new(std::iter::once(first).chain(inbox.try_iter().take(MAX_ROUND - 1)));
+        let spans = round.write_spans();
         // Accepted events are answered only once committed; if that fails
         // they are refused (the platform retries), not held.
         if !round.enqueues.is_empty() {
@@ -109,6 +110,7 @@ pub async fn write_rounds(store: Store, inbox: flume::Receiver<Write>, ids: Arc<
                 }
             }
         }
+        drop(spans);
         if let Some(close) = round.done() {
             let _ = close.send(());
             break;

@@ -36,6 +36,7 @@ pub fn write_rounds(mut connection: Connection, inbox: flume::Receiver<Write>, i
         writes.push(first);
         writes.extend(inbox.try_iter().take(MAX_ROUND - 1));
         let mut round = Round::new(writes.drain(..));
+        let spans = round.write_spans();
         if let Err(e) = write_round(&mut connection, &mut round, ids) {
             tracing::error!(error = %e, "a recorder round failed; its events are refused and its records retried");
             round.refuse(&e.to_string());
@@ -47,6 +48,7 @@ pub fn write_rounds(mut connection: Connection, inbox: flume::Receiver<Write>, i
                 delay = (delay * 2).min(Duration::from_secs(5));
             }
         }
+        drop(spans);
         if let Some(close) = round.done() {
             let _ = close.send(());
             break;
