@@ -63,6 +63,16 @@ impl Metrics {
         });
     }
 
+    /// The recorder committed a round of `writes` (invocation records, job
+    /// states, accepted events) in `took`.
+    pub fn recorder_round(&self, writes: usize, took: Duration) {
+        self.with(|| {
+            metrics::counter!("chatfn_recorder_rounds_total").increment(1);
+            metrics::counter!("chatfn_recorder_writes_total").increment(writes as u64);
+            metrics::histogram!("chatfn_recorder_commit_seconds").record(took.as_secs_f64());
+        });
+    }
+
     /// A runtime was built for an invocation.
     pub fn cold_start(&self, application_id: i64) {
         self.with(|| {

@@ -141,7 +141,7 @@ impl Dispatcher {
         npm: Arc<Npm>,
         metrics: Metrics,
     ) -> StoreResult<Dispatcher> {
-        let recorder = Recorder::start(store.clone()).await?;
+        let recorder = Recorder::start(store.clone(), metrics.clone()).await?;
         Ok(Dispatcher {
             inner: Arc::new(Inner {
                 store,

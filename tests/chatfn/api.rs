@@ -370,7 +370,7 @@ async fn invocation_log_lists_filters_and_details() {
         }
         // Written the way dispatch writes them: through the batching recorder.
         let store = Store::connect(&app.database_url).await.unwrap();
-        let recorder = Recorder::start(store.clone()).await.unwrap();
+        let recorder = Recorder::start(store.clone(), chatfn::observe::Metrics::new()).await.unwrap();
         let record = |version: &Value, user: &'static str, status: InvocationState| {
             let id_now = recorder.next_id();
             let logs = json!([{"level": "info", "message": format!("notified {user}"), "time": "2026-01-01T00:00:00Z"}]);

@@ -712,6 +712,11 @@ async fn metrics_count_what_was_sent_and_leak_no_secret() {
         assert_eq!(value("chatfn_queue_jobs", &[("state", "queued")]), 0.0);
         assert!(value("chatfn_runtimes_started", &[]) >= 1.0);
         assert!(value("chatfn_cold_starts_total", &[me]) >= 1.0);
+        // The recorder's rounds: at least the five invocations and the two
+        // accepted events were written, each round timed.
+        assert!(value("chatfn_recorder_writes_total", &[]) >= 7.0, "{text}");
+        assert!(value("chatfn_recorder_rounds_total", &[]) >= 1.0, "{text}");
+        assert!(value("chatfn_recorder_commit_seconds", &[]) >= 1.0, "{text}");
     })
     .await;
 }

@@ -181,6 +181,11 @@ impl Round {
         finished.map(|f| tracing::info_span!(parent: &f.span, "recorder.write", invocation_id = f.id)).collect()
     }
 
+    /// Writes in the round, as counted in the metrics.
+    fn writes(&self) -> usize {
+        self.complete.len() + self.running.len() + self.ended.len() + self.jobs.len() + self.enqueues.len()
+    }
+
     fn has_records(&self) -> bool {
         !(self.complete.is_empty() && self.running.is_empty() && self.ended.is_empty() && self.jobs.is_empty())
     }
@@ -226,7 +231,8 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    pub async fn start(store: Store) -> StoreResult<Recorder> {
+    /// Starts the writer; each committed round is counted in `metrics`.
+    pub async fn start(store: Store, metrics: crate::observe::Metrics) -> StoreResult<Recorder> {
         let (writes, inbox) = flume::unbounded();
         let (ids, host_tag_session) = ids::start(&store).await?;
         match store.backend() {
@@ -238,11 +244,11 @@ impl Recorder {
                 let ids = ids.clone();
                 std::thread::Builder::new()
                     .name("chatfn-recorder".into())
-                    .spawn(move || sqlite::write_rounds(connection, inbox, &ids))
+                    .spawn(move || sqlite::write_rounds(connection, inbox, &ids, &metrics))
                     .map_err(|e| StoreError::Unavailable(format!("the recorder thread cannot start: {e}")))?;
             }
             Backend::Postgres => {
-                tokio::spawn(postgres::write_rounds(store, inbox, ids.clone()));
+                tokio::spawn(postgres::write_rounds(store, inbox, ids.clone(), metrics));
             }
         }
         Ok(Recorder { writes, ids, host_tag: host_tag_session })

@@ -39,7 +39,12 @@ impl Connection {
     }
 }
 
-pub async fn write_rounds(store: Store, inbox: flume::Receiver<Write>, ids: Arc<IdSource>) {
+pub async fn write_rounds(
+    store: Store,
+    inbox: flume::Receiver<Write>,
+    ids: Arc<IdSource>,
+    metrics: crate::observe::Metrics,
+) {
     let mut conn = Connection { store, held: None };
     loop {
         // Idle for a moment: give the connection back (the store cannot
@@ -54,6 +59,7 @@ pub async fn write_rounds(store: Store, inbox: flume::Receiver<Write>, ids: Arc<
         let Ok(first) = first else { break };
         let mut round = Round::new(std::iter::once(first).chain(inbox.try_iter().take(MAX_ROUND - 1)));
         let spans = round.write_spans();
+        let (started, writes) = (std::time::Instant::now(), round.writes());
         // Accepted events are answered only once committed; if that fails
         // they are refused (the platform retries), not held.
         if !round.enqueues.is_empty() {
@@ -109,6 +115,9 @@ pub async fn write_rounds(store: Store, inbox: flume::Receiver<Write>, ids: Arc<
                     delay = (delay * 2).min(std::time::Duration::from_secs(5));
                 }
             }
+        }
+        if writes > 0 {
+            metrics.recorder_round(writes, started.elapsed());
         }
         drop(spans);
         if let Some(close) = round.done() {

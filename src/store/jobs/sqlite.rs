@@ -29,7 +29,12 @@ pub fn open(path: &Path) -> rusqlite::Result<Connection> {
     Ok(connection)
 }
 
-pub fn write_rounds(mut connection: Connection, inbox: flume::Receiver<Write>, ids: &IdSource) {
+pub fn write_rounds(
+    mut connection: Connection,
+    inbox: flume::Receiver<Write>,
+    ids: &IdSource,
+    metrics: &crate::observe::Metrics,
+) {
     let mut writes = Vec::with_capacity(MAX_ROUND);
     // Ends when every sender is gone, or on Close.
     while let Some(first) = crate::spin::recv_soon(&inbox).or_else(|| inbox.recv().ok()) {
@@ -37,6 +42,7 @@ pub fn write_rounds(mut connection: Connection, inbox: flume::Receiver<Write>, i
         writes.extend(inbox.try_iter().take(MAX_ROUND - 1));
         let mut round = Round::new(writes.drain(..));
         let spans = round.write_spans();
+        let (started, writes) = (std::time::Instant::now(), round.writes());
         if let Err(e) = write_round(&mut connection, &mut round, ids) {
             tracing::error!(error = %e, "a recorder round failed; its events are refused and its records retried");
             round.refuse(&e.to_string());
@@ -47,6 +53,9 @@ pub fn write_rounds(mut connection: Connection, inbox: flume::Receiver<Write>, i
                 std::thread::sleep(delay);
                 delay = (delay * 2).min(Duration::from_secs(5));
             }
+        }
+        if writes > 0 {
+            metrics.recorder_round(writes, started.elapsed());
         }
         drop(spans);
         if let Some(close) = round.done() {
