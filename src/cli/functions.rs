@@ -154,11 +154,21 @@ async fn invoke_function(args: InvokeArgs) -> Result<(), Failure> {
         let Some(id) = answer["invocationIds"][0].as_i64() else {
             return Err(Failure(format!("the function {} is not enabled: nothing ran", args.function)));
         };
-        for _ in 0..600 {
+        // Past a second, say so on a terminal: a spinner with the state.
+        let tty = std::io::IsTerminal::is_terminal(&std::io::stderr());
+        for tick in 0..600usize {
             let invocation = call(&client, Method::GET, &format!("/v1/function-invocations/{id}"), None).await?;
-            if !matches!(invocation["status"].as_str(), Some("QUEUED" | "RUNNING")) {
+            let state = invocation["status"].as_str().unwrap_or_default().to_string();
+            if !matches!(state.as_str(), "QUEUED" | "RUNNING") {
+                if tty && tick >= 10 {
+                    eprint!("\r\x1b[2K");
+                }
                 super::out(format_args!("{invocation}\n"));
                 return Ok(());
+            }
+            if tty && tick >= 10 {
+                let spinner = ['|', '/', '-', '\\'][tick % 4];
+                eprint!("\r\x1b[2K{spinner} invocation {id} {state} ({:.1} s)", tick as f64 / 10.0);
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
