@@ -32,6 +32,21 @@ pub async fn track(State(state): State<AppState>, request: Request, next: Next) 
     response
 }
 
+/// `GET /healthz`: the process serves HTTP (a liveness probe).
+pub async fn healthz() -> Response {
+    axum::Json(serde_json::json!({ "status": "ok" })).into_response()
+}
+
+/// `GET /readyz`: this host can take traffic: its store answers within two
+/// seconds (a load balancer's readiness check). 503 with the reason if not.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    match tokio::time::timeout(std::time::Duration::from_secs(2), state.store.ping()).await {
+        Ok(Ok(())) => axum::Json(serde_json::json!({ "status": "ready" })).into_response(),
+        Ok(Err(e)) => ApiError::unavailable("NotReadyError", format!("the store does not answer: {e}")).into_response(),
+        Err(_) => ApiError::unavailable("NotReadyError", "the store did not answer within 2 s").into_response(),
+    }
+}
+
 /// The server's metrics in Prometheus' text format; the values read at
 /// scrape time (queue depth, runtimes) are set first.
 pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderMap) -> Response {

@@ -45,6 +45,8 @@ pub fn router(state: AppState) -> Router {
         .route("/oauth/token", post(auth::issue_token))
         .route("/openapi.json", get(openapi::openapi_json))
         .route("/metrics", get(metrics::metrics))
+        .route("/healthz", get(metrics::healthz))
+        .route("/readyz", get(metrics::readyz))
         .route("/v1/application/settings", get(application::get_settings).put(application::update_settings))
         .route(
             "/v1/application/egress-policy",

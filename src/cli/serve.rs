@@ -46,6 +46,14 @@ pub struct ServeArgs {
     /// Non-blocking events of one application accepted but not finished; more are refused with 429.
     #[arg(long, env = "CHATFN_MAX_PENDING", default_value_t = QueueConfig::default().max_pending_per_application, value_parser = clap::value_parser!(i64).range(1..))]
     max_pending: i64,
+    /// How long this host serves a function's resolved version from memory before reading the
+    /// store again (changes through any host sharing a PostgreSQL store reach it at once anyway).
+    #[arg(long, env = "CHATFN_CACHE_TTL_MS", default_value_t = DispatchConfig::default().cache_ttl.as_millis() as u64, value_parser = clap::value_parser!(u64).range(0..=3_600_000))]
+    cache_ttl_ms: u64,
+    /// How long a claimed non-blocking job is this host's before another may take it over
+    /// (kept alive by a heartbeat every third of it while it runs).
+    #[arg(long, env = "CHATFN_LEASE_SECS", default_value_t = QueueConfig::default().lease.as_secs(), value_parser = clap::value_parser!(u64).range(3..=3600))]
+    lease_secs: u64,
     /// Non-blocking invocations running at once on this host (all applications).
     #[arg(long, env = "CHATFN_QUEUE_CONCURRENCY", default_value_t = QueueConfig::default().concurrency as u32, value_parser = clap::value_parser!(u32).range(1..=4096))]
     queue_concurrency: u32,
@@ -163,6 +171,7 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
                 ..Limits::default()
             },
             max_attempts: args.max_attempts,
+            cache_ttl: Duration::from_millis(args.cache_ttl_ms),
             engine: EngineConfig {
                 max_runtimes: args.max_runtimes as usize,
                 max_concurrency_per_application: args
@@ -174,6 +183,7 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
         queue: QueueConfig {
             max_pending_per_application: args.max_pending,
             concurrency: args.queue_concurrency as usize,
+            lease: Duration::from_secs(args.lease_secs),
             ..QueueConfig::default()
         },
         remote_platform: args.platform_url.map(|base_url| RemoteConfig {

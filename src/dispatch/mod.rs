@@ -108,6 +108,43 @@ struct Inner {
     resolved: Mutex<HashMap<(i64, String), Cached>>,
     /// Compiled versions are immutable: one spec per version id.
     functions: Mutex<HashMap<i64, Arc<FunctionSpec>>>,
+    /// PostgreSQL: the task that hears other hosts' changes (stopped with
+    /// the dispatcher).
+    listening: Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(task) = self.listening.lock().take() {
+            task.abort();
+        }
+    }
+}
+
+impl Inner {
+    fn forget(&self, application_id: i64) {
+        self.resolved.lock().retain(|(app, _), _| *app != application_id);
+    }
+}
+
+/// Applies other hosts' announcements to this host's cache until the
+/// dispatcher is gone. A lost connection may have missed some: everything
+/// is forgotten then.
+async fn hear_changes(inner: std::sync::Weak<Inner>, mut listener: crate::store::ChangeListener) {
+    loop {
+        let heard = listener.next().await;
+        let Some(inner) = inner.upgrade() else { return };
+        match heard {
+            Ok(crate::store::Heard::Changed(application_id)) => inner.forget(application_id),
+            Ok(crate::store::Heard::Lost) => inner.resolved.lock().clear(),
+            Err(e) => {
+                tracing::warn!(error = %e, "not hearing other hosts' changes; retrying");
+                inner.resolved.lock().clear();
+                drop(inner);
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
 }
 
 /// Which attempt a run is.
@@ -142,7 +179,7 @@ impl Dispatcher {
         metrics: Metrics,
     ) -> StoreResult<Dispatcher> {
         let recorder = Recorder::start(store.clone(), metrics.clone()).await?;
-        Ok(Dispatcher {
+        let dispatcher = Dispatcher {
             inner: Arc::new(Inner {
                 store,
                 engine,
@@ -154,8 +191,16 @@ impl Dispatcher {
                 packages: Mutex::default(),
                 resolved: Mutex::default(),
                 functions: Mutex::default(),
+                listening: Mutex::default(),
             }),
-        })
+        };
+        // Hosts sharing a PostgreSQL store hear each other's changes at once;
+        // the cache's time limit stays the fallback.
+        if let Some(listener) = dispatcher.inner.store.listen_for_changes().await? {
+            let task = tokio::spawn(hear_changes(Arc::downgrade(&dispatcher.inner), listener));
+            *dispatcher.inner.listening.lock() = Some(task);
+        }
+        Ok(dispatcher)
     }
 
     pub fn config(&self) -> &DispatchConfig {
@@ -179,9 +224,16 @@ impl Dispatcher {
         &self.inner.recorder
     }
 
-    /// Forgets what was resolved for an application (after a change to it).
+    /// Forgets what was resolved for an application (after a change to it),
+    /// here and on every other host sharing the store.
     pub fn invalidate(&self, application_id: i64) {
-        self.inner.resolved.lock().retain(|(app, _), _| *app != application_id);
+        self.inner.forget(application_id);
+        let store = self.inner.store.clone();
+        tokio::spawn(async move {
+            if let Err(e) = store.announce_change(application_id).await {
+                tracing::warn!(application_id, error = %e, "other hosts were not told of a change; their caches expire");
+            }
+        });
     }
 
     pub async fn resolve(&self, application_id: i64, trigger_type: &str) -> Result<Resolved, DispatchError> {

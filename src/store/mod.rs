@@ -9,10 +9,12 @@
 //! application, so one application can never reach another's rows.
 
 mod applications;
+mod changes;
 mod channel_roles;
 mod chat;
 mod functions;
 pub mod jobs;
+pub use changes::{ChangeListener, Heard};
 pub use jobs::Retention;
 mod notifications;
 mod page;
@@ -79,6 +81,9 @@ pub struct Store {
     backend: Backend,
     /// The database file of an SQLite store.
     sqlite_file: Option<std::path::PathBuf>,
+    /// A PostgreSQL store's URL: change announcements are listened for on
+    /// a connection of their own.
+    postgres_url: Option<String>,
 }
 
 /// Every SQLite connection's settings, the pool's and the recorder's: WAL,
@@ -106,6 +111,12 @@ pub fn now_millis() -> i64 {
 impl Store {
     /// Opens (creating if needed) the database at `url` and migrates it.
     /// `sqlite://path/to/file.db` or `postgres://user@host/db`.
+    /// One round trip to the database.
+    pub async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
     pub async fn connect(url: &str) -> StoreResult<Store> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
@@ -151,7 +162,8 @@ impl Store {
             Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&pool).await?,
             Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
         }
-        Ok(Store { pool, backend, sqlite_file })
+        let postgres_url = (backend == Backend::Postgres).then(|| url.clone());
+        Ok(Store { pool, backend, sqlite_file, postgres_url })
     }
 
     /// The database file of an SQLite store (its recorder opens it too).

@@ -1092,3 +1092,131 @@ fn an_invocation_is_followed_by_its_id_through_logs_and_traces() {
         }
     }
 }
+
+/// Three `chatfn serve` hosts on one fresh PostgreSQL database behave as
+/// one: a version deployed through one is served by the others at once
+/// (their caches told by LISTEN/NOTIFY, not expired: a minute's cache
+/// here), and events accepted by all three, one host SIGKILLed mid-run,
+/// all succeed exactly once, its jobs taken over after their short lease.
+#[test]
+fn three_hosts_on_one_postgresql_store_behave_as_one() {
+    use serde_json::{json, Value};
+    let Ok(admin_url) = std::env::var("CHATFN_TEST_DATABASE_URL") else {
+        eprintln!("notice: skipping the three-host test: CHATFN_TEST_DATABASE_URL is not set");
+        return;
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let name = format!("chatfn_hosts_{}", chatfn::api::auth::random_token(8).to_lowercase().replace(['-', '_'], "x"));
+    runtime.block_on(async {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&admin_url).await.unwrap();
+        sqlx::Executor::execute(&mut conn, format!("CREATE DATABASE {name}").as_str()).await.unwrap();
+    });
+    let _drop = super::support::PgDatabase { admin_url: admin_url.clone(), name: name.clone() };
+    let mut url = url::Url::parse(&admin_url).unwrap();
+    url.set_path(&name);
+    let url = url.to_string();
+
+    let app = CreatedApp::create("hosts", &url);
+    let flags = ["--cache-ttl-ms", "60000", "--lease-secs", "3"];
+    let mut hosts: Vec<ServeProcess> = (0..3).map(|_| ServeProcess::start_with(&url, &flags)).collect();
+    let bases: Vec<String> = hosts.iter().map(|h| h.base.clone()).collect();
+    let auth = app.bearer(&bases[0]);
+    let http = reqwest::blocking::Client::new();
+    let post = |base: &str, path: &str, body: Value| -> (u16, Value) {
+        let res = http.post(format!("{base}{path}")).bearer_auth(&auth).json(&body).send().unwrap();
+        (res.status().as_u16(), res.json().unwrap_or(Value::Null))
+    };
+    let login = |base: &str| {
+        post(base, "/v1/triggers/user.attempted.start_session", json!({"username": "ann", "authParams": {}})).1
+            ["result"]["payload"]
+            .clone()
+    };
+
+    // Deployed through the first host; every host answers with it, and
+    // with the next version at once (a minute's cache would hide it).
+    let (_, function) = post(
+        &bases[0],
+        "/v1/runtimes/nodejs/functions",
+        json!({"type": "user.attempted.start_session", "name": "login"}),
+    );
+    let login_id = function["id"].as_i64().unwrap();
+    post(
+        &bases[0],
+        &format!("/v1/functions/{login_id}/versions"),
+        json!({"handlerScript": "async function handleEvent() { return 'v1' }"}),
+    );
+    for base in &bases {
+        assert_eq!(login(base), "v1", "{base}");
+    }
+    let (status, _) = post(
+        &bases[0],
+        &format!("/v1/functions/{login_id}/versions"),
+        json!({"handlerScript": "async function handleEvent() { return 'v2' }"}),
+    );
+    assert_eq!(status, 201);
+    for base in &bases[1..] {
+        let started = std::time::Instant::now();
+        while login(base) != "v2" {
+            assert!(started.elapsed() < std::time::Duration::from_secs(5), "{base} still serves v1");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+    // Every host is ready behind a balancer.
+    for base in &bases {
+        let ready: Value = http.get(format!("{base}/readyz")).send().unwrap().json().unwrap();
+        assert_eq!(ready["status"], "ready");
+    }
+
+    // Events over all three; the third host is killed with work running.
+    let (_, function) =
+        post(&bases[0], "/v1/runtimes/nodejs/functions", json!({"type": "user.sent.message", "name": "slow"}));
+    let slow_id = function["id"].as_i64().unwrap();
+    post(
+        &bases[0],
+        &format!("/v1/functions/{slow_id}/versions"),
+        json!({"handlerScript": "async function handleEvent(e: any) { await new Promise(r => setTimeout(r, 100)); return e.n }"}),
+    );
+    let mut accepted = Vec::new();
+    for n in 0..90i64 {
+        let base = &bases[(n % 3) as usize];
+        if n == 45 {
+            hosts[2].child.kill().unwrap();
+            hosts[2].child.wait().unwrap();
+        }
+        if n >= 45 && n % 3 == 2 {
+            continue;
+        }
+        let (status, answer) =
+            post(base, "/v1/triggers/user.sent.message", json!({"n": n, "user": {}, "channel": {}, "message": {}}));
+        assert_eq!(status, 202, "{answer}");
+        accepted.push(n);
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let succeeded = loop {
+        let page: Value = http
+            .get(format!("{}/v1/functions/{slow_id}/invocations?status=SUCCEEDED&size=100", bases[0]))
+            .bearer_auth(&auth)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let done: Vec<i64> = page["_embedded"]["invocations"]
+            .as_array()
+            .map(|items| items.iter().map(|i| i["args"]["n"].as_i64().unwrap()).collect())
+            .unwrap_or_default();
+        if done.len() >= accepted.len() {
+            break done;
+        }
+        assert!(std::time::Instant::now() < deadline, "{} of {} accepted events succeeded", done.len(), accepted.len());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let mut once = succeeded.clone();
+    once.sort();
+    once.dedup();
+    assert_eq!(once.len(), succeeded.len(), "an event succeeded twice");
+    assert_eq!(once, accepted, "every accepted event succeeded");
+    for host in hosts.drain(..2) {
+        assert!(host.stop().success());
+    }
+}

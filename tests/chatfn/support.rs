@@ -238,9 +238,9 @@ impl TestApp {
 }
 
 /// A PostgreSQL database made for one test and dropped after it.
-struct PgDatabase {
-    admin_url: String,
-    name: String,
+pub struct PgDatabase {
+    pub admin_url: String,
+    pub name: String,
 }
 
 impl Drop for PgDatabase {

@@ -137,7 +137,7 @@ async fn claim(conn: &mut sqlx::AnyConnection, c: &Claim) -> Result<Vec<ClaimedJ
         if room <= 0 {
             break;
         }
-        let claimed = sqlx::query(sql::CLAIM_SHARE)
+        let claimed = sqlx::query(sql::CLAIM_SHARE_SKIP_LOCKED)
             .bind(c.lease_until)
             .bind(application_id)
             .bind(now)
@@ -150,8 +150,12 @@ async fn claim(conn: &mut sqlx::AnyConnection, c: &Claim) -> Result<Vec<ClaimedJ
     // host accepted.
     let room = c.limit - rows.len() as i64;
     if room > 0 {
-        let claimed =
-            sqlx::query(sql::CLAIM_DUE).bind(c.lease_until).bind(now).bind(room).fetch_all(&mut *conn).await?;
+        let claimed = sqlx::query(sql::CLAIM_DUE_SKIP_LOCKED)
+            .bind(c.lease_until)
+            .bind(now)
+            .bind(room)
+            .fetch_all(&mut *conn)
+            .await?;
         rows.extend(claimed);
     }
     let jobs = rows

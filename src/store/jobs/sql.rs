@@ -101,23 +101,40 @@ macro_rules! claimed {
 
 /// Claims up to $4 due jobs of application $2 at $3, leased until $1. Rows
 /// are taken only if still due when updated, so hosts sharing the store
-/// never run one job twice at once.
-pub(crate) const CLAIM_SHARE: &str = concat!(
-    "UPDATE jobs SET status = 'RUNNING', attempts = attempts + 1, locked_until = $1 \
-     WHERE id IN (SELECT id FROM jobs WHERE application_id = $2 AND status = 'QUEUED' AND run_at <= $3 \
-                  ORDER BY run_at LIMIT $4) AND status = 'QUEUED' ",
-    claimed!()
-);
+/// never run one job twice at once. `$lock` locks the chosen rows.
+macro_rules! claim_share {
+    ($lock:literal) => {
+        concat!(
+            "UPDATE jobs SET status = 'RUNNING', attempts = attempts + 1, locked_until = $1 \
+             WHERE id IN (SELECT id FROM jobs WHERE application_id = $2 AND status = 'QUEUED' AND run_at <= $3 \
+                          ORDER BY run_at LIMIT $4",
+            $lock,
+            ") AND status = 'QUEUED' ",
+            claimed!()
+        )
+    };
+}
+pub(crate) const CLAIM_SHARE: &str = claim_share!("");
+/// PostgreSQL: rows another host is claiming are skipped, not waited for.
+pub(crate) const CLAIM_SHARE_SKIP_LOCKED: &str = claim_share!(" FOR UPDATE SKIP LOCKED");
 
 /// Claims up to $3 jobs due anywhere at $2 (retries, lapsed leases, events
 /// another host accepted), leased until $1.
-pub(crate) const CLAIM_DUE: &str = concat!(
-    "UPDATE jobs SET status = 'RUNNING', attempts = attempts + 1, locked_until = $1 \
-     WHERE (id IN (SELECT id FROM jobs WHERE status = 'QUEUED' AND run_at <= $2 ORDER BY run_at LIMIT $3) \
-            OR id IN (SELECT id FROM jobs WHERE status = 'RUNNING' AND locked_until < $2 LIMIT $3)) \
-       AND ((status = 'QUEUED' AND run_at <= $2) OR (status = 'RUNNING' AND locked_until < $2)) ",
-    claimed!()
-);
+macro_rules! claim_due {
+    ($lock:literal) => {
+        concat!(
+            "UPDATE jobs SET status = 'RUNNING', attempts = attempts + 1, locked_until = $1 \
+             WHERE (id IN (SELECT id FROM jobs WHERE status = 'QUEUED' AND run_at <= $2 ORDER BY run_at LIMIT $3",
+            $lock,
+            ") OR id IN (SELECT id FROM jobs WHERE status = 'RUNNING' AND locked_until < $2 LIMIT $3",
+            $lock,
+            ")) AND ((status = 'QUEUED' AND run_at <= $2) OR (status = 'RUNNING' AND locked_until < $2)) ",
+            claimed!()
+        )
+    };
+}
+pub(crate) const CLAIM_DUE: &str = claim_due!("");
+pub(crate) const CLAIM_DUE_SKIP_LOCKED: &str = claim_due!(" FOR UPDATE SKIP LOCKED");
 
 /// The end of an invocation started in an earlier round, and a job's state
 /// after an attempt, a row at a time (SQLite; PostgreSQL updates a round's
