@@ -434,20 +434,6 @@ impl Dispatcher {
             test = attempt.test,
             outcome = tracing::field::Empty,
         );
-        use tracing::Instrument;
-        self.run_in_span(application_id, function, event, attempt, blocking, invocation_id).instrument(span).await
-    }
-
-    async fn run_in_span(
-        &self,
-        application_id: i64,
-        function: &ReadyFunction,
-        event: Arc<str>,
-        attempt: Attempt,
-        blocking: bool,
-        invocation_id: i64,
-    ) -> Ran {
-        let recorder = &self.inner.recorder;
         recorder.started(Started {
             id: invocation_id,
             application_id,
@@ -463,6 +449,7 @@ impl Dispatcher {
         });
         let default_timeout = if blocking { self.inner.config.blocking_timeout } else { self.inner.config.timeout };
         let timeout = function.timeout_ms.map(|ms| Duration::from_millis(ms as u64)).unwrap_or(default_timeout);
+        use tracing::Instrument;
         let outcome = self
             .inner
             .engine
@@ -473,6 +460,7 @@ impl Dispatcher {
                 event,
                 timeout: Some(timeout),
             })
+            .instrument(span.clone())
             .await;
         let metrics = &self.inner.metrics;
         let ending = match outcome.ending {
@@ -488,9 +476,8 @@ impl Dispatcher {
         if outcome.cold_start {
             metrics.cold_start(application_id);
         }
-        let span = tracing::Span::current();
         span.record("outcome", ending);
-        tracing::info!(status = ?outcome.status, duration_ms = outcome.duration_ms, cold = outcome.cold_start, "invocation finished");
+        tracing::info!(parent: &span, status = ?outcome.status, duration_ms = outcome.duration_ms, cold = outcome.cold_start, "invocation finished");
         recorder.finished(Finished {
             id: invocation_id,
             application_id,

@@ -65,7 +65,7 @@ fn names(page: &Value, collection: &str) -> Vec<String> {
 async fn seed_handler_creates_the_user_and_adds_them_to_a_channel() {
     each_store(|app| async move {
         let channel = create_channel(&app, "lobby").await;
-        let seed = std::fs::read_to_string(repo_path("fixtures/context/seed-login.ts")).unwrap();
+        let seed = std::fs::read_to_string(repo_path("examples/chatkitty-login/handler.ts")).unwrap();
         assert!(seed.contains("createChannelMember(702,"), "the seed handler as ChatKitty documents it");
         deploy(&app, LOGIN, &seed.replace("702", &channel.to_string())).await;
 
@@ -380,7 +380,7 @@ async fn remote_platform_receives_the_functions_calls() {
     })
     .await;
     let channel = create_channel(&platform, "remote-lobby").await;
-    let seed = std::fs::read_to_string(repo_path("fixtures/context/seed-login.ts")).unwrap();
+    let seed = std::fs::read_to_string(repo_path("examples/chatkitty-login/handler.ts")).unwrap();
     deploy(&host, LOGIN, &seed.replace("702", &channel.to_string())).await;
     deploy(
         &host,
