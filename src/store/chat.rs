@@ -228,7 +228,24 @@ impl Store {
         row.as_ref().map(user).transpose()
     }
 
+    /// On SQLite read on the calling thread: this is on every login's path.
     pub async fn chat_user_by_name(&self, application_id: i64, name: &str) -> StoreResult<Option<ChatUser>> {
+        if let Some(file) = self.sqlite_file() {
+            let sql = format!("SELECT {USER_COLUMNS} FROM chat_users WHERE name = ?1 AND application_id = ?2");
+            return super::local_read::with_reader(file, |db| {
+                let mut statement = db.prepare_cached(&sql)?;
+                let mut rows = statement.query(rusqlite::params![name, application_id])?;
+                let Some(row) = rows.next()? else { return Ok(None) };
+                Ok(Some(ChatUser {
+                    id: row.get("id")?,
+                    name: row.get("name")?,
+                    display_name: row.get("display_name")?,
+                    is_guest: row.get::<_, i64>("is_guest")? != 0,
+                    properties: row.get("properties")?,
+                    created_at: row.get("created_at")?,
+                }))
+            });
+        }
         let row =
             sqlx::query(&format!("SELECT {USER_COLUMNS} FROM chat_users WHERE name = $1 AND application_id = $2"))
                 .bind(name)

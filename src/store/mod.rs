@@ -13,6 +13,7 @@ mod changes;
 mod channel_roles;
 mod chat;
 mod functions;
+mod local_read;
 pub mod jobs;
 pub use changes::{ChangeListener, Heard};
 pub use jobs::Retention;
