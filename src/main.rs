@@ -2,6 +2,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = chatfn::cli::Cli::parse();
     let tokio = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
