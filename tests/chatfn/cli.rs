@@ -143,6 +143,16 @@ impl ServeProcess {
     }
 }
 
+/// A test that fails leaves no server running behind it.
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
 fn token(base: &str, client_id: &str, secret: &str) -> reqwest::blocking::Response {
     reqwest::blocking::Client::new()
         .post(format!("{base}/oauth/token"))
