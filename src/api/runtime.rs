@@ -35,13 +35,14 @@ pub async fn get_runtime(State(state): State<AppState>, tenant: Tenant) -> ApiRe
     respond(&state, tenant, runtime)
 }
 
-/// A change to the runtime: the dispatcher stops using what it resolved.
+/// A change to the runtime: the dispatcher stops using what it resolved
+/// (and warms the functions that ask for it).
 fn respond_changed(
     state: &AppState,
     tenant: Tenant,
     runtime: Option<RuntimeRecord>,
 ) -> ApiResult<Json<RuntimeResource>> {
-    state.changed(tenant.application_id);
+    state.runtime_changed(tenant.application_id);
     respond(state, tenant, runtime)
 }
 

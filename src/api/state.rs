@@ -79,6 +79,30 @@ impl AppState {
         }
     }
 
+    /// The application's chat runtime changed (dependencies, environment,
+    /// initialization script): a new runtime is built on next use, so the
+    /// functions that ask for it (`initializeAsynchronously`) are warmed in
+    /// it now.
+    pub fn runtime_changed(&self, application_id: i64) {
+        self.changed(application_id);
+        let (store, dispatcher) = (self.store.clone(), self.dispatcher.clone());
+        tokio::spawn(async move {
+            // One function per trigger type: a handful.
+            let all = crate::store::PageRequest { page: 0, size: 100, descending: false };
+            let functions = match store.list_functions(application_id, all).await {
+                Ok((functions, _)) => functions,
+                Err(e) => {
+                    return tracing::warn!(application_id, error = %e, "warming: the functions could not be listed")
+                }
+            };
+            for function in functions {
+                if function.initialize_asynchronously && function.enabled && function.current_version_id.is_some() {
+                    dispatcher.warm(application_id, &function.trigger_type).await;
+                }
+            }
+        });
+    }
+
     pub fn href(&self, path: &str) -> String {
         format!("{}{}", self.config.base_url, path)
     }

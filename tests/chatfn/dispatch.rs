@@ -776,18 +776,26 @@ async fn initialize_asynchronously_warms_what_goes_live() {
         assert_eq!((status, &function["initializeAsynchronously"]), (StatusCode::OK, &json!(true)), "{function}");
         warmed("succeeded", 1.0).await;
         app.put("/v1/runtimes/nodejs/environment-variables", json!({"GREETING": "v2"})).await;
+        warmed("succeeded", 2.0).await;
         let script = "const greeting = process.env.GREETING;\nasync function handleEvent(e: any) { return greeting + ' ' + e.username }";
         app.post(&format!("/v1/functions/{id}/versions"), json!({ "handlerScript": script })).await;
-        warmed("succeeded", 2.0).await;
+        warmed("succeeded", 3.0).await;
         assert_eq!(login("bob").await.1["result"]["payload"], "v2 bob");
         assert_eq!(metric(&scrape().await, "chatfn_cold_starts_total", &[me]), 1.0, "the call found the runtime warm");
+
+        // A runtime change warms it in the new runtime too.
+        app.put("/v1/runtimes/nodejs/environment-variables", json!({"GREETING": "v2b"})).await;
+        warmed("succeeded", 4.0).await;
+        assert_eq!(login("bee").await.1["result"]["payload"], "v2b bee");
+        assert_eq!(metric(&scrape().await, "chatfn_cold_starts_total", &[me]), 1.0, "warm after the change");
 
         // A rollback is warmed too; top-level code that throws is a failed
         // warm-up (logged, nothing recorded) and the call answers the error.
         app.put("/v1/runtimes/nodejs/environment-variables", json!({"GREETING": "v3"})).await;
+        warmed("succeeded", 5.0).await;
         let (status, _) = app.put(&format!("/v1/functions/{id}/current-version"), json!({"versionNumber": 1})).await;
         assert_eq!(status, StatusCode::OK);
-        warmed("succeeded", 3.0).await;
+        warmed("succeeded", 6.0).await;
         assert_eq!(login("cid").await.1["result"]["payload"], "v1 cid");
         assert_eq!(metric(&scrape().await, "chatfn_cold_starts_total", &[me]), 1.0);
         let throwing = "throw new Error('not ready');\nasync function handleEvent() { return 1 }";
@@ -795,10 +803,10 @@ async fn initialize_asynchronously_warms_what_goes_live() {
         warmed("failed", 1.0).await;
         let (status, answer) = login("dan").await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
-        // Warm-ups are not invocations: the log holds the four calls only.
-        let all = invocations_when(&app, id, |all| all.iter().all(|i| i["status"] != "RUNNING") && all.len() >= 4).await;
+        // Warm-ups are not invocations: the log holds the five calls only.
+        let all = invocations_when(&app, id, |all| all.iter().all(|i| i["status"] != "RUNNING") && all.len() >= 5).await;
         let names: Vec<_> = all.iter().map(|i| i["args"]["username"].clone()).collect();
-        assert_eq!(names, [json!("ann"), json!("bob"), json!("cid"), json!("dan")]);
+        assert_eq!(names, [json!("ann"), json!("bob"), json!("bee"), json!("cid"), json!("dan")]);
     })
     .await;
 }
