@@ -143,6 +143,17 @@ impl ServeProcess {
     }
 }
 
+impl ServeProcess {
+    /// The default application's credentials, printed once on stdout by a
+    /// first start on an empty store.
+    fn created_credentials(&mut self) -> serde_json::Value {
+        use std::io::BufRead;
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).unwrap();
+        serde_json::from_str(&line).expect("credentials printed as JSON")
+    }
+}
+
 /// A test that fails leaves no server running behind it.
 impl Drop for ServeProcess {
     fn drop(&mut self) {
@@ -188,14 +199,11 @@ impl CreatedApp {
 
 #[test]
 fn serve_creates_a_default_application_once_and_keeps_data_across_restarts() {
-    use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("chatfn.db").display());
 
     let mut server = ServeProcess::start(&url);
-    let mut line = String::new();
-    server.stdout.read_line(&mut line).unwrap();
-    let credentials: serde_json::Value = serde_json::from_str(&line).expect("credentials printed as JSON");
+    let credentials = server.created_credentials();
     let (id, secret) = (credentials["clientId"].as_str().unwrap(), credentials["clientSecret"].as_str().unwrap());
     let res = token(&server.base, id, secret);
     assert_eq!(res.status(), 200);
@@ -357,16 +365,13 @@ fn accepted_events_survive_a_kill_9() {
 
 #[test]
 fn deps_install_shows_progress_and_the_installed_versions() {
-    use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("chatfn.db").display());
     let registry = format!("http://{}", super::npm_registry::registry().addr);
     let cache = dir.path().join("packages");
     let mut server =
         ServeProcess::start_with(&url, &["--npm-registry", &registry, "--npm-cache-dir", cache.to_str().unwrap()]);
-    let mut line = String::new();
-    server.stdout.read_line(&mut line).unwrap();
-    let credentials: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let credentials = server.created_credentials();
     let install = |specs: &[&str]| {
         chatfn()
             .args(["deps", "install"])
@@ -428,9 +433,7 @@ fn logs_show_a_functions_invocations_and_follow_new_ones() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("chatfn.db").display());
     let mut server = ServeProcess::start(&url);
-    let mut line = String::new();
-    server.stdout.read_line(&mut line).unwrap();
-    let credentials: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let credentials = server.created_credentials();
     let (id, secret) = (credentials["clientId"].as_str().unwrap(), credentials["clientSecret"].as_str().unwrap());
     let auth = token(&server.base, id, secret).json::<serde_json::Value>().unwrap()["access_token"]
         .as_str()
@@ -714,13 +717,10 @@ fn a_crash_soak_loses_no_accepted_event() {
 
 #[test]
 fn a_developer_deploys_invokes_and_rolls_back_from_the_command_line() {
-    use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("chatfn.db").display());
     let mut server = ServeProcess::start(&url);
-    let mut line = String::new();
-    server.stdout.read_line(&mut line).unwrap();
-    let credentials: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let credentials = server.created_credentials();
     let cli = |args: &[&str]| {
         let out = chatfn()
             .args(args)
@@ -831,14 +831,12 @@ fn log_lines_can_be_json() {
 
 #[test]
 fn a_developer_signs_in_once_and_the_commands_use_the_saved_profile() {
-    use std::io::{BufRead, Write};
+    use std::io::Write;
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("chatfn.db").display());
     let mut server = ServeProcess::start(&url);
-    let mut line = String::new();
-    server.stdout.read_line(&mut line).unwrap();
-    let credentials: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let credentials = server.created_credentials();
     let client_id = credentials["clientId"].as_str().unwrap();
     let config = dir.path().join("config");
     // Nothing but the config directory: no server, id or secret given.
@@ -1031,15 +1029,12 @@ fn otlp_receiver() -> (String, std::sync::Arc<parking_lot::Mutex<Vec<opentelemet
 #[test]
 fn an_invocation_is_followed_by_its_id_through_logs_and_traces() {
     use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
-    use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("chatfn.db").display());
     let (collector, spans) = otlp_receiver();
     let mut server =
         ServeProcess::start_with_env(&url, &["--otlp-endpoint", &collector], &[("CHATFN_LOG", "chatfn=info")]);
-    let mut line = String::new();
-    server.stdout.read_line(&mut line).unwrap();
-    let credentials: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let credentials = server.created_credentials();
     let http = reqwest::blocking::Client::new();
     let bearer =
         token(&server.base, credentials["clientId"].as_str().unwrap(), credentials["clientSecret"].as_str().unwrap())
