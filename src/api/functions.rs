@@ -45,7 +45,7 @@ pub struct FunctionMergePatch {
 /// Longest per-function time limit that may be set.
 pub const MAX_FUNCTION_TIMEOUT_MS: i64 = 300_000;
 
-async fn function_or_404(state: &AppState, tenant: Tenant, id: i64) -> ApiResult<FunctionRecord> {
+pub(super) async fn function_or_404(state: &AppState, tenant: Tenant, id: i64) -> ApiResult<FunctionRecord> {
     state.store.function(tenant.application_id, id).await?.ok_or_else(|| ApiError::not_found("function", id))
 }
 

@@ -72,7 +72,8 @@ impl AppState {
     /// (`initializeAsynchronously`), warms it in the background.
     pub fn deployed(&self, function: &crate::store::FunctionRecord) {
         self.changed(function.application_id);
-        if function.initialize_asynchronously && function.enabled {
+        // (The dispatcher warms only what is enabled and has a version.)
+        if function.initialize_asynchronously {
             let (dispatcher, trigger_type) = (self.dispatcher.clone(), function.trigger_type.clone());
             let application_id = function.application_id;
             tokio::spawn(async move { dispatcher.warm(application_id, &trigger_type).await });
@@ -96,7 +97,7 @@ impl AppState {
                 }
             };
             for function in functions {
-                if function.initialize_asynchronously && function.enabled && function.current_version_id.is_some() {
+                if function.initialize_asynchronously {
                     dispatcher.warm(application_id, &function.trigger_type).await;
                 }
             }

@@ -86,9 +86,7 @@ pub async fn stream_invocations(
     headers: HeaderMap,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let application_id = tenant.application_id;
-    if state.store.function(application_id, id).await?.is_none() {
-        return Err(ApiError::not_found("function", id));
-    }
+    super::functions::function_or_404(&state, tenant, id).await?;
     // An id this stream did not send (another stream's, or none) starts
     // from now, as an EventSource reconnecting elsewhere would expect.
     let resume = headers.get("last-event-id").and_then(|value| parse_event_id(value.to_str().ok()?));

@@ -107,10 +107,16 @@ impl ApiClient {
 
     /// GETs `path`; a non-2xx answer is an error with the server's message.
     pub async fn get(&self, path: &str) -> Result<Value, String> {
-        let (status, body) = self.send(reqwest::Method::GET, path, None).await?;
+        self.call(reqwest::Method::GET, path, None).await
+    }
+
+    /// One request; a non-2xx answer is an error with the status and the
+    /// server's message.
+    pub async fn call(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> Result<Value, String> {
+        let (status, answer) = self.send(method, path, body).await?;
         if !status.is_success() {
-            return Err(format!("{status}: {}", body["message"].as_str().unwrap_or("the request failed")));
+            return Err(format!("{status}: {}", answer["message"].as_str().unwrap_or("the request failed")));
         }
-        Ok(body)
+        Ok(answer)
     }
 }

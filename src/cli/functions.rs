@@ -23,11 +23,7 @@ impl From<String> for Failure {
 
 /// One request; a non-2xx answer is a `Failure` naming the server's error.
 async fn call(client: &ApiClient, method: Method, path: &str, body: Option<&Value>) -> Result<Value, Failure> {
-    let (status, answer) = client.send(method, path, body).await?;
-    if status.is_success() {
-        return Ok(answer);
-    }
-    Err(Failure(format!("{status}: {}", answer["message"].as_str().unwrap_or("the request failed"))))
+    Ok(client.call(method, path, body).await?)
 }
 
 fn finish(command: &str, result: Result<(), Failure>) -> ExitCode {

@@ -241,22 +241,19 @@ impl Local {
     ) -> Result<crate::engine::InvocationOutcome, String> {
         use reqwest::Method;
         let client = &self.client;
-        let refused = |what: &str, (status, body): (reqwest::StatusCode, serde_json::Value)| {
-            format!("{what}: {status}: {}", body["message"].as_str().unwrap_or("refused"))
-        };
         if !setup.deps.is_empty() {
             super::deps::install_with_progress(client, &setup.deps).await.map_err(|e| format!("--deps: {e}"))?;
         }
         let environment = serde_json::to_value(&setup.environment).expect("a map serialises");
-        let answer = client.send(Method::PUT, "/v1/runtimes/nodejs/environment-variables", Some(&environment)).await?;
-        if !answer.0.is_success() {
-            return Err(refused("--env", answer));
-        }
+        client
+            .call(Method::PUT, "/v1/runtimes/nodejs/environment-variables", Some(&environment))
+            .await
+            .map_err(|e| format!("--env: {e}"))?;
         let script = json!({ "script": setup.initialization.clone().unwrap_or_default() });
-        let answer = client.send(Method::PUT, "/v1/runtimes/nodejs/initialization-script", Some(&script)).await?;
-        if !answer.0.is_success() {
-            return Err(refused("--init", answer));
-        }
+        client
+            .call(Method::PUT, "/v1/runtimes/nodejs/initialization-script", Some(&script))
+            .await
+            .map_err(|e| format!("--init: {e}"))?;
         let functions = client.get("/v1/runtimes/nodejs/functions?size=100").await?;
         let existing = functions["_embedded"]["functions"]
             .as_array()
@@ -268,11 +265,11 @@ impl Local {
             Some(id) => id,
             None => {
                 let body = json!({ "type": setup.trigger_type, "name": setup.function_name });
-                let answer = client.send(Method::POST, "/v1/runtimes/nodejs/functions", Some(&body)).await?;
-                if !answer.0.is_success() {
-                    return Err(refused("creating the function", answer));
-                }
-                answer.1["id"].as_i64().ok_or("the function's answer has no id")?
+                let made = client
+                    .call(Method::POST, "/v1/runtimes/nodejs/functions", Some(&body))
+                    .await
+                    .map_err(|e| format!("creating the function: {e}"))?;
+                made["id"].as_i64().ok_or("the function's answer has no id")?
             }
         };
         let ready = self

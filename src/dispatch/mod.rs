@@ -125,6 +125,10 @@ impl Inner {
     fn forget(&self, application_id: i64) {
         self.resolved.lock().retain(|(app, _), _| *app != application_id);
     }
+
+    fn forget_all(&self) {
+        self.resolved.lock().clear();
+    }
 }
 
 /// Applies other hosts' announcements to this host's cache until the
@@ -136,10 +140,10 @@ async fn hear_changes(inner: std::sync::Weak<Inner>, mut listener: crate::store:
         let Some(inner) = inner.upgrade() else { return };
         match heard {
             Ok(crate::store::Heard::Changed(application_id)) => inner.forget(application_id),
-            Ok(crate::store::Heard::Lost) => inner.resolved.lock().clear(),
+            Ok(crate::store::Heard::Lost) => inner.forget_all(),
             Err(e) => {
                 tracing::warn!(error = %e, "not hearing other hosts' changes; retrying");
-                inner.resolved.lock().clear();
+                inner.forget_all();
                 drop(inner);
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }

@@ -231,9 +231,11 @@ impl Store {
     /// On SQLite read on the calling thread: this is on every login's path.
     pub async fn chat_user_by_name(&self, application_id: i64, name: &str) -> StoreResult<Option<ChatUser>> {
         if let Some(file) = self.sqlite_file() {
-            let sql = format!("SELECT {USER_COLUMNS} FROM chat_users WHERE name = ?1 AND application_id = ?2");
+            static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+                format!("SELECT {USER_COLUMNS} FROM chat_users WHERE name = ?1 AND application_id = ?2")
+            });
             return super::local_read::with_reader(file, |db| {
-                let mut statement = db.prepare_cached(&sql)?;
+                let mut statement = db.prepare_cached(&SQL)?;
                 let mut rows = statement.query(rusqlite::params![name, application_id])?;
                 let Some(row) = rows.next()? else { return Ok(None) };
                 Ok(Some(ChatUser {
