@@ -92,53 +92,19 @@ fn fail(command: &str, message: String) -> ExitCode {
     ExitCode::FAILURE
 }
 
-/// One line from standard input; on a terminal, prompted on standard error
-/// and not echoed.
+/// One line from standard input; on a terminal, asked for there and not
+/// echoed.
 fn read_secret(prompt: &str) -> Result<Secret, String> {
     use std::io::{BufRead, IsTerminal};
-    let stdin = std::io::stdin();
-    let echo_off = stdin.is_terminal().then(|| {
-        eprint!("{prompt}");
-        EchoOff::new()
-    });
-    let mut line = String::new();
-    let read = stdin.lock().read_line(&mut line);
-    if echo_off.is_some() {
-        eprintln!();
+    let secret = if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(prompt)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map(|_| line.trim_end_matches(['\r', '\n']).to_string())
     }
-    drop(echo_off);
-    read.map_err(|e| format!("cannot read the client secret: {e}"))?;
-    let secret = line.trim_end_matches(['\r', '\n']);
+    .map_err(|e| format!("cannot read the client secret: {e}"))?;
     if secret.is_empty() {
         return Err("no client secret given".into());
     }
     Ok(Secret::from(secret))
-}
-
-/// The terminal's echo turned off until dropped.
-struct EchoOff(Option<libc::termios>);
-
-impl EchoOff {
-    fn new() -> EchoOff {
-        // SAFETY: tcgetattr/tcsetattr on standard input with a termios we own.
-        unsafe {
-            let mut saved: libc::termios = std::mem::zeroed();
-            if libc::tcgetattr(libc::STDIN_FILENO, &mut saved) != 0 {
-                return EchoOff(None);
-            }
-            let mut quiet = saved;
-            quiet.c_lflag &= !libc::ECHO;
-            libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, &quiet);
-            EchoOff(Some(saved))
-        }
-    }
-}
-
-impl Drop for EchoOff {
-    fn drop(&mut self) {
-        if let Some(saved) = &self.0 {
-            // SAFETY: restores the settings read in `new`.
-            unsafe { libc::tcsetattr(libc::STDIN_FILENO, libc::TCSANOW, saved) };
-        }
-    }
 }
