@@ -44,6 +44,24 @@ pub struct ServerConfig {
     pub retention: Retention,
     /// When set, `GET /metrics` wants it as a bearer token.
     pub metrics_token: Option<Secret>,
+    pub serving: Serving,
+}
+
+/// How HTTP is served.
+#[derive(Debug, Clone, Copy)]
+pub struct Serving {
+    /// Threads that serve connections (`0`: one per core).
+    pub threads: usize,
+    /// Whether each keeps a warm runtime of its own and runs short
+    /// invocations of its requests there (see `engine/inline.rs`).
+    pub inline_invocations: bool,
+}
+
+impl Default for Serving {
+    fn default() -> Self {
+        // Off: measured slower on a 2-core virtual machine (see README).
+        Serving { threads: 0, inline_invocations: false }
+    }
 }
 
 impl ServerConfig {
@@ -79,6 +97,7 @@ pub async fn create_application(
 
 pub struct Server {
     listener: tokio::net::TcpListener,
+    serving: Serving,
     retention: Retention,
     state: AppState,
     /// The routes the embedded platform calls in-process; it holds them weakly.
@@ -125,7 +144,19 @@ impl Server {
         };
         let state = AppState::new(store, api, dispatcher, queue, npm);
         let platform_router = embedded.map(|embedded| api::serve_embedded(&state, &embedded));
-        Ok(Server { listener, retention: config.retention, state, _platform_router: platform_router, created_default })
+        let threads = match config.serving.threads {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        };
+        let serving = Serving { threads, ..config.serving };
+        Ok(Server {
+            listener,
+            serving,
+            retention: config.retention,
+            state,
+            _platform_router: platform_router,
+            created_default,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -146,8 +177,26 @@ impl Server {
         let dispatcher = self.state.dispatcher.clone();
         let queue = self.state.queue.clone();
         let pruning = tokio::spawn(prune(store.clone(), self.retention));
+        let addr = self.local_addr();
         let app = api::router(self.state);
-        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
+        let (stop, stopping) = tokio::sync::watch::channel(false);
+        let mut handing = Vec::new();
+        let mut ended = Vec::new();
+        for n in 0..self.serving.threads {
+            let (connections, handed) = tokio::sync::mpsc::unbounded_channel();
+            handing.push(connections);
+            let engine = self.serving.inline_invocations.then(|| dispatcher.engine().clone());
+            ended.push(serving_thread(n, HandedConnections { handed, addr }, app.clone(), engine, stopping.clone())?);
+        }
+        let accepting = tokio::spawn(hand_out(self.listener, handing, stopping));
+        shutdown.await;
+        let _ = stop.send(true);
+        let _ = accepting.await;
+        for thread in ended {
+            if thread.await.is_err() {
+                tracing::error!("a serving thread ended unexpectedly");
+            }
+        }
         pruning.abort();
         queue.stop(std::time::Duration::from_secs(30)).await;
         // Invocation records still queued are written before the store closes.
@@ -155,6 +204,98 @@ impl Server {
         store.close().await;
         Ok(())
     }
+}
+
+/// Accepts connections and hands them to the serving threads in turn
+/// (connections are long-lived: an accept is rare next to a request).
+async fn hand_out(
+    listener: tokio::net::TcpListener,
+    threads: Vec<tokio::sync::mpsc::UnboundedSender<std::net::TcpStream>>,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut next = 0;
+    loop {
+        let accepted = tokio::select! {
+            _ = stopping.wait_for(|stop| *stop) => return,
+            accepted = listener.accept() => accepted,
+        };
+        let stream = match accepted.and_then(|(stream, _)| {
+            stream.set_nodelay(true)?;
+            stream.into_std()
+        }) {
+            Ok(stream) => stream,
+            Err(e) => {
+                // Out of file descriptors and the like: pause rather than spin.
+                tracing::warn!(error = %e, "accepting a connection failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let _ = threads[next % threads.len()].send(stream);
+        next += 1;
+    }
+}
+
+/// One serving thread's share of the connections, as axum's listener.
+struct HandedConnections {
+    handed: tokio::sync::mpsc::UnboundedReceiver<std::net::TcpStream>,
+    addr: SocketAddr,
+}
+
+impl axum::serve::Listener for HandedConnections {
+    type Io = tokio::net::TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            // Once the acceptor is gone, graceful shutdown ends the serving.
+            let Some(stream) = self.handed.recv().await else { std::future::pending().await };
+            match tokio::net::TcpStream::from_std(stream) {
+                Ok(stream) => {
+                    let peer = stream.peer_addr().unwrap_or(self.addr);
+                    return (stream, peer);
+                }
+                Err(e) => tracing::warn!(error = %e, "taking over a connection failed"),
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        Ok(self.addr)
+    }
+}
+
+/// Starts a serving thread: a single-threaded tokio runtime that serves
+/// its connections with the whole API and runs their invocations in its
+/// own warm runtime when it can, so that a request is served start to end
+/// on one thread. The receiver hears when it has finished.
+fn serving_thread(
+    n: usize,
+    connections: HandedConnections,
+    app: axum::Router,
+    inline_invocations: Option<Engine>,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<tokio::sync::oneshot::Receiver<()>> {
+    let (done, ended) = tokio::sync::oneshot::channel();
+    let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    crate::engine::spawn_isolate_thread(format!("chatfn-serve-{n}"), move || {
+        let tasks = std::rc::Rc::new(tokio::task::LocalSet::new());
+        if let Some(engine) = &inline_invocations {
+            engine.enter_serving_thread(&tasks);
+        }
+        let serving = axum::serve(connections, app).with_graceful_shutdown(async move {
+            let _ = stopping.wait_for(|stop| *stop).await;
+        });
+        if let Err(e) = tokio.block_on(tasks.run_until(std::future::IntoFuture::into_future(serving))) {
+            tracing::error!(error = %e, "a serving thread failed");
+        }
+        // An inline invocation whose caller hung up finishes before the
+        // runtime goes.
+        tokio.block_on(tasks.run_until(Engine::settle_serving_thread()));
+        Engine::leave_serving_thread();
+        let _ = done.send(());
+    });
+    Ok(ended)
 }
 
 /// Prunes the invocation log in the background, every `retention.every`.

@@ -9,17 +9,24 @@ use std::time::{Duration, Instant};
 /// a warm invocation; a busy sender's next message usually comes sooner.
 const SPIN: Duration = Duration::from_micros(30);
 
-/// The next message if one arrives within `SPIN`; `None` otherwise (then
-/// wait on the channel as usual) or when the channel is closed.
-pub fn recv_soon<T>(inbox: &flume::Receiver<T>) -> Option<T> {
+/// What one look at a channel found.
+pub enum Look<T> {
+    Got(T),
+    Empty,
+    Closed,
+}
+
+/// The next message if `look` finds one within `SPIN`; `None` otherwise
+/// (then wait on the channel as usual) or when the channel is closed.
+pub fn soon<T>(mut look: impl FnMut() -> Look<T>) -> Option<T> {
     let began = Instant::now();
     loop {
-        match inbox.try_recv() {
-            Ok(message) => return Some(message),
-            Err(flume::TryRecvError::Disconnected) => return None,
-            Err(flume::TryRecvError::Empty) if began.elapsed() > SPIN => return None,
+        match look() {
+            Look::Got(message) => return Some(message),
+            Look::Closed => return None,
+            Look::Empty if began.elapsed() > SPIN => return None,
             // Yield rather than spin hot: on two cores the sender may need this one.
-            Err(flume::TryRecvError::Empty) => std::thread::yield_now(),
+            Look::Empty => std::thread::yield_now(),
         }
     }
 }

@@ -71,5 +71,7 @@ pub async fn metrics(State(state): State<AppState>, headers: axum::http::HeaderM
     metrics.gauge("chatfn_runtimes_idle", &[], stats.idle_runtimes as f64);
     metrics.gauge("chatfn_runtimes_started", &[], stats.runtimes_started as f64);
     metrics.gauge("chatfn_runtimes_evicted", &[], stats.runtimes_evicted as f64);
+    metrics.gauge("chatfn_inline_invocations", &[], stats.inline_invocations as f64);
+    metrics.gauge("chatfn_inline_benchings", &[], stats.inline_benchings as f64);
     (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], metrics.render()).into_response()
 }

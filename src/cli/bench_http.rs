@@ -113,6 +113,7 @@ pub async fn bench_http(args: BenchHttpArgs) -> ExitCode {
         rate_limits: crate::api::rate::RateLimits::UNLIMITED,
         retention: crate::store::Retention::default(),
         metrics_token: None,
+        serving: crate::server::Serving::default(),
     })
     .await
     .expect("server builds");

@@ -217,6 +217,7 @@ impl Local {
             rate_limits: crate::api::rate::RateLimits::DEFAULT,
             retention: crate::store::Retention::default(),
             metrics_token: None,
+            serving: crate::server::Serving::default(),
         };
         let server = crate::server::Server::build(config).await?;
         let base = format!("http://{}", server.local_addr());

@@ -15,6 +15,7 @@ mod egress;
 mod errors;
 pub mod fetch;
 mod fs;
+mod inline;
 mod invocation;
 mod isolates;
 mod keys;
@@ -39,6 +40,7 @@ pub use invocation::{
     Ending, FunctionSpec, InvocationError, InvocationOutcome, InvocationRequest, InvocationResult, InvocationStatus,
     RuntimeSpec,
 };
+pub use isolates::spawn_isolate_thread;
 pub use limits::Limits;
 pub use modules::{InstalledPackage, Packages};
 pub use script::{compile, CompiledScript, ScriptError, ScriptRole};
@@ -69,6 +71,11 @@ pub struct EngineStats {
     pub idle_runtimes: usize,
     pub runtimes_started: u64,
     pub runtimes_evicted: u64,
+    /// Invocations a serving thread ran itself, in its own runtime.
+    pub inline_invocations: u64,
+    /// Times an application was sent back to the runtime threads for an
+    /// inline invocation that held its serving thread too long.
+    pub inline_benchings: u64,
 }
 
 /// Runs chat functions. Cheap to clone; all clones share the same runtimes.
@@ -88,7 +95,44 @@ impl Engine {
     /// does: every failure is an `InvocationOutcome` with status FAILED.
     #[tracing::instrument(skip_all, fields(invocation_id = %request.invocation_id, function = %request.function.name))]
     pub async fn invoke(&self, request: InvocationRequest) -> InvocationOutcome {
+        let request = match inline::offer(&self.pool, request) {
+            Ok(run) => {
+                return run.await.unwrap_or_else(|| {
+                    InvocationOutcome::failed(
+                        InvocationError {
+                            name: "InternalError".into(),
+                            message: "an inline invocation was awaited on another thread".into(),
+                            stack: None,
+                        },
+                        Ending::Internal,
+                        vec![],
+                        std::time::Duration::ZERO,
+                        false,
+                    )
+                })
+            }
+            Err(request) => request,
+        };
         self.pool.clone().invoke(request, pool::Work::Handle).await
+    }
+
+    /// Makes the calling thread a serving thread: it keeps one warm runtime
+    /// and runs the invocations its own requests ask for there when their
+    /// application has proven short (see `inline.rs`). The thread must come
+    /// from [`spawn_isolate_thread`] and run `tasks` until [`Engine::leave_serving_thread`].
+    pub fn enter_serving_thread(&self, tasks: &std::rc::Rc<tokio::task::LocalSet>) {
+        inline::enter(&self.pool, tasks);
+    }
+
+    /// Waits (at most the longest time limit) for the serving thread's
+    /// inline invocation, if one runs.
+    pub async fn settle_serving_thread() {
+        inline::settle().await;
+    }
+
+    /// Drops the serving thread's runtime; call before the thread ends.
+    pub fn leave_serving_thread() {
+        inline::leave();
     }
 
     /// Makes `function` warm in one of its application's runtimes: the
@@ -109,6 +153,10 @@ impl Engine {
     }
 
     pub fn stats(&self) -> EngineStats {
-        self.pool.stats()
+        EngineStats {
+            inline_invocations: self.pool.standings.inline_invocations(),
+            inline_benchings: self.pool.standings.benchings(),
+            ..self.pool.stats()
+        }
     }
 }

@@ -25,6 +25,9 @@ use std::time::Instant;
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
+use crate::spin::Look;
+
+use super::inline::{measure_hold, Observed, Standings};
 use super::limits::{Guard, Limits, Trip};
 use super::runtime::{trip_error, Failure, LiveRuntime};
 use super::{
@@ -59,8 +62,8 @@ enum Message {
 /// One application's queue of invocations and the threads serving it.
 struct Lane {
     id: u64,
-    jobs: flume::Sender<Message>,
-    inbox: flume::Receiver<Message>,
+    jobs: async_channel::Sender<Message>,
+    inbox: async_channel::Receiver<Message>,
     /// Threads serving the lane (not counting one told to retire).
     threads: usize,
     /// Invocations handed to the lane and not finished (queued or running).
@@ -88,6 +91,8 @@ struct State {
 pub(crate) struct Pool {
     config: EngineConfig,
     state: Mutex<State>,
+    /// Which applications may run on serving threads (`inline.rs`).
+    pub(super) standings: Standings,
     started: AtomicU64,
     evicted: AtomicU64,
 }
@@ -95,7 +100,7 @@ pub(crate) struct Pool {
 /// Where a runtime thread goes after an invocation.
 enum Next {
     Stay,
-    Move { app: Arc<str>, lane_id: u64, inbox: flume::Receiver<Message> },
+    Move { app: Arc<str>, lane_id: u64, inbox: async_channel::Receiver<Message> },
 }
 
 impl Pool {
@@ -104,6 +109,7 @@ impl Pool {
         Arc::new(Pool {
             config,
             state: Mutex::new(State { lanes: HashMap::new(), live: 0, next_id: 0, tick: 0, starving: VecDeque::new() }),
+            standings: Standings::default(),
             started: AtomicU64::new(0),
             evicted: AtomicU64::new(0),
         })
@@ -118,7 +124,7 @@ impl Pool {
             state.tick += 1;
             let tick = state.tick;
             if !state.lanes.contains_key(&app) {
-                let (jobs, inbox) = flume::unbounded();
+                let (jobs, inbox) = async_channel::unbounded();
                 let id = state.next_id;
                 state.next_id += 1;
                 state.lanes.insert(app.clone(), Lane { id, jobs, inbox, threads: 0, in_flight: 0, last_used: tick });
@@ -127,7 +133,7 @@ impl Pool {
             lane.in_flight += 1;
             lane.last_used = tick;
             // The lane holds a receiver, so the send cannot fail.
-            let _ = lane.jobs.send(Message::Run(Job { request, work, span: tracing::Span::current(), reply }));
+            let _ = lane.jobs.try_send(Message::Run(Job { request, work, span: tracing::Span::current(), reply }));
             if lane.in_flight > lane.threads && lane.threads < self.config.max_concurrency_per_application {
                 self.add_thread(&mut state, &app);
             }
@@ -168,7 +174,7 @@ impl Pool {
             };
             let lane = state.lanes.get_mut(&victim).expect("found above");
             lane.threads -= 1;
-            let _ = lane.jobs.send(Message::Retire);
+            let _ = lane.jobs.try_send(Message::Retire);
             self.evicted.fetch_add(1, Ordering::Relaxed);
             forget_if_empty(state, &victim);
         }
@@ -235,6 +241,7 @@ impl Pool {
     /// Drops an application's lane: its threads finish what is queued and
     /// end; later invocations start new runtimes.
     pub fn evict(&self, application_id: &str) {
+        self.standings.forget(application_id);
         let mut state = self.state.lock();
         if let Some(lane) = state.lanes.remove(application_id) {
             self.evicted.fetch_add(lane.threads as u64, Ordering::Relaxed);
@@ -248,6 +255,7 @@ impl Pool {
             idle_runtimes: state.lanes.values().map(Lane::idle).sum(),
             runtimes_started: self.started.load(Ordering::Relaxed),
             runtimes_evicted: self.evicted.load(Ordering::Relaxed),
+            ..EngineStats::default()
         }
     }
 }
@@ -265,7 +273,7 @@ fn internal(message: impl Into<String>) -> InvocationError {
 
 /// Body of a runtime thread: one runtime at a time, one invocation at a
 /// time, taken from its lane until the lane ends or the thread retires.
-fn serve_lanes(pool: Arc<Pool>, mut app: Arc<str>, mut lane_id: u64, mut inbox: flume::Receiver<Message>) {
+fn serve_lanes(pool: Arc<Pool>, mut app: Arc<str>, mut lane_id: u64, mut inbox: async_channel::Receiver<Message>) {
     // Tells the pool when the thread ends, however it ends.
     struct Exit {
         pool: Arc<Pool>,
@@ -284,9 +292,14 @@ fn serve_lanes(pool: Arc<Pool>, mut app: Arc<str>, mut lane_id: u64, mut inbox: 
         let guard = Guard::for_current_thread();
         let mut live: Option<LiveRuntime> = None;
         loop {
-            let next = match crate::spin::recv_soon(&inbox) {
+            let look = || match inbox.try_recv() {
+                Ok(message) => Look::Got(message),
+                Err(async_channel::TryRecvError::Empty) => Look::Empty,
+                Err(async_channel::TryRecvError::Closed) => Look::Closed,
+            };
+            let next = match crate::spin::soon(look) {
                 Some(message) => Ok(message),
-                None => inbox.recv_async().await,
+                None => inbox.recv().await,
             };
             let job = match next {
                 Ok(Message::Run(job)) => job,
@@ -299,13 +312,7 @@ fn serve_lanes(pool: Arc<Pool>, mut app: Arc<str>, mut lane_id: u64, mut inbox: 
             };
             // Nobody waits for it any more: skip it.
             let outcome = match job.reply.is_closed() {
-                false => {
-                    use tracing::Instrument;
-                    let span = tracing::info_span!(parent: &job.span, "engine.run", cold = tracing::field::Empty);
-                    let outcome = run(&mut live, &guard, &job.request, job.work).instrument(span.clone()).await;
-                    span.record("cold", outcome.cold_start);
-                    Some(outcome)
-                }
+                false => Some(run_observed(&pool, &job.span, &mut live, &guard, &job.request, job.work, false).await),
                 true => None,
             };
             // Accounted before answering, so that the caller's next
@@ -321,6 +328,32 @@ fn serve_lanes(pool: Arc<Pool>, mut app: Arc<str>, mut lane_id: u64, mut inbox: 
             }
         }
     });
+}
+
+/// `run`, traced under `parent`, with how long it held its thread
+/// reported to the standings.
+pub(super) async fn run_observed(
+    pool: &Pool,
+    parent: &tracing::Span,
+    live: &mut Option<LiveRuntime>,
+    guard: &Arc<Guard>,
+    request: &InvocationRequest,
+    work: Work,
+    inline: bool,
+) -> InvocationOutcome {
+    use tracing::Instrument;
+    let span = tracing::info_span!(parent: parent, "engine.run", cold = tracing::field::Empty, inline);
+    let (outcome, held) = measure_hold(run(live, guard, request, work).instrument(span.clone())).await;
+    span.record("cold", outcome.cold_start);
+    pool.standings.observe(Observed {
+        application_id: &request.runtime.application_id,
+        revision: &request.runtime.revision,
+        cold: outcome.cold_start,
+        held,
+        handled: work == Work::Handle,
+        inline,
+    });
+    outcome
 }
 
 async fn run(

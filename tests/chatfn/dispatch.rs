@@ -968,3 +968,58 @@ async fn a_live_tail_pushes_each_invocation_as_it_finishes() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_handler_runs_on_its_serving_thread_until_it_holds_the_thread_too_long() {
+    // Inline running is off by default: this server turns it on.
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let url = format!("sqlite://{}", dir.path().join("chatfn.db").display());
+    let app = TestApp::spawn_with(url, dir.clone(), |config| config.serving.inline_invocations = true).await;
+    {
+        let scrape = || async { app.http.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap() };
+        let inline = || async { metric(&scrape().await, "chatfn_inline_invocations", &[]) };
+        let script = "let calls = 0;\n\
+            async function handleEvent(e: any) {\n\
+              calls++;\n\
+              const until = Date.now() + (e.authParams.spinMs ?? 0);\n\
+              while (Date.now() < until) {}\n\
+              return { user: e.username, calls };\n\
+            }";
+        let id = deploy(&app, LOGIN, script).await;
+        let path = format!("/v1/triggers/{LOGIN}");
+        let login = |spin_ms: u64| app.post(&path, json!({"username": "ann", "authParams": {"spinMs": spin_ms}}));
+
+        // The first calls prove the handler short on the runtime threads;
+        // then the serving thread of this (one, kept-alive) connection runs
+        // them in a runtime of its own: the counter starts again there.
+        let mut ids = Vec::new();
+        let mut restarted = false;
+        for n in 1..=30 {
+            let (status, answer) = login(0).await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+            assert_eq!(answer["result"]["payload"]["user"], "ann");
+            restarted |= answer["result"]["payload"]["calls"].as_i64().unwrap() < n;
+            ids.push(answer["invocationId"].as_i64().unwrap());
+        }
+        let ran_inline = inline().await;
+        assert!(ran_inline >= 15.0, "{ran_inline} of 30 short calls ran on the serving thread");
+        assert!(restarted, "the serving thread's runtime is its own");
+        assert_eq!(metric(&scrape().await, "chatfn_inline_benchings", &[]), 0.0);
+        // Every one is recorded, whichever thread ran it.
+        for id_ in [ids[0], ids[29]] {
+            assert_eq!(recorded(&app, id, id_).await["status"], "SUCCEEDED");
+        }
+
+        // One that holds its thread for 40 ms still answers, and sends the
+        // application back to the runtime threads.
+        let (status, answer) = login(40).await;
+        assert_eq!((status, &answer["result"]["payload"]["user"]), (StatusCode::OK, &json!("ann")), "{answer}");
+        assert_eq!(inline().await, ran_inline + 1.0);
+        assert_eq!(metric(&scrape().await, "chatfn_inline_benchings", &[]), 1.0);
+        for _ in 0..12 {
+            assert_eq!(login(0).await.0, StatusCode::OK);
+        }
+        assert_eq!(inline().await, ran_inline + 1.0, "benched: none ran inline");
+    }
+    app.shutdown().await;
+}

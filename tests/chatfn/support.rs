@@ -119,6 +119,7 @@ impl TestApp {
             rate_limits: chatfn::api::rate::RateLimits::DEFAULT,
             retention: chatfn::store::Retention::default(),
             metrics_token: None,
+            serving: chatfn::server::Serving::default(),
         };
         configure(&mut config);
         let server = Server::build(config).await.expect("server builds");
