@@ -4,8 +4,9 @@
 //! Records are written in batches off the hot path.
 //! A dispatcher hands the recorder "started" and "finished" events and moves
 //! on; accepted events, claims of due jobs and lease extensions go through
-//! the same writer, which takes whatever has queued up as one round (a start
-//! and finish of the same invocation in one round become one row). Ids are
+//! the same writer, which takes whatever has queued up as one round (on SQLite a
+//! round of records first gathers for a millisecond; a start and finish of
+//! the same invocation in one round become one row). Ids are
 //! minted by the host (`ids.rs`).
 //!
 //! Two writers share this interface. On SQLite (one host) a thread owns its
