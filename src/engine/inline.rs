@@ -63,6 +63,9 @@ const IDLE_DROP: Duration = Duration::from_secs(60);
 /// may run inline.
 #[derive(Default)]
 pub(super) struct Standings {
+    /// Set once a serving thread runs invocations inline; until then
+    /// nothing is measured.
+    wanted: std::sync::atomic::AtomicBool,
     table: Mutex<HashMap<Arc<str>, Standing>>,
     inline_invocations: AtomicU64,
     benchings: AtomicU64,
@@ -139,6 +142,10 @@ impl Standings {
             && standing.short_runs >= PROMOTE_AFTER
             && standing.benched_until.is_none_or(|until| Instant::now() >= until)
             && (warm || standing.cold_hold.is_some_and(|held| held <= COLD_SLICE))
+    }
+
+    pub fn wanted(&self) -> bool {
+        self.wanted.load(Ordering::Relaxed)
     }
 
     fn knows(&self, application_id: &str) -> bool {
@@ -218,6 +225,7 @@ thread_local! {
 /// Makes the calling thread a serving thread whose runtime `tasks` drive
 /// (it must be a thread from `spawn_isolate_thread`, running `tasks`).
 pub(super) fn enter(pool: &Arc<Pool>, tasks: &Rc<LocalSet>) {
+    pool.standings.wanted.store(true, Ordering::Relaxed);
     let guard = Guard::for_current_thread();
     let slot = Slot { application_id: None, live: None, busy: false, last_used: Instant::now() };
     let serving = ServingThread { tasks: tasks.clone(), guard, slot, runs: HashMap::new(), next_run: 0 };

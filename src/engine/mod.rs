@@ -98,17 +98,8 @@ impl Engine {
         let request = match inline::offer(&self.pool, request) {
             Ok(run) => {
                 return run.await.unwrap_or_else(|| {
-                    InvocationOutcome::failed(
-                        InvocationError {
-                            name: "InternalError".into(),
-                            message: "an inline invocation was awaited on another thread".into(),
-                            stack: None,
-                        },
-                        Ending::Internal,
-                        vec![],
-                        std::time::Duration::ZERO,
-                        false,
-                    )
+                    let error = pool::internal("an inline invocation was awaited on another thread");
+                    InvocationOutcome::failed(error, Ending::Internal, vec![], std::time::Duration::ZERO, false)
                 })
             }
             Err(request) => request,

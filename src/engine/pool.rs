@@ -267,7 +267,7 @@ fn forget_if_empty(state: &mut State, app: &Arc<str>) {
     }
 }
 
-fn internal(message: impl Into<String>) -> InvocationError {
+pub(super) fn internal(message: impl Into<String>) -> InvocationError {
     InvocationError { name: "InternalError".into(), message: message.into(), stack: None }
 }
 
@@ -331,7 +331,9 @@ fn serve_lanes(pool: Arc<Pool>, mut app: Arc<str>, mut lane_id: u64, mut inbox: 
 }
 
 /// `run`, traced under `parent`, with how long it held its thread
-/// reported to the standings.
+/// reported to the standings (only once some serving thread runs
+/// invocations inline: nothing else reads them, and measuring costs a
+/// system call per poll).
 pub(super) async fn run_observed(
     pool: &Pool,
     parent: &tracing::Span,
@@ -343,7 +345,13 @@ pub(super) async fn run_observed(
 ) -> InvocationOutcome {
     use tracing::Instrument;
     let span = tracing::info_span!(parent: parent, "engine.run", cold = tracing::field::Empty, inline);
-    let (outcome, held) = measure_hold(run(live, guard, request, work).instrument(span.clone())).await;
+    let work_done = run(live, guard, request, work).instrument(span.clone());
+    if !pool.standings.wanted() {
+        let outcome = work_done.await;
+        span.record("cold", outcome.cold_start);
+        return outcome;
+    }
+    let (outcome, held) = measure_hold(work_done).await;
     span.record("cold", outcome.cold_start);
     pool.standings.observe(Observed {
         application_id: &request.runtime.application_id,
