@@ -13,6 +13,23 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusRecorder};
 const DURATION_BUCKETS: &[f64] =
     &[0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
 
+/// How often histogram samples are folded into their buckets.
+const UPKEEP: Duration = Duration::from_secs(5);
+
+/// Folds the recorder's buffered histogram samples into their buckets every
+/// `UPKEEP` until the recorder is gone. The exporter buffers every sample
+/// until then: without it, a server nobody scrapes grows by each request.
+fn keep_up(recorder: std::sync::Weak<PrometheusRecorder>) {
+    let spawned = std::thread::Builder::new().name("chatfn-metrics".into()).spawn(move || loop {
+        std::thread::sleep(UPKEEP);
+        let Some(recorder) = recorder.upgrade() else { return };
+        recorder.handle().run_upkeep();
+    });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "no metrics upkeep thread: histograms are folded only when scraped");
+    }
+}
+
 #[derive(Clone)]
 pub struct Metrics {
     recorder: Arc<PrometheusRecorder>,
@@ -34,7 +51,9 @@ impl Metrics {
     pub fn new() -> Metrics {
         let recorder =
             PrometheusBuilder::new().set_buckets(DURATION_BUCKETS).expect("the buckets are not empty").build_recorder();
-        Metrics { recorder: Arc::new(recorder) }
+        let recorder = Arc::new(recorder);
+        keep_up(Arc::downgrade(&recorder));
+        Metrics { recorder }
     }
 
     fn with(&self, record: impl FnOnce()) {

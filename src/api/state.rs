@@ -25,8 +25,13 @@ pub struct ApiConfig {
     pub metrics_token: Option<crate::secret::Secret>,
 }
 
+/// One reference-counted block: every extractor and handler clones the
+/// state, and one count (not one per field) crossing between serving
+/// threads per clone keeps that cheap.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
     pub store: Store,
     pub config: Arc<ApiConfig>,
     /// token hash → (application id, expiry ms): saves a store read per request.
@@ -41,6 +46,13 @@ pub struct AppState {
     pub tails: Arc<parking_lot::Mutex<HashMap<i64, usize>>>,
 }
 
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
 impl AppState {
     pub fn new(
         store: Store,
@@ -49,7 +61,7 @@ impl AppState {
         queue: Queue,
         npm: Arc<crate::npm::Npm>,
     ) -> AppState {
-        AppState {
+        AppState(Arc::new(Shared {
             store,
             limiter: Arc::new(super::rate::Limiter::new(config.rate_limits)),
             config: Arc::new(config),
@@ -59,7 +71,7 @@ impl AppState {
             npm,
             installs: Arc::default(),
             tails: Arc::default(),
-        }
+        }))
     }
 
     /// An application's functions, runtime or settings changed.

@@ -160,8 +160,12 @@ pub async fn trigger(
     };
     Ok(match ran.outcome.status {
         InvocationStatus::Succeeded => {
-            let result = ran.outcome.result.map(|r| serde_json::to_value(r).expect("a result serialises"));
-            let body = BlockingAnswer { invocation_id: Some(id), result, session_id, ..allowed("SUCCEEDED") };
+            let body = BlockingAnswer {
+                invocation_id: Some(id),
+                result: ran.outcome.result,
+                session_id,
+                ..allowed("SUCCEEDED")
+            };
             (StatusCode::OK, Json(body)).into_response()
         }
         InvocationStatus::Failed => {
@@ -190,12 +194,17 @@ pub async fn trigger(
 
 const START_SESSION: &str = "user.attempted.start_session";
 
-/// The `username` of a start_session event, if it has a usable one.
+/// The `username` of a start_session event, if it has a usable one (read
+/// without building the rest of the event).
 fn username(event: &RawValue) -> Option<String> {
-    let event: serde_json::Value = serde_json::from_str(event.get()).ok()?;
-    let name = event.get("username")?.as_str()?;
-    super::users::validate_name("username", name).ok()?;
-    Some(name.to_string())
+    #[derive(serde::Deserialize)]
+    struct Named<'a> {
+        #[serde(borrow, default)]
+        username: Option<std::borrow::Cow<'a, str>>,
+    }
+    let name = serde_json::from_str::<Named>(event.get()).ok()?.username?;
+    super::users::validate_name("username", &name).ok()?;
+    Some(name.into_owned())
 }
 
 /// Records a user session on the embedded platform (active until ended or
