@@ -877,8 +877,15 @@ async fn sse_events(response: &mut reqwest::Response, count: usize) -> Vec<(Stri
     let mut events = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     while events.len() < count {
-        let chunk = tokio::time::timeout_at(deadline, response.chunk()).await.expect("events in time").unwrap();
-        buffer.push_str(&String::from_utf8_lossy(&chunk.expect("the stream stays open")));
+        // Each way of failing says which, and what had come (a rare failure
+        // here has not been explained yet).
+        let chunk = match tokio::time::timeout_at(deadline, response.chunk()).await {
+            Ok(Ok(Some(chunk))) => chunk,
+            Ok(Ok(None)) => panic!("the stream ended after {events:?}; unparsed: {buffer:?}"),
+            Ok(Err(e)) => panic!("the stream broke ({e:?}) after {events:?}; unparsed: {buffer:?}"),
+            Err(_) => panic!("{count} events did not come within 10 s; came: {events:?}; unparsed: {buffer:?}"),
+        };
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
         while let Some(end) = buffer.find("\n\n") {
             let block: String = buffer.drain(..end + 2).collect();
             let field =
