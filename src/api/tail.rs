@@ -1,8 +1,9 @@
 //! `GET /v1/functions/{id}/invocations/stream`: the live tail of a
 //! function's invocation log, as server-sent events. Each invocation is sent
-//! once it has finished, in the order invocations finish, whichever host ran
-//! it (the tail reads the shared store); `Last-Event-ID` resumes after the
-//! last one a client saw.
+//! once, when its record is in the store, whichever host ran it (the tail
+//! reads the shared store): in the order invocations finish, except that one
+//! whose record came late (up to `LATE_MS` behind the newest sent) follows
+//! when it comes. `Last-Event-ID` resumes after the last one a client saw.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -28,8 +29,82 @@ const BATCH: i64 = 100;
 /// Open tails per application: each holds a connection and reads the store.
 pub const MAX_TAILS_PER_APPLICATION: usize = 8;
 
-/// Where a tail is: the last invocation sent, as (finished_at ms, id).
+/// How much earlier than the newest one sent an invocation may have
+/// finished and still be sent when its record shows up late (ms). Records
+/// reach the store in rounds, and on a shared PostgreSQL store from several
+/// hosts, so one that finished first may be committed after one already sent.
+const LATE_MS: i64 = 2_000;
+/// Invocations a tail remembers having sent within that window; past it
+/// (a function finishing more than this in `LATE_MS`) a late record may be
+/// missed.
+const MAX_SEEN: usize = 1_000;
+
+/// A place in a function's log, in the order invocations finished:
+/// (finished_at ms, id).
 type Cursor = (i64, i64);
+
+/// What a tail has sent. Records at or before `floor` are never sent; of
+/// those after it, the ones in `seen` were (or were there before the tail
+/// began). Each look re-reads from `floor`, so a record committed late but
+/// within `LATE_MS` of the newest sent is still sent, once.
+struct Follow {
+    floor: Cursor,
+    seen: std::collections::BTreeSet<Cursor>,
+    newest: i64,
+}
+
+impl Follow {
+    /// A tail from `point`: what is recorded at or before it counts as sent.
+    async fn start(state: &AppState, application_id: i64, function_id: i64, point: Cursor) -> Follow {
+        let window = (point.0 - LATE_MS - 1, i64::MAX);
+        let limit = MAX_SEEN as i64 + 1;
+        let recorded = state.store.invocations_finished_after(application_id, function_id, window, limit).await;
+        match recorded {
+            Ok(rows) if rows.len() <= MAX_SEEN => Follow {
+                floor: window,
+                seen: rows.iter().map(place).filter(|at| *at <= point).collect(),
+                newest: point.0,
+            },
+            // A busy log (or none readable): strictly after `point`.
+            _ => Follow { floor: point, seen: Default::default(), newest: point.0 },
+        }
+    }
+
+    /// The records not sent yet (at most `BATCH` new ones), marked sent;
+    /// and whether there may be more at once.
+    async fn next(
+        &mut self,
+        state: &AppState,
+        application_id: i64,
+        function_id: i64,
+    ) -> (Vec<crate::store::InvocationRecord>, bool) {
+        let limit = BATCH + self.seen.len() as i64;
+        let rows = match state.store.invocations_finished_after(application_id, function_id, self.floor, limit).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::warn!(error = %e, application_id, function_id, "a live tail could not read the log");
+                return (Vec::new(), false);
+            }
+        };
+        let more = rows.len() as i64 == limit;
+        let fresh: Vec<_> = rows.into_iter().filter(|record| self.seen.insert(place(record))).collect();
+        if let Some(last) = fresh.iter().map(|record| place(record).0).max() {
+            self.newest = self.newest.max(last);
+        }
+        while let Some(&oldest) = self.seen.first() {
+            if oldest.0 >= self.newest - LATE_MS && self.seen.len() <= MAX_SEEN {
+                break;
+            }
+            self.floor = oldest;
+            self.seen.pop_first();
+        }
+        (fresh, more)
+    }
+}
+
+fn place(record: &crate::store::InvocationRecord) -> Cursor {
+    (record.finished_at.unwrap_or_default(), record.id)
+}
 
 fn event_id((finished_at, id): Cursor) -> String {
     format!("{finished_at}-{id}")
@@ -97,30 +172,22 @@ pub async fn stream_invocations(
         )
     })?;
     // From now on: what finishes after this moment.
-    let cursor = resume.unwrap_or((crate::store::now_millis(), i64::MAX));
-    let events = futures::stream::unfold((open, cursor, true), move |(open, mut cursor, first)| async move {
-        if !first {
+    let point = resume.unwrap_or((crate::store::now_millis(), i64::MAX));
+    let follow = Follow::start(&state, application_id, id, point).await;
+    let events = futures::stream::unfold((open, follow, true), move |(open, mut follow, at_once)| async move {
+        if !at_once {
             tokio::time::sleep(POLL).await;
         }
-        let batch = match open.state.store.invocations_finished_after(application_id, id, cursor, BATCH).await {
-            Ok(batch) => batch,
-            Err(e) => {
-                tracing::warn!(error = %e, application_id, function_id = id, "a live tail could not read the log");
-                Vec::new()
-            }
-        };
+        let (batch, more) = follow.next(&open.state, application_id, id).await;
         let events: Vec<Result<Event, Infallible>> = batch
             .iter()
             .map(|record| {
-                cursor = (record.finished_at.unwrap_or(cursor.0), record.id);
                 let resource = InvocationResource::new(&open.state, record);
-                let event = Event::default().event("invocation").id(event_id(cursor));
+                let event = Event::default().event("invocation").id(event_id(place(record)));
                 Ok(event.json_data(resource).expect("an invocation serialises"))
             })
             .collect();
-        // A full batch: look again at once, there is more.
-        let again = events.len() as i64 == BATCH;
-        Some((futures::stream::iter(events), (open, cursor, again)))
+        Some((futures::stream::iter(events), (open, follow, more)))
     });
     use futures::StreamExt;
     Ok(Sse::new(events.flatten()).keep_alive(KeepAlive::new().interval(KEEP_ALIVE)))

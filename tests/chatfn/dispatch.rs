@@ -899,6 +899,49 @@ async fn sse_events(response: &mut reqwest::Response, count: usize) -> Vec<(Stri
     events
 }
 
+/// A record that reaches the store after a later-finished one was sent (a
+/// round committed late, another host's) is still sent, once; one far
+/// older than anything sent is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_tail_sends_a_record_that_came_late_once() {
+    each_store(|app| async move {
+        let id = deploy(&app, LOGIN, "async function handleEvent(e: any) { return e.username }").await;
+        let mut tail = app
+            .http
+            .get(app.url(&format!("/v1/functions/{id}/invocations/stream")))
+            .bearer_auth(&app.token)
+            .send()
+            .await
+            .unwrap();
+        app.post(&format!("/v1/triggers/{LOGIN}"), json!({"username": "ann", "authParams": {}})).await;
+        let ann = sse_events(&mut tail, 1).await.remove(0);
+        assert_eq!(ann.1["args"]["username"], "ann");
+        let finished: i64 = ann.0.split_once('-').unwrap().0.parse().unwrap();
+
+        // What another host would have committed just now: one that finished
+        // before ann, and one from long before.
+        let pool = app.raw_pool().await;
+        for (row, name, finished_at) in [(1, "late", finished - 500), (2, "ancient", finished - 60_000)] {
+            let sql = format!(
+                "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, trigger_type, \
+                 args, status, attempt, duration_ms, created_at, finished_at, test) VALUES \
+                 ({}, {}, {id}, 0, 1, '{LOGIN}', '{{\"username\":\"{name}\"}}', 'SUCCEEDED', 1, 1.0, {}, {finished_at}, 0)",
+                i64::MAX - row,
+                app.application_id,
+                finished_at - 1,
+            );
+            sqlx::query(&sql).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+        app.post(&format!("/v1/triggers/{LOGIN}"), json!({"username": "bob", "authParams": {}})).await;
+        app.post(&format!("/v1/triggers/{LOGIN}"), json!({"username": "cid", "authParams": {}})).await;
+        let names: Vec<Value> =
+            sse_events(&mut tail, 3).await.into_iter().map(|(_, e)| e["args"]["username"].clone()).collect();
+        assert_eq!(names, [json!("late"), json!("bob"), json!("cid")], "ann not again, the ancient one not at all");
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_live_tail_pushes_each_invocation_as_it_finishes() {
     each_store(|app| async move {
