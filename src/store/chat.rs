@@ -18,6 +18,61 @@ pub struct ChatUser {
     pub created_at: i64,
 }
 
+/// An SQLite store's users by name, as the login path reads them: every
+/// login asks, and a read transaction's file locks cost more than the
+/// lookup. Exact, not a time-limited copy: this process is an SQLite
+/// store's one writer, each write of a user here drops its application's
+/// entries, and a read that raced a write is not kept. Misses are kept
+/// too (a name with no user); emptied when full.
+#[derive(Default)]
+pub(super) struct UsersByName {
+    names: parking_lot::Mutex<Names>,
+}
+
+#[derive(Default)]
+struct Names {
+    /// Moves on with every write: a read begun before it is not kept.
+    generation: u64,
+    entries: usize,
+    by_application: std::collections::HashMap<i64, std::collections::HashMap<Box<str>, Option<ChatUser>>>,
+}
+
+const MAX_NAMES: usize = 50_000;
+
+impl UsersByName {
+    /// The user (or that there is none), or the generation to `keep` a read under.
+    fn get(&self, application_id: i64, name: &str) -> Result<Option<ChatUser>, u64> {
+        let names = self.names.lock();
+        match names.by_application.get(&application_id).and_then(|users| users.get(name)) {
+            Some(found) => Ok(found.clone()),
+            None => Err(names.generation),
+        }
+    }
+
+    fn keep(&self, generation: u64, application_id: i64, name: &str, user: Option<ChatUser>) {
+        let mut names = self.names.lock();
+        if names.generation != generation {
+            return;
+        }
+        if names.entries >= MAX_NAMES {
+            names.by_application.clear();
+            names.entries = 0;
+        }
+        if names.by_application.entry(application_id).or_default().insert(name.into(), user).is_none() {
+            names.entries += 1;
+        }
+    }
+
+    /// A user of the application was written (after its commit).
+    fn changed(&self, application_id: i64) {
+        let mut names = self.names.lock();
+        names.generation += 1;
+        if let Some(gone) = names.by_application.remove(&application_id) {
+            names.entries -= gone.len();
+        }
+    }
+}
+
 pub struct NewChatUser {
     pub name: String,
     pub display_name: String,
@@ -214,8 +269,10 @@ impl Store {
         .bind(&new.properties)
         .bind(now_millis())
         .fetch_one(&self.pool)
-        .await
-        .map_err(|e| StoreError::from_write(e, || format!("a user named {:?} already exists", new.name)))?;
+        .await;
+        self.users_by_name.changed(application_id);
+        let row =
+            row.map_err(|e| StoreError::from_write(e, || format!("a user named {:?} already exists", new.name)))?;
         user(&row)
     }
 
@@ -231,10 +288,14 @@ impl Store {
     /// On SQLite read on the calling thread: this is on every login's path.
     pub async fn chat_user_by_name(&self, application_id: i64, name: &str) -> StoreResult<Option<ChatUser>> {
         if let Some(file) = self.sqlite_file() {
+            let generation = match self.users_by_name.get(application_id, name) {
+                Ok(known) => return Ok(known),
+                Err(generation) => generation,
+            };
             static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
                 format!("SELECT {USER_COLUMNS} FROM chat_users WHERE name = ?1 AND application_id = ?2")
             });
-            return super::local_read::with_reader(file, |db| {
+            let found = super::local_read::with_reader(file, |db| {
                 let mut statement = db.prepare_cached(&SQL)?;
                 let mut rows = statement.query(rusqlite::params![name, application_id])?;
                 let Some(row) = rows.next()? else { return Ok(None) };
@@ -246,7 +307,9 @@ impl Store {
                     properties: row.get("properties")?,
                     created_at: row.get("created_at")?,
                 }))
-            });
+            })?;
+            self.users_by_name.keep(generation, application_id, name, found.clone());
+            return Ok(found);
         }
         let row =
             sqlx::query(&format!("SELECT {USER_COLUMNS} FROM chat_users WHERE name = $1 AND application_id = $2"))
@@ -350,8 +413,9 @@ impl Store {
         .bind(id)
         .bind(application_id)
         .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(user).transpose()
+        .await;
+        self.users_by_name.changed(application_id);
+        row?.as_ref().map(user).transpose()
     }
 
     /// Deletes a user with their memberships; their messages stay, without a sender.
@@ -360,8 +424,9 @@ impl Store {
             .bind(id)
             .bind(application_id)
             .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected() > 0)
+            .await;
+        self.users_by_name.changed(application_id);
+        Ok(done?.rows_affected() > 0)
     }
 
     // -- channels -------------------------------------------------------------

@@ -85,6 +85,8 @@ pub struct Store {
     /// A PostgreSQL store's URL: change announcements are listened for on
     /// a connection of their own.
     postgres_url: Option<String>,
+    /// An SQLite store's users by name, for the login path (`chat.rs`).
+    users_by_name: std::sync::Arc<chat::UsersByName>,
 }
 
 /// Every SQLite connection's settings, the pool's and the recorder's: WAL,
@@ -164,7 +166,7 @@ impl Store {
             Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
         }
         let postgres_url = (backend == Backend::Postgres).then(|| url.clone());
-        Ok(Store { pool, backend, sqlite_file, postgres_url })
+        Ok(Store { pool, backend, sqlite_file, postgres_url, users_by_name: Default::default() })
     }
 
     /// The database file of an SQLite store (its recorder opens it too).

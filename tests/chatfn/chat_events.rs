@@ -588,3 +588,51 @@ async fn moderators_invites_memberships_read_receipts_and_threads() {
     })
     .await;
 }
+
+/// A login finds the user the platform has now, however often the same
+/// name logged in before: unknown, created, renamed, deleted (the SQLite
+/// store keeps users by name in memory for the login path).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_sees_each_change_to_its_user_at_once() {
+    each_store(|app| async move {
+        // A guest's answer carries the user as the store has it.
+        let settings = json!({"guestUsers": "ENABLED", "userCreatedChannels": "ENABLED"});
+        assert_eq!(app.put("/v1/application/settings", settings).await.0, StatusCode::OK);
+        let guest = || async {
+            let (status, answer) = app
+                .post("/v1/triggers/user.attempted.start_session", json!({"username": "amy", "authParams": {}}))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+            answer["user"].clone()
+        };
+        let amy = guest().await;
+        assert!(amy["id"].is_i64(), "a guest user: {amy}");
+        assert_eq!(guest().await["id"], amy["id"], "the same guest");
+        let (status, renamed) = app.patch(&format!("/v1/users/{}", amy["id"]), json!({"displayName": "Amy A"})).await;
+        assert_eq!(status, StatusCode::OK, "{renamed}");
+        assert_eq!(guest().await["displayName"], "Amy A", "renamed at once");
+
+        super::support::deploy_login_handler(&app, "async function handleEvent(e: any) { return { ok: true } }").await;
+        let login = || async {
+            let (status, answer) = app
+                .post("/v1/triggers/user.attempted.start_session", json!({"username": "zed", "authParams": {}}))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+            answer["sessionId"].is_i64()
+        };
+        let exists = || async { app.head("/v1/users?name=zed").await.0 };
+        for _ in 0..3 {
+            assert!(!login().await, "no such user: no session");
+            assert_eq!(exists().await, StatusCode::NOT_FOUND);
+        }
+        let id = user(&app, "zed").await;
+        assert!(login().await, "created: a session");
+        assert_eq!(exists().await, StatusCode::OK);
+        assert_eq!(app.delete(&format!("/v1/users/{id}")).await.0, StatusCode::OK);
+        assert!(!login().await, "deleted: no session");
+        assert_eq!(exists().await, StatusCode::NOT_FOUND);
+        user(&app, "zed").await;
+        assert!(login().await, "created again");
+    })
+    .await;
+}
