@@ -392,15 +392,27 @@ async fn run(
     rt.start_console(limits.console);
     rt.bind_context(&request.runtime, limits.platform_requests);
     let function = &request.function;
-    let context = serde_json::json!({
-        "applicationId": &*request.runtime.application_id,
-        "functionId": &*function.function_id,
-        "functionName": &*function.name,
-        "triggerType": &*function.trigger_type,
-        "versionNumber": function.version_number,
-        "invocationId": &request.invocation_id,
+    /// What the handler's context says of its invocation (written straight
+    /// to JSON: no map built per invocation).
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct About<'a> {
+        application_id: &'a str,
+        function_id: &'a str,
+        function_name: &'a str,
+        trigger_type: &'a str,
+        version_number: i64,
+        invocation_id: &'a str,
+    }
+    let context = serde_json::to_string(&About {
+        application_id: &request.runtime.application_id,
+        function_id: &function.function_id,
+        function_name: &function.name,
+        trigger_type: &function.trigger_type,
+        version_number: function.version_number,
+        invocation_id: &request.invocation_id,
     })
-    .to_string();
+    .expect("strings and a number serialise");
     let work = async {
         if cold {
             rt.initialize(&request.runtime, guard).await?;
