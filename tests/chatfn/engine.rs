@@ -307,3 +307,24 @@ async fn one_applications_backlog_does_not_hold_every_runtime() {
     assert!(b_done < a_done / 2, "B answered after {b_done:?}, A's backlog after {a_done:?}");
     assert!(engine.stats().live_runtimes <= 2);
 }
+
+/// What a handler's context says of its invocation, field by field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_context_names_the_invocation() {
+    let engine = engine();
+    let rt = runtime("about", "1", None, &[], limits(3_000));
+    let about = function(
+        "about",
+        "who",
+        7,
+        "async function handleEvent(e: any, c: any) { \
+           return [c.applicationId, c.functionId, c.functionName, c.triggerType, c.versionNumber, c.invocationId] }",
+    );
+    let mut asked = request(&rt, &about, "{}");
+    asked.invocation_id = "inv-\"42\"".into();
+    let outcome = engine.invoke(asked).await;
+    assert_eq!(
+        payload(&outcome),
+        serde_json::json!(["about", "who", "who", "user.attempted.start_session", 7, "inv-\"42\""])
+    );
+}
