@@ -151,6 +151,35 @@ async fn hear_changes(inner: std::sync::Weak<Inner>, mut listener: crate::store:
     }
 }
 
+/// Drives `work` in the caller's task; if the caller stops waiting first,
+/// what is left of it runs as a task of its own (an invocation runs to its
+/// end whoever waits for it). Cheaper than a task per invocation from the
+/// start: no second task to schedule, and one wake-up less per answer.
+struct ToTheEnd<T: Send + 'static> {
+    work: Option<std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>>,
+}
+
+impl<T: Send + 'static> std::future::Future for ToTheEnd<T> {
+    type Output = T;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<T> {
+        let work = self.work.as_mut().expect("not polled after it finished");
+        let done = std::task::ready!(work.as_mut().poll(cx));
+        self.work = None;
+        std::task::Poll::Ready(done)
+    }
+}
+
+impl<T: Send + 'static> Drop for ToTheEnd<T> {
+    fn drop(&mut self) {
+        let Some(work) = self.work.take() else { return };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn(work)),
+            Err(_) => tracing::warn!("an invocation was left unfinished: its caller left with no runtime to finish it"),
+        }
+    }
+}
+
 /// Which attempt a run is.
 #[derive(Debug, Clone, Copy)]
 pub struct Attempt {
@@ -412,7 +441,7 @@ impl Dispatcher {
         use tracing::Instrument;
         let (dispatcher, function) = (self.clone(), function.clone());
         let run = async move { dispatcher.run_inline(application_id, &function, event, attempt, blocking).await };
-        tokio::spawn(run.in_current_span()).await.expect("an invocation's task never panics")
+        ToTheEnd { work: Some(Box::pin(run.in_current_span())) }.await
     }
 
     /// `run` in the caller's task, for a caller that is a task of its own
