@@ -9,24 +9,17 @@ use std::time::{Duration, Instant};
 /// a warm invocation; a busy sender's next message usually comes sooner.
 const SPIN: Duration = Duration::from_micros(30);
 
-/// What one look at a channel found.
-pub enum Look<T> {
-    Got(T),
-    Empty,
-    Closed,
-}
-
-/// The next message if `look` finds one within `SPIN`; `None` otherwise
-/// (then wait on the channel as usual) or when the channel is closed.
-pub fn soon<T>(mut look: impl FnMut() -> Look<T>) -> Option<T> {
+/// The next message if one arrives within `SPIN`; `None` otherwise (then
+/// wait on the channel as usual) or when the channel is closed.
+pub fn recv_soon<T>(inbox: &async_channel::Receiver<T>) -> Option<T> {
     let began = Instant::now();
     loop {
-        match look() {
-            Look::Got(message) => return Some(message),
-            Look::Closed => return None,
-            Look::Empty if began.elapsed() > SPIN => return None,
+        match inbox.try_recv() {
+            Ok(message) => return Some(message),
+            Err(async_channel::TryRecvError::Closed) => return None,
+            Err(async_channel::TryRecvError::Empty) if began.elapsed() > SPIN => return None,
             // Yield rather than spin hot: on two cores the sender may need this one.
-            Look::Empty => std::thread::yield_now(),
+            Err(async_channel::TryRecvError::Empty) => std::thread::yield_now(),
         }
     }
 }

@@ -25,8 +25,6 @@ use std::time::Instant;
 use parking_lot::Mutex;
 use tokio::sync::oneshot;
 
-use crate::spin::Look;
-
 use super::inline::{measure_hold, Observed, Standings};
 use super::limits::{Guard, Limits, Trip};
 use super::runtime::{trip_error, Failure, LiveRuntime};
@@ -292,12 +290,7 @@ fn serve_lanes(pool: Arc<Pool>, mut app: Arc<str>, mut lane_id: u64, mut inbox: 
         let guard = Guard::for_current_thread();
         let mut live: Option<LiveRuntime> = None;
         loop {
-            let look = || match inbox.try_recv() {
-                Ok(message) => Look::Got(message),
-                Err(async_channel::TryRecvError::Empty) => Look::Empty,
-                Err(async_channel::TryRecvError::Closed) => Look::Closed,
-            };
-            let next = match crate::spin::soon(look) {
+            let next = match crate::spin::recv_soon(&inbox) {
                 Some(message) => Ok(message),
                 None => inbox.recv().await,
             };

@@ -598,13 +598,17 @@ async fn a_login_sees_each_change_to_its_user_at_once() {
         // A guest's answer carries the user as the store has it.
         let settings = json!({"guestUsers": "ENABLED", "userCreatedChannels": "ENABLED"});
         assert_eq!(app.put("/v1/application/settings", settings).await.0, StatusCode::OK);
-        let guest = || async {
-            let (status, answer) = app
-                .post("/v1/triggers/user.attempted.start_session", json!({"username": "amy", "authParams": {}}))
-                .await;
-            assert_eq!(status, StatusCode::OK, "{answer}");
-            answer["user"].clone()
+        let start_session = |name: &'static str| {
+            let app = app.clone();
+            async move {
+                let (status, answer) = app
+                    .post("/v1/triggers/user.attempted.start_session", json!({"username": name, "authParams": {}}))
+                    .await;
+                assert_eq!(status, StatusCode::OK, "{answer}");
+                answer
+            }
         };
+        let guest = || async { start_session("amy").await["user"].clone() };
         let amy = guest().await;
         assert!(amy["id"].is_i64(), "a guest user: {amy}");
         assert_eq!(guest().await["id"], amy["id"], "the same guest");
@@ -613,13 +617,7 @@ async fn a_login_sees_each_change_to_its_user_at_once() {
         assert_eq!(guest().await["displayName"], "Amy A", "renamed at once");
 
         super::support::deploy_login_handler(&app, "async function handleEvent(e: any) { return { ok: true } }").await;
-        let login = || async {
-            let (status, answer) = app
-                .post("/v1/triggers/user.attempted.start_session", json!({"username": "zed", "authParams": {}}))
-                .await;
-            assert_eq!(status, StatusCode::OK, "{answer}");
-            answer["sessionId"].is_i64()
-        };
+        let login = || async { start_session("zed").await["sessionId"].is_i64() };
         let exists = || async { app.head("/v1/users?name=zed").await.0 };
         for _ in 0..3 {
             assert!(!login().await, "no such user: no session");

@@ -1073,31 +1073,3 @@ async fn a_short_handler_runs_on_its_serving_thread_until_it_holds_the_thread_to
     }
     app.shutdown().await;
 }
-
-/// The platform hanging up does not cut a blocking invocation short: it
-/// runs to its end and is recorded as it ended.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_blocking_invocation_whose_caller_hangs_up_still_runs_to_its_end() {
-    each_store(|app| async move {
-        let id = deploy(
-            &app,
-            LOGIN,
-            "async function handleEvent(e: any) { await new Promise((r) => setTimeout(r, 400)); console.log('still here'); return 'done' }",
-        )
-        .await;
-        let impatient = app
-            .http
-            .post(app.url(&format!("/v1/triggers/{LOGIN}")))
-            .bearer_auth(&app.token)
-            .json(&json!({"username": "ann", "authParams": {}}))
-            .timeout(Duration::from_millis(100))
-            .send()
-            .await;
-        assert!(impatient.is_err_and(|e| e.is_timeout()), "the caller gave up first");
-        let all = invocations_when(&app, id, |all| all.len() == 1 && all[0]["status"] != "RUNNING").await;
-        assert_eq!(all[0]["status"], "SUCCEEDED", "{all:?}");
-        assert_eq!(all[0]["result"]["payload"], "done");
-        assert_eq!(all[0]["logs"][0]["message"], "still here");
-    })
-    .await;
-}
