@@ -91,7 +91,8 @@ pub struct Store {
 
 /// Every SQLite connection's settings, the pool's and the recorder's: WAL,
 /// and `synchronous = FULL` so that a commit is on disk before it is
-/// answered.
+/// answered (the recorder relaxes it for rounds nobody waits on:
+/// `jobs/sqlite.rs`).
 pub(crate) const SQLITE_PRAGMAS: &str =
     "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;";
 

@@ -187,6 +187,11 @@ impl Round {
         self.complete.len() + self.running.len() + self.ended.len() + self.jobs.len() + self.enqueues.len()
     }
 
+    /// Nothing to commit (flushes only).
+    fn writes_nothing(&self) -> bool {
+        self.enqueues.is_empty() && self.claims.is_empty() && self.extends.is_empty() && !self.has_records()
+    }
+
     fn has_records(&self) -> bool {
         !(self.complete.is_empty() && self.running.is_empty() && self.ended.is_empty() && self.jobs.is_empty())
     }

@@ -4,11 +4,16 @@
 //! Statements are prepared once and cached, one row at a time: in-process,
 //! a row costs microseconds, and SQLite looks parameters up by a linear
 //! scan, which makes wide multi-row statements cost more, not less.
-//! `synchronous = FULL`: a commit is on disk before anyone hears of it.
+//! Durability: a round with accepted events (whose 202 promises the event
+//! is on disk) commits with `synchronous = FULL`, an fsync; a round of records only (which nobody waits for) commits with
+//! `NORMAL`, into the OS's cache: a crash of chatfn loses none of it, and
+//! the disk has it within `SYNC_LAG` (the next synced round, or a
+//! checkpoint when the writer goes idle or closes), as with PostgreSQL's
+//! asynchronous commit. On this machine an fsync cost more CPU than the round it ended.
 
 use std::path::Path;
 use std::sync::LazyLock;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, ToSql, Transaction, TransactionBehavior};
 
@@ -25,11 +30,66 @@ static UPSERT_RUNNING: LazyLock<String> = LazyLock::new(|| sql::upsert_running(1
 /// How long a round of records gathers before it commits.
 const GATHER: Duration = Duration::from_millis(1);
 
+/// How long a committed record may wait for an fsync.
+const SYNC_LAG: Duration = Duration::from_millis(100);
+
 pub fn open(path: &Path) -> rusqlite::Result<Connection> {
     let connection = Connection::open(path)?;
     connection.execute_batch(crate::store::SQLITE_PRAGMAS)?;
     connection.set_prepared_statement_cache_capacity(32);
     Ok(connection)
+}
+
+/// Whether each commit is fsynced, and since when one is not.
+struct Syncing {
+    full: bool,
+    /// The first commit since the last fsync.
+    unsynced_since: Option<Instant>,
+}
+
+impl Syncing {
+    /// What the connection was opened with (`SQLITE_PRAGMAS`).
+    fn new() -> Syncing {
+        Syncing { full: true, unsynced_since: None }
+    }
+
+    /// Sets the connection up for the next round's commit.
+    fn before(&mut self, connection: &Connection, round: &Round, now: Instant) -> rusqlite::Result<()> {
+        let full = must_sync(round, self.unsynced_since, now);
+        if full != self.full {
+            connection.pragma_update(None, "synchronous", if full { "FULL" } else { "NORMAL" })?;
+            self.full = full;
+        }
+        Ok(())
+    }
+
+    /// After a round that committed something.
+    fn after(&mut self, now: Instant) {
+        if self.full {
+            self.unsynced_since = None;
+        } else {
+            self.unsynced_since.get_or_insert(now);
+        }
+    }
+
+    /// How long the writer may wait for its next write before the disk is owed an fsync.
+    fn wait(&self, now: Instant) -> Option<Duration> {
+        self.unsynced_since.map(|since| (since + SYNC_LAG).saturating_duration_since(now))
+    }
+
+    /// The writer is idle and owes an fsync: a checkpoint syncs the WAL
+    /// first (any connection's; `NORMAL` still syncs checkpoints).
+    fn sync_now(&mut self, connection: &Connection) -> rusqlite::Result<()> {
+        connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        self.unsynced_since = None;
+        Ok(())
+    }
+}
+
+/// A round commits with an fsync when someone waits on its being on disk
+/// (accepted events) or when earlier commits have waited `SYNC_LAG`.
+fn must_sync(round: &Round, unsynced_since: Option<Instant>, now: Instant) -> bool {
+    !round.enqueues.is_empty() || unsynced_since.is_some_and(|since| now.duration_since(since) >= SYNC_LAG)
 }
 
 pub fn write_rounds(
@@ -39,8 +99,25 @@ pub fn write_rounds(
     metrics: &crate::observe::Metrics,
 ) {
     let mut writes = Vec::with_capacity(MAX_ROUND);
+    let mut syncing = Syncing::new();
     // Ends when every sender is gone, or on Close.
-    while let Ok(first) = inbox.recv() {
+    loop {
+        let first = match syncing.wait(Instant::now()) {
+            None => match inbox.recv() {
+                Ok(first) => first,
+                Err(_) => break,
+            },
+            Some(wait) => match inbox.recv_timeout(wait) {
+                Ok(first) => first,
+                Err(flume::RecvTimeoutError::Timeout) => {
+                    if let Err(e) = syncing.sync_now(&connection) {
+                        tracing::error!(error = %e, "syncing the recorded invocations to disk failed; retrying");
+                    }
+                    continue;
+                }
+                Err(flume::RecvTimeoutError::Disconnected) => break,
+            },
+        };
         // Group commit: a round that starts with records (which nobody
         // waits for) gathers for a moment before it commits, so that a busy
         // host writes a few large rounds a millisecond instead of one small
@@ -54,7 +131,11 @@ pub fn write_rounds(
         writes.extend(inbox.try_iter().take(MAX_ROUND - 1));
         let mut round = Round::new(writes.drain(..));
         let spans = round.write_spans();
-        let (started, writes) = (std::time::Instant::now(), round.writes());
+        let (started, writes, commits) = (Instant::now(), round.writes(), !round.writes_nothing());
+        if let Err(e) = syncing.before(&connection, &round, started) {
+            // Then this round commits as the last did.
+            tracing::error!(error = %e, "setting the recorder's sync mode failed");
+        }
         if let Err(e) = write_round(&mut connection, &mut round, ids) {
             tracing::error!(error = %e, "a recorder round failed; its events are refused and its records retried");
             round.refuse(&e.to_string());
@@ -66,11 +147,19 @@ pub fn write_rounds(
                 delay = (delay * 2).min(Duration::from_secs(5));
             }
         }
+        if commits {
+            syncing.after(Instant::now());
+        }
         if writes > 0 {
             metrics.recorder_round(writes, started.elapsed());
         }
         drop(spans);
         if let Some(close) = round.done() {
+            if syncing.unsynced_since.is_some() {
+                if let Err(e) = syncing.sync_now(&connection) {
+                    tracing::error!(error = %e, "syncing the recorded invocations to disk failed");
+                }
+            }
             let _ = close.send(());
             break;
         }
@@ -80,7 +169,7 @@ pub fn write_rounds(
 /// Writes a round in one transaction; answers the accepted events and the
 /// claims once it is committed.
 fn write_round(connection: &mut Connection, round: &mut Round, ids: &IdSource) -> rusqlite::Result<()> {
-    if round.enqueues.is_empty() && round.claims.is_empty() && round.extends.is_empty() && !round.has_records() {
+    if round.writes_nothing() {
         return Ok(());
     }
     let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -248,4 +337,75 @@ fn record(tx: &Transaction, round: &Round) -> rusqlite::Result<()> {
         job.execute(params![j.status.as_str(), j.run_at, j.last_error, j.job_id])?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn synchronous(connection: &Connection) -> i64 {
+        connection.query_row("PRAGMA synchronous", [], |row| row.get(0)).unwrap()
+    }
+
+    fn enqueue_round() -> Round {
+        let (reply, _) = tokio::sync::oneshot::channel();
+        let enqueue = Enqueue {
+            application_id: 1,
+            function_id: 1,
+            version_id: 1,
+            version_number: 1,
+            trigger_type: "user.sent.message".into(),
+            event: "{}".into(),
+            idempotency_key: None,
+            max_attempts: 3,
+            reply,
+        };
+        Round { enqueues: vec![enqueue], ..Round::default() }
+    }
+
+    /// Rounds of records commit into the OS's cache until one is owed an
+    /// fsync; a round with accepted events is always synced.
+    #[test]
+    fn only_accepted_events_and_records_past_the_lag_wait_for_the_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let connection = open(&dir.path().join("store.db")).unwrap();
+        const FULL: i64 = 2;
+        const NORMAL: i64 = 1;
+        assert_eq!(synchronous(&connection), FULL);
+        let mut syncing = Syncing::new();
+        let t0 = Instant::now();
+        let records = Round::default();
+
+        syncing.before(&connection, &records, t0).unwrap();
+        assert_eq!(synchronous(&connection), NORMAL);
+        syncing.after(t0);
+        assert_eq!(syncing.wait(t0 + Duration::from_millis(40)), Some(SYNC_LAG - Duration::from_millis(40)));
+
+        // Later records are owed their sync from the first unsynced commit.
+        let t1 = t0 + SYNC_LAG / 2;
+        syncing.before(&connection, &records, t1).unwrap();
+        assert_eq!(synchronous(&connection), NORMAL);
+        syncing.after(t1);
+        let t2 = t0 + SYNC_LAG;
+        assert_eq!(syncing.wait(t2), Some(Duration::ZERO));
+        syncing.before(&connection, &records, t2).unwrap();
+        assert_eq!(synchronous(&connection), FULL);
+        syncing.after(t2);
+        assert_eq!(syncing.wait(t2), None);
+
+        // Accepted events are on disk before their 202, whatever the lag.
+        syncing.before(&connection, &records, t2).unwrap();
+        syncing.after(t2);
+        assert_eq!(synchronous(&connection), NORMAL);
+        syncing.before(&connection, &enqueue_round(), t2).unwrap();
+        assert_eq!(synchronous(&connection), FULL);
+        syncing.after(t2);
+        assert_eq!(syncing.wait(t2), None);
+
+        // Idle with a commit unsynced: a checkpoint syncs it.
+        syncing.before(&connection, &records, t2).unwrap();
+        syncing.after(t2);
+        syncing.sync_now(&connection).unwrap();
+        assert_eq!(syncing.wait(t2), None);
+    }
 }
