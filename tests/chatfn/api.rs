@@ -455,6 +455,95 @@ async fn invocation_log_lists_filters_and_details() {
     .await;
 }
 
+/// A record that cannot be written must not hold up the ones after it:
+/// the records of a function deleted while it ran are dropped (the delete
+/// took its invocations), and a record breaking a constraint is found by
+/// writing its round one record at a time, and dropped. Before, the
+/// recorder retried such a round for ever and every later record and
+/// accepted event waited behind it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_that_cannot_be_written_does_not_stop_the_recorder() {
+    use chatfn::store::jobs::{Finished, Recorder, Started};
+    use chatfn::store::{now_millis, InvocationState, Store};
+    each_store(|app| async move {
+        let mut functions = Vec::new();
+        for (kind, name) in [("user.received.notification", "Kept"), ("user.sent.message", "Deleted")] {
+            let (_, function) = app.post("/v1/runtimes/nodejs/functions", json!({"type": kind, "name": name})).await;
+            let id = function["id"].as_i64().unwrap();
+            let (status, version) = app
+                .post(
+                    &format!("/v1/functions/{id}/versions"),
+                    json!({"handlerScript": "async function handleEvent() { return 1 }"}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{version}");
+            functions.push((id, version["id"].as_i64().unwrap()));
+        }
+        let [(kept, kept_version), (deleted, deleted_version)] = functions[..] else { unreachable!() };
+        let store = Store::connect(&app.database_url).await.unwrap();
+        let recorder = Recorder::start(store.clone(), chatfn::observe::Metrics::new()).await.unwrap();
+        let (status, _) = app.delete(&format!("/v1/functions/{deleted}")).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        // (application, function, version, whether it finishes)
+        let record = |application_id: i64, function_id: i64, version_id: i64, finishes: bool| {
+            let id = recorder.next_id();
+            recorder.started(Started {
+                id,
+                application_id,
+                function_id,
+                version_id,
+                version_number: 1,
+                trigger_type: "user.received.notification".into(),
+                args: "{}".into(),
+                attempt: 1,
+                created_at: now_millis(),
+                job_id: None,
+                test: false,
+            });
+            if finishes {
+                recorder.finished(Finished {
+                    id,
+                    application_id,
+                    status: InvocationState::Succeeded,
+                    result: Some(r#"{"payload":1}"#.into()),
+                    error: None,
+                    logs: "[]".into(),
+                    duration_ms: 1.0,
+                    finished_at: now_millis(),
+                    span: tracing::Span::none(),
+                });
+            }
+            id
+        };
+        let first = record(app.application_id, kept, kept_version, true);
+        let of_deleted = record(app.application_id, deleted, deleted_version, true);
+        let still_running_of_deleted = record(app.application_id, deleted, deleted_version, false);
+        // A function that exists, under an application that does not.
+        record(i64::MAX, kept, kept_version, true);
+        let last = record(app.application_id, kept, kept_version, true);
+        tokio::time::timeout(std::time::Duration::from_secs(30), recorder.flush())
+            .await
+            .expect("the recorder is stuck on a record it cannot write");
+
+        let (_, page) = app.get(&format!("/v1/functions/{kept}/invocations")).await;
+        let ids: Vec<i64> =
+            page["_embedded"]["invocations"].as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect();
+        assert_eq!(ids, [last, first], "the kept function's two records, newest first: {page}");
+        for id in [of_deleted, still_running_of_deleted] {
+            let (status, _) = app.get(&format!("/v1/function-invocations/{id}")).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "a record of the deleted function");
+        }
+        // And it goes on writing.
+        let after = record(app.application_id, kept, kept_version, true);
+        tokio::time::timeout(std::time::Duration::from_secs(30), recorder.flush()).await.unwrap();
+        let (status, detail) = app.get(&format!("/v1/function-invocations/{after}")).await;
+        assert_eq!((status, detail["status"].clone()), (StatusCode::OK, json!("SUCCEEDED")));
+        recorder.close().await;
+        store.close().await;
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_document_covers_every_route() {
     let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());

@@ -227,6 +227,27 @@ fn records_only(round: &mut Round) -> Round {
     }
 }
 
+/// A round's records, each as a round of its own, in order: after a round
+/// broke a constraint (which retrying cannot mend), they are written one at
+/// a time, so that the record at fault is dropped and the others are kept.
+fn one_by_one(round: Round) -> Vec<Round> {
+    let complete = round.complete.into_iter().map(|c| Round { complete: vec![c], ..Round::default() });
+    let running = round.running.into_iter().map(|s| Round { running: vec![s], ..Round::default() });
+    let ended = round.ended.into_iter().map(|f| Round { ended: vec![f], ..Round::default() });
+    let jobs = round.jobs.into_iter().map(|j| Round { jobs: vec![j], ..Round::default() });
+    complete.chain(running).chain(ended).chain(jobs).collect()
+}
+
+/// What a round of one record writes, for the log line that drops it.
+fn describe(round: &Round) -> String {
+    let invocation = round.complete.first().map(|(s, _)| s.id).or(round.running.first().map(|s| s.id));
+    match (invocation.or(round.ended.first().map(|f| f.id)), round.jobs.first()) {
+        (Some(id), _) => format!("invocation {id}"),
+        (None, Some(job)) => format!("job {}", job.job_id),
+        (None, None) => "nothing".into(),
+    }
+}
+
 #[derive(Clone)]
 pub struct Recorder {
     writes: flume::Sender<Write>,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::ids::IdSource;
 use super::sql::{self, values};
-use super::{Claim, ClaimedJob, Enqueue, Round, Write, MAX_ROUND};
+use super::{describe, one_by_one, records_only, Claim, ClaimedJob, Enqueue, Round, Write, MAX_ROUND};
 use crate::store::{now_millis, Store};
 
 /// How long the writer keeps its connection with nothing to write.
@@ -93,27 +93,21 @@ pub async fn write_rounds(
             };
             let _ = c.reply.send(conn.reset_on(jobs).map_err(|e| e.to_string()));
         }
-        // Records may not be lost: retry (store down), keeping the order.
-        let mut delay = std::time::Duration::from_millis(50);
-        while round.has_records() {
-            let committed = match conn.get().await {
-                Ok(c) => commit(c, &round).await,
-                Err(e) => Err(e),
-            };
-            match conn.reset_on(committed) {
-                Ok(()) => break,
-                Err(sqlx::Error::PoolClosed) => {
-                    tracing::error!(
-                        records = round.complete.len() + round.running.len() + round.ended.len(),
-                        "the store closed before these records were written"
-                    );
-                    break;
+        if round.has_records() {
+            match keep_committing(&mut conn, &round).await {
+                Ok(()) => {}
+                Err(e) if breaks_a_constraint(&e) => {
+                    tracing::error!(error = %e, "a round of records breaks a constraint; writing them one at a time");
+                    for record in one_by_one(records_only(&mut round)) {
+                        if let Err(e) = keep_committing(&mut conn, &record).await {
+                            tracing::error!(error = %e, record = describe(&record), "dropped a record that cannot be written");
+                        }
+                    }
                 }
-                Err(e) => {
-                    tracing::error!(error = %e, "recording invocations failed; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(std::time::Duration::from_secs(5));
-                }
+                Err(_closed) => tracing::error!(
+                    records = round.complete.len() + round.running.len() + round.ended.len(),
+                    "the store closed before these records were written"
+                ),
             }
         }
         if writes > 0 {
@@ -125,6 +119,34 @@ pub async fn write_rounds(
             break;
         }
     }
+}
+
+/// Commits a round of records, retrying while the store fails (records may
+/// not be lost), keeping the order; gives up only when the store closes or
+/// on a constraint the round breaks, which retrying cannot mend.
+async fn keep_committing(conn: &mut Connection, round: &Round) -> Result<(), sqlx::Error> {
+    let mut delay = std::time::Duration::from_millis(50);
+    loop {
+        let committed = match conn.get().await {
+            Ok(c) => commit(c, round).await,
+            Err(e) => Err(e),
+        };
+        match conn.reset_on(committed) {
+            Ok(()) => return Ok(()),
+            Err(e) if breaks_a_constraint(&e) || matches!(e, sqlx::Error::PoolClosed) => return Err(e),
+            Err(e) => {
+                tracing::error!(error = %e, "recording invocations failed; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(std::time::Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+fn breaks_a_constraint(e: &sqlx::Error) -> bool {
+    use sqlx::error::ErrorKind;
+    matches!(e, sqlx::Error::Database(db) if matches!(db.kind(),
+        ErrorKind::UniqueViolation | ErrorKind::ForeignKeyViolation | ErrorKind::NotNullViolation | ErrorKind::CheckViolation))
 }
 
 async fn claim(conn: &mut sqlx::AnyConnection, c: &Claim) -> Result<Vec<ClaimedJob>, sqlx::Error> {

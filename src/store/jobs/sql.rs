@@ -62,32 +62,45 @@ pub(crate) fn insert_queued_invocations(rows: usize) -> String {
 }
 pub(crate) const QUEUED_INVOCATION_COLUMNS: usize = 9;
 
+/// Keeps the rows (of a `VALUES` list named `v`, function id third) whose
+/// function still exists: a function deleted while it ran takes its
+/// invocations with it, so a record that comes later is dropped, not an
+/// error that holds up every record after it.
+macro_rules! of_existing_functions {
+    () => {
+        "WHERE EXISTS (SELECT 1 FROM functions f WHERE f.id = v.column3)"
+    };
+}
+
 /// Invocations started and finished within one round: one row each. A
 /// queued job's first attempt was written (QUEUED) when the event was
 /// accepted, so the attempt takes that row over.
 pub(crate) fn upsert_complete(rows: usize) -> String {
     format!(
         "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, trigger_type, args, \
-         status, result, error, logs, attempt, duration_ms, created_at, finished_at, job_id, test) VALUES {} \
-         ON CONFLICT (id) DO UPDATE SET version_id = excluded.version_id, version_number = excluded.version_number, \
+         status, result, error, logs, attempt, duration_ms, created_at, finished_at, job_id, test) \
+         SELECT * FROM (VALUES {}) AS v {} ON CONFLICT (id) DO UPDATE SET version_id = excluded.version_id, version_number = excluded.version_number, \
          status = excluded.status, result = excluded.result, error = excluded.error, logs = excluded.logs, \
          attempt = excluded.attempt, duration_ms = excluded.duration_ms, created_at = excluded.created_at, \
          finished_at = excluded.finished_at",
-        values(rows, COMPLETE_COLUMNS)
+        values(rows, COMPLETE_COLUMNS),
+        of_existing_functions!()
     )
 }
 pub(crate) const COMPLETE_COLUMNS: usize = 17;
 
 /// Invocations started and still running at the end of a round. None of
 /// the end columns is bound (sqlx's Any driver cannot bind a NULL DOUBLE
-/// for PostgreSQL); `WHERE true` lets SQLite parse the upsert.
+/// for PostgreSQL). (An upsert from a SELECT needs its WHERE for SQLite to
+/// parse it.)
 pub(crate) fn upsert_running(rows: usize) -> String {
     format!(
         "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, trigger_type, args, \
-         attempt, created_at, job_id, test, status) SELECT *, 'RUNNING' FROM (VALUES {}) AS v WHERE true \
+         attempt, created_at, job_id, test, status) SELECT *, 'RUNNING' FROM (VALUES {}) AS v {} \
          ON CONFLICT (id) DO UPDATE SET version_id = excluded.version_id, version_number = excluded.version_number, \
          status = excluded.status, attempt = excluded.attempt, created_at = excluded.created_at",
-        values(rows, RUNNING_COLUMNS)
+        values(rows, RUNNING_COLUMNS),
+        of_existing_functions!()
     )
 }
 pub(crate) const RUNNING_COLUMNS: usize = 11;

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, ToSql, Transaction, TransactionBehavior};
 
 use super::ids::IdSource;
-use super::{records_only, sql, Claim, ClaimedJob, Enqueue, Round, Write, MAX_ROUND};
+use super::{describe, one_by_one, records_only, sql, Claim, ClaimedJob, Enqueue, Round, Write, MAX_ROUND};
 use crate::store::now_millis;
 
 /// The multi-row statements' one-row forms, built once.
@@ -140,11 +140,16 @@ pub fn write_rounds(
             tracing::error!(error = %e, "a recorder round failed; its events are refused and its records retried");
             round.refuse(&e.to_string());
             let mut records = records_only(&mut round);
-            let mut delay = Duration::from_millis(50);
-            while let Err(e) = write_round(&mut connection, &mut records, ids) {
-                tracing::error!(error = %e, "recording invocations failed; retrying");
-                std::thread::sleep(delay);
-                delay = (delay * 2).min(Duration::from_secs(5));
+            match keep_writing(&mut connection, &mut records, ids) {
+                Ok(()) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "a round of records breaks a constraint; writing them one at a time");
+                    for mut record in one_by_one(records) {
+                        if let Err(e) = keep_writing(&mut connection, &mut record, ids) {
+                            tracing::error!(error = %e, record = describe(&record), "dropped a record that cannot be written");
+                        }
+                    }
+                }
             }
         }
         if commits {
@@ -162,6 +167,24 @@ pub fn write_rounds(
             }
             let _ = close.send(());
             break;
+        }
+    }
+}
+
+/// Writes a round of records, retrying while the store fails (records may
+/// not be lost); gives up only on a constraint the round breaks, which
+/// retrying cannot mend.
+fn keep_writing(connection: &mut Connection, records: &mut Round, ids: &IdSource) -> rusqlite::Result<()> {
+    let mut delay = Duration::from_millis(50);
+    loop {
+        match write_round(connection, records, ids) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) => return Err(e),
+            Err(e) => {
+                tracing::error!(error = %e, "recording invocations failed; retrying");
+                std::thread::sleep(delay);
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
         }
     }
 }
