@@ -458,12 +458,13 @@ async fn invocation_log_lists_filters_and_details() {
 /// A record that cannot be written must not hold up the ones after it:
 /// the records of a function deleted while it ran are dropped (the delete
 /// took its invocations), and a record breaking a constraint is found by
-/// writing its round one record at a time, and dropped. Before, the
-/// recorder retried such a round for ever and every later record and
-/// accepted event waited behind it.
+/// writing its round one record at a time, and dropped; an event for the
+/// deleted function is refused without refusing the others of its round.
+/// Before, the recorder retried such a round for ever and every later
+/// record and accepted event waited behind it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_record_that_cannot_be_written_does_not_stop_the_recorder() {
-    use chatfn::store::jobs::{Finished, Recorder, Started};
+    use chatfn::store::jobs::{Enqueue, Finished, Recorder, Started};
     use chatfn::store::{now_millis, InvocationState, Store};
     each_store(|app| async move {
         let mut functions = Vec::new();
@@ -515,7 +516,28 @@ async fn a_record_that_cannot_be_written_does_not_stop_the_recorder() {
             }
             id
         };
+        // Two events in the round the first record opens (it gathers for a
+        // moment): one for the deleted function is refused, alone.
+        let enqueue = |function_id: i64, version_id: i64| {
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            recorder.enqueue(Enqueue {
+                application_id: app.application_id,
+                function_id,
+                version_id,
+                version_number: 1,
+                trigger_type: "user.received.notification".into(),
+                event: "{}".into(),
+                idempotency_key: None,
+                max_attempts: 1,
+                reply,
+            });
+            answer
+        };
         let first = record(app.application_id, kept, kept_version, true);
+        let (refused, accepted) = (enqueue(deleted, deleted_version), enqueue(kept, kept_version));
+        let refused = refused.await.unwrap().expect_err("an event for a deleted function");
+        assert!(refused.contains("could not be stored"), "{refused}");
+        let (queued, _) = accepted.await.unwrap().expect("an event for a function that exists");
         let of_deleted = record(app.application_id, deleted, deleted_version, true);
         let still_running_of_deleted = record(app.application_id, deleted, deleted_version, false);
         // A function that exists, under an application that does not.
@@ -528,7 +550,7 @@ async fn a_record_that_cannot_be_written_does_not_stop_the_recorder() {
         let (_, page) = app.get(&format!("/v1/functions/{kept}/invocations")).await;
         let ids: Vec<i64> =
             page["_embedded"]["invocations"].as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect();
-        assert_eq!(ids, [last, first], "the kept function's two records, newest first: {page}");
+        assert_eq!(ids, [last, queued, first], "the kept function's records and queued event, newest first: {page}");
         for id in [of_deleted, still_running_of_deleted] {
             let (status, _) = app.get(&format!("/v1/function-invocations/{id}")).await;
             assert_eq!(status, StatusCode::NOT_FOUND, "a record of the deleted function");

@@ -73,6 +73,19 @@ pub async fn write_rounds(
                         let _ = e.reply.send(Ok(result));
                     }
                 }
+                Err(err) if breaks_a_constraint(&err) => {
+                    // One event at fault (its function deleted meanwhile)
+                    // must not refuse the others: each on its own.
+                    tracing::error!(error = %err, "storing accepted events failed; storing them one at a time");
+                    for e in std::mem::take(&mut round.enqueues) {
+                        let committed = match conn.get().await {
+                            Ok(c) => commit_enqueues(c, std::slice::from_ref(&e), &ids).await,
+                            Err(err) => Err(err),
+                        };
+                        let answer = conn.reset_on(committed).map(|mut results| results.remove(0));
+                        let _ = e.reply.send(answer.map_err(|err| format!("the event could not be stored: {err}")));
+                    }
+                }
                 Err(err) => {
                     tracing::error!(error = %err, "storing accepted events failed");
                     round.refuse(&err.to_string());

@@ -138,6 +138,16 @@ pub fn write_rounds(
         }
         if let Err(e) = write_round(&mut connection, &mut round, ids) {
             tracing::error!(error = %e, "a recorder round failed; its events are refused and its records retried");
+            if breaks_a_constraint(&e) {
+                // One event at fault (its function deleted meanwhile) must
+                // not refuse the others: each on its own.
+                for enqueue in std::mem::take(&mut round.enqueues) {
+                    let mut alone = Round { enqueues: vec![enqueue], ..Round::default() };
+                    if let Err(e) = write_round(&mut connection, &mut alone, ids) {
+                        alone.refuse(&e.to_string());
+                    }
+                }
+            }
             round.refuse(&e.to_string());
             let mut records = records_only(&mut round);
             match keep_writing(&mut connection, &mut records, ids) {
@@ -179,7 +189,7 @@ fn keep_writing(connection: &mut Connection, records: &mut Round, ids: &IdSource
     loop {
         match write_round(connection, records, ids) {
             Ok(()) => return Ok(()),
-            Err(e) if e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation) => return Err(e),
+            Err(e) if breaks_a_constraint(&e) => return Err(e),
             Err(e) => {
                 tracing::error!(error = %e, "recording invocations failed; retrying");
                 std::thread::sleep(delay);
@@ -187,6 +197,10 @@ fn keep_writing(connection: &mut Connection, records: &mut Round, ids: &IdSource
             }
         }
     }
+}
+
+fn breaks_a_constraint(e: &rusqlite::Error) -> bool {
+    e.sqlite_error_code() == Some(rusqlite::ErrorCode::ConstraintViolation)
 }
 
 /// Writes a round in one transaction; answers the accepted events and the
