@@ -12,14 +12,20 @@ const SPIN: Duration = Duration::from_micros(30);
 /// The next message if one arrives within `SPIN`; `None` otherwise (then
 /// wait on the channel as usual) or when the channel is closed.
 pub fn recv_soon<T>(inbox: &async_channel::Receiver<T>) -> Option<T> {
+    soon(|| inbox.try_recv().map_err(|e| e.is_closed()))
+}
+
+/// `recv_soon` for any channel: `try_recv` gives a message, or whether
+/// the channel is closed (`Err(true)`) rather than empty (`Err(false)`).
+pub fn soon<T>(mut try_recv: impl FnMut() -> Result<T, bool>) -> Option<T> {
     let began = Instant::now();
     loop {
-        match inbox.try_recv() {
+        match try_recv() {
             Ok(message) => return Some(message),
-            Err(async_channel::TryRecvError::Closed) => return None,
-            Err(async_channel::TryRecvError::Empty) if began.elapsed() > SPIN => return None,
+            Err(true) => return None,
+            Err(false) if began.elapsed() > SPIN => return None,
             // Yield rather than spin hot: on two cores the sender may need this one.
-            Err(async_channel::TryRecvError::Empty) => std::thread::yield_now(),
+            Err(false) => std::thread::yield_now(),
         }
     }
 }

@@ -251,6 +251,9 @@ fn describe(round: &Round) -> String {
 #[derive(Clone)]
 pub struct Recorder {
     writes: flume::Sender<Write>,
+    /// The SQLite writer's thread, unparked by a write that someone waits
+    /// on, so that a round gathering records commits now.
+    hurry: Option<std::thread::Thread>,
     ids: Arc<IdSource>,
     /// PostgreSQL: the session holding this host's id tag (see `IdSource`),
     /// until the recorder closes.
@@ -262,23 +265,25 @@ impl Recorder {
     pub async fn start(store: Store, metrics: crate::observe::Metrics) -> StoreResult<Recorder> {
         let (writes, inbox) = flume::unbounded();
         let (ids, host_tag_session) = ids::start(&store).await?;
-        match store.backend() {
+        let hurry = match store.backend() {
             Backend::Sqlite => {
                 let path = store.sqlite_file().expect("an SQLite store has a file").to_path_buf();
                 let connection = sqlite::open(&path).map_err(|e| {
                     StoreError::Unavailable(format!("the recorder cannot open {}: {e}", path.display()))
                 })?;
                 let ids = ids.clone();
-                std::thread::Builder::new()
+                let writer = std::thread::Builder::new()
                     .name("chatfn-recorder".into())
                     .spawn(move || sqlite::write_rounds(connection, inbox, &ids, &metrics))
                     .map_err(|e| StoreError::Unavailable(format!("the recorder thread cannot start: {e}")))?;
+                Some(writer.thread().clone())
             }
             Backend::Postgres => {
                 tokio::spawn(postgres::write_rounds(store, inbox, ids.clone(), metrics));
+                None
             }
-        }
-        Ok(Recorder { writes, ids, host_tag: host_tag_session })
+        };
+        Ok(Recorder { writes, hurry, ids, host_tag: host_tag_session })
     }
 
     pub fn next_id(&self) -> i64 {
@@ -304,6 +309,7 @@ impl Recorder {
         if self.writes.send(Write::Claim(Claim { applications, limit, per_application, lease_until, reply })).is_err() {
             return Ok(Vec::new());
         }
+        self.hurry();
         rows.await.unwrap_or_else(|_| Ok(Vec::new())).map_err(StoreError::Unavailable)
     }
 
@@ -319,6 +325,14 @@ impl Recorder {
     pub fn enqueue(&self, enqueue: Enqueue) {
         if let Err(flume::SendError(Write::Enqueue(e))) = self.writes.send(Write::Enqueue(enqueue)) {
             let _ = e.reply.send(Err("the server is shutting down".into()));
+        }
+        self.hurry();
+    }
+
+    /// Someone waits on the write just sent (an accepted event, a claim).
+    fn hurry(&self) {
+        if let Some(writer) = &self.hurry {
+            writer.unpark();
         }
     }
 
