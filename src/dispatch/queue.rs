@@ -198,10 +198,16 @@ impl Queue {
                 })
             };
             if claimed.is_empty() {
+                if free == 0 {
+                    // Only a finished job makes room: an accepted event
+                    // would wake this loop just to find none (a wake-up
+                    // per accept, on another thread).
+                    drop(slots.clone().acquire_owned().await);
+                    continue;
+                }
                 tokio::select! {
                     _ = self.inner.wake.notified() => {}
                     _ = tokio::time::sleep(self.inner.config.poll) => {}
-                    _ = slots.clone().acquire_owned(), if free == 0 => {}
                 }
                 continue;
             }
