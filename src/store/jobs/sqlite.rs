@@ -150,30 +150,7 @@ pub fn write_rounds(
             tracing::error!(error = %e, "setting the recorder's sync mode failed");
         }
         if let Err(e) = write_round(&mut connection, &mut round, ids) {
-            tracing::error!(error = %e, "a recorder round failed; its events are refused and its records retried");
-            if breaks_a_constraint(&e) {
-                // One event at fault (its function deleted meanwhile) must
-                // not refuse the others: each on its own.
-                for enqueue in std::mem::take(&mut round.enqueues) {
-                    let mut alone = Round { enqueues: vec![enqueue], ..Round::default() };
-                    if let Err(e) = write_round(&mut connection, &mut alone, ids) {
-                        alone.refuse(&e.to_string());
-                    }
-                }
-            }
-            round.refuse(&e.to_string());
-            let mut records = records_only(&mut round);
-            match keep_writing(&mut connection, &mut records, ids) {
-                Ok(()) => {}
-                Err(e) => {
-                    tracing::error!(error = %e, "a round of records breaks a constraint; writing them one at a time");
-                    for mut record in one_by_one(records) {
-                        if let Err(e) = keep_writing(&mut connection, &mut record, ids) {
-                            tracing::error!(error = %e, record = describe(&record), "dropped a record that cannot be written");
-                        }
-                    }
-                }
-            }
+            write_what_can_be(&mut connection, &mut round, ids, e);
         }
         if commits {
             syncing.after(Instant::now());
@@ -190,6 +167,37 @@ pub fn write_rounds(
             }
             let _ = close.send(());
             break;
+        }
+    }
+}
+
+/// After a round failed with `e`: its events are refused (or, when the
+/// round broke a constraint, stored one at a time, so that only the one at
+/// fault is refused), its claims refused, and its records written, one at
+/// a time if need be (a record that breaks a constraint is dropped).
+fn write_what_can_be(connection: &mut Connection, round: &mut Round, ids: &IdSource, e: rusqlite::Error) {
+    tracing::error!(error = %e, "a recorder round failed; its events are refused and its records retried");
+    if breaks_a_constraint(&e) {
+        // One event at fault (its function deleted meanwhile) must
+        // not refuse the others: each on its own.
+        for enqueue in std::mem::take(&mut round.enqueues) {
+            let mut alone = Round { enqueues: vec![enqueue], ..Round::default() };
+            if let Err(e) = write_round(connection, &mut alone, ids) {
+                alone.refuse(&e.to_string());
+            }
+        }
+    }
+    round.refuse(&e.to_string());
+    let mut records = records_only(round);
+    match keep_writing(connection, &mut records, ids) {
+        Ok(()) => {}
+        Err(e) => {
+            tracing::error!(error = %e, "a round of records breaks a constraint; writing them one at a time");
+            for mut record in one_by_one(records) {
+                if let Err(e) = keep_writing(connection, &mut record, ids) {
+                    tracing::error!(error = %e, record = describe(&record), "dropped a record that cannot be written");
+                }
+            }
         }
     }
 }
