@@ -79,10 +79,11 @@ impl Syncing {
 
     /// The writer is idle and owes an fsync: a checkpoint syncs the WAL
     /// first (any connection's; `NORMAL` still syncs checkpoints).
+    /// On failure it is tried again `SYNC_LAG` later, not at once.
     fn sync_now(&mut self, connection: &Connection) -> rusqlite::Result<()> {
-        connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
-        self.unsynced_since = None;
-        Ok(())
+        let synced = connection.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        self.unsynced_since = synced.is_err().then(Instant::now);
+        synced
     }
 }
 
@@ -120,7 +121,7 @@ pub fn write_rounds(
                 Ok(first) => first,
                 Err(flume::RecvTimeoutError::Timeout) => {
                     if let Err(e) = syncing.sync_now(&connection) {
-                        tracing::error!(error = %e, "syncing the recorded invocations to disk failed; retrying");
+                        tracing::error!(error = %e, "syncing the recorded invocations to disk failed; trying again shortly");
                     }
                     continue;
                 }
