@@ -92,6 +92,12 @@ impl Metrics {
         });
     }
 
+    /// The recorder dropped a record it cannot write (it breaks a
+    /// constraint); the error log names it.
+    pub fn record_dropped(&self) {
+        self.with(|| metrics::counter!("chatfn_recorder_dropped_records_total").increment(1));
+    }
+
     /// A runtime was built for an invocation.
     pub fn cold_start(&self, application_id: i64) {
         self.with(|| {

@@ -482,7 +482,8 @@ async fn a_record_that_cannot_be_written_does_not_stop_the_recorder() {
         }
         let [(kept, kept_version), (deleted, deleted_version)] = functions[..] else { unreachable!() };
         let store = Store::connect(&app.database_url).await.unwrap();
-        let recorder = Recorder::start(store.clone(), chatfn::observe::Metrics::new()).await.unwrap();
+        let metrics = chatfn::observe::Metrics::new();
+        let recorder = Recorder::start(store.clone(), metrics.clone()).await.unwrap();
         let (status, _) = app.delete(&format!("/v1/functions/{deleted}")).await;
         assert_eq!(status, StatusCode::NO_CONTENT);
         // (application, function, version, whether it finishes)
@@ -555,6 +556,13 @@ async fn a_record_that_cannot_be_written_does_not_stop_the_recorder() {
             let (status, _) = app.get(&format!("/v1/function-invocations/{id}")).await;
             assert_eq!(status, StatusCode::NOT_FOUND, "a record of the deleted function");
         }
+        // The one dropped for breaking a constraint is counted for operators
+        // (the deleted function's were skipped, not dropped).
+        assert!(
+            metrics.render().lines().any(|l| l == "chatfn_recorder_dropped_records_total 1"),
+            "{}",
+            metrics.render()
+        );
         // And it goes on writing.
         let after = record(app.application_id, kept, kept_version, true);
         tokio::time::timeout(std::time::Duration::from_secs(30), recorder.flush()).await.unwrap();

@@ -114,6 +114,7 @@ pub async fn write_rounds(
                     for record in one_by_one(records_only(&mut round)) {
                         if let Err(e) = keep_committing(&mut conn, &record).await {
                             tracing::error!(error = %e, record = describe(&record), "dropped a record that cannot be written");
+                            metrics.record_dropped();
                         }
                     }
                 }

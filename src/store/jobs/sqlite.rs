@@ -151,7 +151,7 @@ pub fn write_rounds(
             tracing::error!(error = %e, "setting the recorder's sync mode failed");
         }
         if let Err(e) = write_round(&mut connection, &mut round, ids) {
-            write_what_can_be(&mut connection, &mut round, ids, e);
+            write_what_can_be(&mut connection, &mut round, ids, metrics, e);
         }
         if commits {
             syncing.after(Instant::now());
@@ -176,7 +176,13 @@ pub fn write_rounds(
 /// round broke a constraint, stored one at a time, so that only the one at
 /// fault is refused), its claims refused, and its records written, one at
 /// a time if need be (a record that breaks a constraint is dropped).
-fn write_what_can_be(connection: &mut Connection, round: &mut Round, ids: &IdSource, e: rusqlite::Error) {
+fn write_what_can_be(
+    connection: &mut Connection,
+    round: &mut Round,
+    ids: &IdSource,
+    metrics: &crate::observe::Metrics,
+    e: rusqlite::Error,
+) {
     tracing::error!(error = %e, "a recorder round failed; its events are refused and its records retried");
     if breaks_a_constraint(&e) {
         // One event at fault (its function deleted meanwhile) must
@@ -197,6 +203,7 @@ fn write_what_can_be(connection: &mut Connection, round: &mut Round, ids: &IdSou
             for mut record in one_by_one(records) {
                 if let Err(e) = keep_writing(connection, &mut record, ids) {
                     tracing::error!(error = %e, record = describe(&record), "dropped a record that cannot be written");
+                    metrics.record_dropped();
                 }
             }
         }
