@@ -202,7 +202,7 @@ impl Queue {
                     // Only a finished job makes room: an accepted event
                     // would wake this loop just to find none (a wake-up
                     // per accept, on another thread).
-                    drop(slots.clone().acquire_owned().await);
+                    let _ = slots.acquire().await;
                     continue;
                 }
                 tokio::select! {

@@ -79,7 +79,8 @@ pub(crate) fn upsert_complete(rows: usize) -> String {
     format!(
         "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, trigger_type, args, \
          status, result, error, logs, attempt, duration_ms, created_at, finished_at, job_id, test) \
-         SELECT * FROM (VALUES {}) AS v {} ON CONFLICT (id) DO UPDATE SET version_id = excluded.version_id, version_number = excluded.version_number, \
+         SELECT * FROM (VALUES {}) AS v {} \
+         ON CONFLICT (id) DO UPDATE SET version_id = excluded.version_id, version_number = excluded.version_number, \
          status = excluded.status, result = excluded.result, error = excluded.error, logs = excluded.logs, \
          attempt = excluded.attempt, duration_ms = excluded.duration_ms, created_at = excluded.created_at, \
          finished_at = excluded.finished_at",

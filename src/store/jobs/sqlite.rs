@@ -5,11 +5,12 @@
 //! a row costs microseconds, and SQLite looks parameters up by a linear
 //! scan, which makes wide multi-row statements cost more, not less.
 //! Durability: a round with accepted events (whose 202 promises the event
-//! is on disk) commits with `synchronous = FULL`, an fsync; a round of records only (which nobody waits for) commits with
-//! `NORMAL`, into the OS's cache: a crash of chatfn loses none of it, and
-//! the disk has it within `SYNC_LAG` (the next synced round, or a
-//! checkpoint when the writer goes idle or closes), as with PostgreSQL's
-//! asynchronous commit. On this machine an fsync cost more CPU than the round it ended.
+//! is on disk) commits with `synchronous = FULL`, an fsync; a round of
+//! records only (which nobody waits for) commits with `NORMAL`, into the
+//! OS's cache: a crash of chatfn loses none of it, and the disk has it
+//! within `SYNC_LAG` (the next synced round, or a checkpoint when the
+//! writer goes idle or stops), as with PostgreSQL's asynchronous commit.
+//! On this machine an fsync cost more CPU than the round it ended.
 
 use std::path::Path;
 use std::sync::LazyLock;
@@ -85,6 +86,15 @@ impl Syncing {
         self.unsynced_since = synced.is_err().then(Instant::now);
         synced
     }
+
+    /// The writer stops: what it committed without an fsync gets one.
+    fn sync_if_owed(&mut self, connection: &Connection) {
+        if self.unsynced_since.is_some() {
+            if let Err(e) = self.sync_now(connection) {
+                tracing::error!(error = %e, "syncing the recorded invocations to disk failed");
+            }
+        }
+    }
 }
 
 /// A round commits with an fsync when someone waits on its being on disk
@@ -104,6 +114,8 @@ pub fn write_rounds(
     // Whether the last round answered someone waiting (accepted events,
     // claims): then their next write is likely to come soon.
     let mut answered = false;
+    // Who asked the writer to stop (`Write::Close`), told once all is on disk.
+    let mut closing = None;
     // Ends when every sender is gone, or on Close.
     loop {
         let soon = if answered {
@@ -161,14 +173,13 @@ pub fn write_rounds(
         }
         drop(spans);
         if let Some(close) = round.done() {
-            if syncing.unsynced_since.is_some() {
-                if let Err(e) = syncing.sync_now(&connection) {
-                    tracing::error!(error = %e, "syncing the recorded invocations to disk failed");
-                }
-            }
-            let _ = close.send(());
+            closing = Some(close);
             break;
         }
+    }
+    syncing.sync_if_owed(&connection);
+    if let Some(close) = closing {
+        let _ = close.send(());
     }
 }
 
