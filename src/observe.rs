@@ -3,10 +3,13 @@
 //! process, as the tests do, count apart). Labels are ids and fixed
 //! names only: never a secret, a token or an event body.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusRecorder};
+use parking_lot::Mutex;
 
 /// Seconds: from a warm call's tens of microseconds to a blocking
 /// trigger's time-out.
@@ -33,6 +36,39 @@ fn keep_up(recorder: std::sync::Weak<PrometheusRecorder>) {
 #[derive(Clone)]
 pub struct Metrics {
     recorder: Arc<PrometheusRecorder>,
+    /// The per-request and per-invocation series already registered, by
+    /// their labels: a request counts itself with two atomic adds instead of
+    /// building its label set and finding it in the registry each time. (It
+    /// holds what the registry holds anyway: series are never dropped.)
+    series: Arc<Series>,
+}
+
+/// A route as labels and traces name it: braces inside label values trip
+/// up more than one Prometheus parser, so `/v1/functions/{id}` is
+/// `/v1/functions/:id`. (Written out only when used.)
+pub struct RouteLabel<'a>(pub &'a str);
+
+impl std::fmt::Display for RouteLabel<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for part in self.0.split_inclusive(['{', '}']) {
+            match part.strip_suffix('{') {
+                Some(before) => write!(f, "{before}:")?,
+                None => f.write_str(part.strip_suffix('}').unwrap_or(part))?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A counter and the duration histogram beside it.
+type Pair = (Counter, Histogram);
+
+#[derive(Default)]
+struct Series {
+    /// route (as matched, `{id}` form) → (method, status) → series.
+    http: Mutex<HashMap<String, HashMap<(axum::http::Method, u16), Pair>>>,
+    /// (application, function, trigger, outcome) → series.
+    invocations: Mutex<HashMap<(i64, i64, &'static str, &'static str), Pair>>,
 }
 
 impl Default for Metrics {
@@ -53,11 +89,12 @@ impl Metrics {
             PrometheusBuilder::new().set_buckets(DURATION_BUCKETS).expect("the buckets are not empty").build_recorder();
         let recorder = Arc::new(recorder);
         keep_up(Arc::downgrade(&recorder));
-        Metrics { recorder }
+        Metrics { recorder, series: Arc::default() }
     }
 
-    fn with(&self, record: impl FnOnce()) {
-        metrics::with_local_recorder(&*self.recorder, record);
+    /// Runs `record` (or registers series) against this server's recorder.
+    fn with<T>(&self, record: impl FnOnce() -> T) -> T {
+        metrics::with_local_recorder(&*self.recorder, record)
     }
 
     /// One finished invocation.
@@ -65,21 +102,29 @@ impl Metrics {
         &self,
         application_id: i64,
         function_id: i64,
-        trigger: &str,
+        trigger: &'static str,
         outcome: &'static str,
         took: Duration,
     ) {
-        // The histogram's labels are the counter's but the last.
-        let labels = [
-            ("application", application_id.to_string()),
-            ("function", function_id.to_string()),
-            ("trigger", trigger.to_string()),
-            ("outcome", outcome.to_string()),
-        ];
-        self.with(|| {
-            metrics::counter!("chatfn_invocations_total", &labels[..]).increment(1);
-            metrics::histogram!("chatfn_invocation_duration_seconds", &labels[..3]).record(took.as_secs_f64());
+        let key = (application_id, function_id, trigger, outcome);
+        let mut invocations = self.series.invocations.lock();
+        let (count, duration) = invocations.entry(key).or_insert_with(|| {
+            // The histogram's labels are the counter's but the last.
+            let labels = [
+                ("application", application_id.to_string()),
+                ("function", function_id.to_string()),
+                ("trigger", trigger.to_string()),
+                ("outcome", outcome.to_string()),
+            ];
+            self.with(|| {
+                (
+                    metrics::counter!("chatfn_invocations_total", &labels[..]),
+                    metrics::histogram!("chatfn_invocation_duration_seconds", &labels[..3]),
+                )
+            })
         });
+        count.increment(1);
+        duration.record(took.as_secs_f64());
     }
 
     /// The recorder committed a round of `writes` (invocation records, job
@@ -115,12 +160,25 @@ impl Metrics {
     }
 
     /// One HTTP request, by its route's template.
-    pub fn http(&self, method: &str, route: &str, status: u16, took: Duration) {
-        let labels = [("method", method.to_string()), ("route", route.to_string()), ("status", status.to_string())];
-        self.with(|| {
-            metrics::counter!("chatfn_http_requests_total", &labels[..]).increment(1);
-            metrics::histogram!("chatfn_http_request_duration_seconds", &labels[..2]).record(took.as_secs_f64());
+    /// A request answered on `route` (as matched, `/v1/functions/{id}`).
+    pub fn http(&self, method: &axum::http::Method, route: &str, status: u16, took: Duration) {
+        let mut http = self.series.http.lock();
+        let by_route = match http.get_mut(route) {
+            Some(by_route) => by_route,
+            None => http.entry(route.to_string()).or_default(),
+        };
+        let (count, duration) = by_route.entry((method.clone(), status)).or_insert_with(|| {
+            let route = RouteLabel(route).to_string();
+            let labels = [("method", method.to_string()), ("route", route), ("status", status.to_string())];
+            self.with(|| {
+                (
+                    metrics::counter!("chatfn_http_requests_total", &labels[..]),
+                    metrics::histogram!("chatfn_http_request_duration_seconds", &labels[..2]),
+                )
+            })
         });
+        count.increment(1);
+        duration.record(took.as_secs_f64());
     }
 
     /// A dependency install, by how it ended.
@@ -139,5 +197,17 @@ impl Metrics {
 
     pub fn render(&self) -> String {
         self.recorder.handle().render()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_are_labelled_without_braces() {
+        assert_eq!(RouteLabel("/v1/functions/{id}/versions").to_string(), "/v1/functions/:id/versions");
+        assert_eq!(RouteLabel("/v1/channels/{id}/members/{user_id}").to_string(), "/v1/channels/:id/members/:user_id");
+        assert_eq!(RouteLabel("/healthz").to_string(), "/healthz");
     }
 }

@@ -152,22 +152,23 @@ impl FromRequestParts<AppState> for Tenant {
     }
 }
 
-/// The application a bearer token stands for (cached until it expires).
+/// The application a bearer token stands for (cached until it expires, by
+/// the token's digest: the store keeps its hex form).
 async fn bearer_tenant(token: &str, state: &AppState) -> Result<Tenant, ApiError> {
-    let hash = token_hash(token);
+    let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
     let now = crate::store::now_millis();
-    if let Some(&(application_id, expires_at)) = state.tokens.read().get(&hash) {
+    if let Some(&(application_id, expires_at)) = state.tokens.read().get(&digest) {
         if expires_at > now {
             return Ok(Tenant { application_id });
         }
     }
-    match state.store.token(&hash).await? {
+    match state.store.token(&hex::encode(digest)).await? {
         Some((application_id, expires_at)) => {
             let mut cache = state.tokens.write();
             if cache.len() > 100_000 {
                 cache.retain(|_, (_, exp)| *exp > now);
             }
-            cache.insert(hash, (application_id, expires_at));
+            cache.insert(digest, (application_id, expires_at));
             Ok(Tenant { application_id })
         }
         None => Err(ApiError::unauthorized("the access token is invalid or expired")),

@@ -13,21 +13,19 @@ use super::AppState;
 /// Counts a request by its route's template (never its ids), status and time.
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_string();
-    // `/v1/functions/{id}` as `/v1/functions/:id`: braces inside label
-    // values trip up more than one Prometheus parser.
-    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().replace('{', ":").replace('}', ""));
+    let method = request.method().clone();
+    let route = request.extensions().get::<MatchedPath>().cloned();
     let span = tracing::info_span!(
         "http.request",
         http.request.method = %method,
-        http.route = route.as_deref().unwrap_or(""),
+        http.route = %crate::observe::RouteLabel(route.as_ref().map_or("", |r| r.as_str())),
         http.response.status_code = tracing::field::Empty,
     );
     use tracing::Instrument;
     let response = next.run(request).instrument(span.clone()).await;
     span.record("http.response.status_code", i64::from(response.status().as_u16()));
     if let Some(route) = route {
-        state.dispatcher.metrics().http(&method, &route, response.status().as_u16(), started.elapsed());
+        state.dispatcher.metrics().http(&method, route.as_str(), response.status().as_u16(), started.elapsed());
     }
     response
 }

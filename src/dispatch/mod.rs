@@ -105,7 +105,8 @@ struct Inner {
     /// Installed packages per (application, runtime revision): loading them
     /// reads the cache, so it is done once per revision.
     packages: Mutex<HashMap<(i64, i64), Arc<crate::engine::Packages>>>,
-    resolved: Mutex<HashMap<(i64, String), Cached>>,
+    /// application → trigger type → what it resolved to.
+    resolved: Mutex<HashMap<i64, HashMap<String, Cached>>>,
     /// Compiled versions are immutable: one spec per version id.
     functions: Mutex<HashMap<i64, Arc<FunctionSpec>>>,
     /// PostgreSQL: the task that hears other hosts' changes (stopped with
@@ -123,7 +124,7 @@ impl Drop for Inner {
 
 impl Inner {
     fn forget(&self, application_id: i64) {
-        self.resolved.lock().retain(|(app, _), _| *app != application_id);
+        self.resolved.lock().remove(&application_id);
     }
 
     fn forget_all(&self) {
@@ -270,14 +271,14 @@ impl Dispatcher {
     }
 
     pub async fn resolve(&self, application_id: i64, trigger_type: &str) -> Result<Resolved, DispatchError> {
-        let key = (application_id, trigger_type.to_string());
-        if let Some(cached) = self.inner.resolved.lock().get(&key) {
+        if let Some(cached) = self.inner.resolved.lock().get(&application_id).and_then(|app| app.get(trigger_type)) {
             if cached.at.elapsed() < self.inner.config.cache_ttl {
                 return Ok(cached.resolved.clone());
             }
         }
         let resolved = self.load(application_id, trigger_type).await?;
-        self.inner.resolved.lock().insert(key, Cached { at: Instant::now(), resolved: resolved.clone() });
+        let cached = Cached { at: Instant::now(), resolved: resolved.clone() };
+        self.inner.resolved.lock().entry(application_id).or_default().insert(trigger_type.to_string(), cached);
         Ok(resolved)
     }
 
@@ -505,7 +506,8 @@ impl Dispatcher {
             Ending::Internal => "internal",
         };
         let took = Duration::from_secs_f64(outcome.duration_ms / 1e3);
-        metrics.invocation(application_id, function.function_id, &function.spec.trigger_type, ending, took);
+        let trigger = crate::triggers::trigger_type(&function.spec.trigger_type).map_or("unknown", |t| t.name);
+        metrics.invocation(application_id, function.function_id, trigger, ending, took);
         if outcome.cold_start {
             metrics.cold_start(application_id);
         }
