@@ -77,18 +77,30 @@ macro_rules! of_existing_functions {
 /// accepted, so the attempt takes that row over.
 pub(crate) fn upsert_complete(rows: usize) -> String {
     format!(
-        "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, trigger_type, args, \
-         status, result, error, logs, attempt, duration_ms, created_at, finished_at, job_id, test) \
-         SELECT * FROM (VALUES {}) AS v {} \
-         ON CONFLICT (id) DO UPDATE SET version_id = excluded.version_id, version_number = excluded.version_number, \
-         status = excluded.status, result = excluded.result, error = excluded.error, logs = excluded.logs, \
-         attempt = excluded.attempt, duration_ms = excluded.duration_ms, created_at = excluded.created_at, \
-         finished_at = excluded.finished_at",
+        "{COMPLETE_INSERT} SELECT * FROM (VALUES {}) AS v {} {COMPLETE_UPDATE}",
         values(rows, COMPLETE_COLUMNS),
         of_existing_functions!()
     )
 }
+
+/// `upsert_complete` of one row, for SQLite: a plain `VALUES` row is one
+/// write, for which SQLite keeps no statement journal (an `INSERT ...
+/// SELECT` copies every page it changes into one first). It does not skip
+/// a deleted function's records: the writer asks `FUNCTION_EXISTS` first,
+/// once per function in a round.
+pub(crate) fn upsert_complete_row() -> String {
+    format!("{COMPLETE_INSERT} VALUES {} {COMPLETE_UPDATE}", values(1, COMPLETE_COLUMNS))
+}
+
+const COMPLETE_INSERT: &str = "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, \
+     trigger_type, args, status, result, error, logs, attempt, duration_ms, created_at, finished_at, job_id, test)";
+const COMPLETE_UPDATE: &str = "ON CONFLICT (id) DO UPDATE SET version_id = excluded.version_id, \
+     version_number = excluded.version_number, status = excluded.status, result = excluded.result, \
+     error = excluded.error, logs = excluded.logs, attempt = excluded.attempt, duration_ms = excluded.duration_ms, \
+     created_at = excluded.created_at, finished_at = excluded.finished_at";
 pub(crate) const COMPLETE_COLUMNS: usize = 17;
+
+pub(crate) const FUNCTION_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM functions WHERE id = $1)";
 
 /// Invocations started and still running at the end of a round. None of
 /// the end columns is bound (sqlx's Any driver cannot bind a NULL DOUBLE
@@ -192,6 +204,8 @@ mod tests {
             insert_jobs(1),
             insert_queued_invocations(1),
             upsert_complete(1),
+            upsert_complete_row(),
+            FUNCTION_EXISTS.into(),
             upsert_running(1),
             insert_jobs(3),
             upsert_complete(2),

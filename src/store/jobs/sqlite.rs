@@ -25,7 +25,7 @@ use crate::store::now_millis;
 /// The multi-row statements' one-row forms, built once.
 static INSERT_JOB: LazyLock<String> = LazyLock::new(|| sql::insert_jobs(1));
 static INSERT_QUEUED_INVOCATION: LazyLock<String> = LazyLock::new(|| sql::insert_queued_invocations(1));
-static UPSERT_COMPLETE: LazyLock<String> = LazyLock::new(|| sql::upsert_complete(1));
+static UPSERT_COMPLETE: LazyLock<String> = LazyLock::new(sql::upsert_complete_row);
 static UPSERT_RUNNING: LazyLock<String> = LazyLock::new(|| sql::upsert_running(1));
 
 /// How long a round of records gathers before it commits.
@@ -373,8 +373,9 @@ fn started(s: &super::Started) -> [&dyn ToSql; 7] {
 
 /// Invocation records and job states.
 fn record(tx: &Transaction, round: &Round) -> rusqlite::Result<()> {
+    let kept = existing_functions(tx, round.complete.iter().map(|(s, _)| s.function_id))?;
     let mut complete = tx.prepare_cached(&UPSERT_COMPLETE)?;
-    for (s, end) in &round.complete {
+    for (s, end) in round.complete.iter().filter(|(s, _)| kept.contains(&s.function_id)) {
         let (status, test) = (end.status.as_str(), s.test as i64);
         let end_columns: [&dyn ToSql; 10] = [
             &status,
@@ -414,6 +415,23 @@ fn record(tx: &Transaction, round: &Round) -> rusqlite::Result<()> {
         job.execute(params![j.status.as_str(), j.run_at, j.last_error, j.job_id])?;
     }
     Ok(())
+}
+
+/// Which of these functions still exist: one deleted while it ran took its
+/// invocations with it, and their records are skipped (a round has records
+/// of a few functions, so this is a lookup or two per round).
+fn existing_functions(tx: &Transaction, functions: impl Iterator<Item = i64>) -> rusqlite::Result<Vec<i64>> {
+    let mut functions: Vec<i64> = functions.collect();
+    functions.sort_unstable();
+    functions.dedup();
+    let mut exists = tx.prepare_cached(sql::FUNCTION_EXISTS)?;
+    let mut kept = Vec::with_capacity(functions.len());
+    for function_id in functions {
+        if exists.query_row([function_id], |row| row.get::<_, bool>(0))? {
+            kept.push(function_id);
+        }
+    }
+    Ok(kept)
 }
 
 #[cfg(test)]
