@@ -20,9 +20,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             .headers()
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or("").trim().to_ascii_lowercase());
-        match content_type.as_deref() {
-            Some(ct) if ct == "application/json" || ct.ends_with("+json") || ct == "application/json+merge-patch" => {}
+            .map(|v| v.split(';').next().unwrap_or("").trim());
+        let is = |ct: &str, name: &str| ct.eq_ignore_ascii_case(name);
+        let ends_with_json =
+            |ct: &str| ct.len() >= 5 && ct.is_char_boundary(ct.len() - 5) && is(&ct[ct.len() - 5..], "+json");
+        match content_type {
+            Some(ct) if is(ct, "application/json") || ends_with_json(ct) || is(ct, "application/json+merge-patch") => {}
             Some(ct) => {
                 return Err(ApiError::unsupported_media_type(format!(
                     "content type {ct:?} is not supported: send application/json"
@@ -64,6 +67,18 @@ impl<S: Send + Sync> FromRequestParts<S> for Id {
             .await
             .map_err(|_| ApiError::bad_request("invalid path"))?;
         raw.parse().map(Id).map_err(|_| ApiError::not_found("resource", raw))
+    }
+}
+
+/// The `Idempotency-Key` header as sent (checked where it is used), taken
+/// without copying the request's other headers.
+pub struct IdempotencyKey(pub Option<axum::http::HeaderValue>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(IdempotencyKey(parts.headers.get("idempotency-key").cloned()))
     }
 }
 

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::value::RawValue;
@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 use super::auth::Tenant;
 use super::error::{ApiError, ApiResult};
 use super::extract::Id;
-use super::extract::JsonBody;
+use super::extract::{IdempotencyKey, JsonBody};
 use super::resources::{AcceptedAnswer, AccessDenied, BlockingAnswer, RetriedAnswer, UserResource};
 use super::AppState;
 use crate::dispatch::queue::Accepted;
@@ -75,7 +75,7 @@ pub async fn trigger(
     State(state): State<AppState>,
     tenant: Tenant,
     Path(trigger_type): Path<String>,
-    headers: HeaderMap,
+    IdempotencyKey(key): IdempotencyKey,
     JsonBody(event): JsonBody<Box<RawValue>>,
 ) -> ApiResult<Response> {
     let Some(trigger) = triggers::trigger_type(&trigger_type) else {
@@ -94,8 +94,7 @@ pub async fn trigger(
             // Nothing would run it: nothing is recorded.
             return Ok((StatusCode::ACCEPTED, Json(AcceptedAnswer { invocation_ids: Vec::new() })).into_response());
         };
-        let key = headers
-            .get("idempotency-key")
+        let key = key
             .map(|v| v.to_str().map(str::to_string))
             .transpose()
             .map_err(|_| ApiError::bad_request("the Idempotency-Key header must be text"))?;

@@ -109,7 +109,9 @@ fn sqlite_file(url: &str) -> StoreResult<std::path::PathBuf> {
 }
 
 pub fn now_millis() -> i64 {
-    chrono::Utc::now().timestamp_millis()
+    // Not through chrono, which works out the calendar date first.
+    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    since_epoch.as_millis() as i64
 }
 
 impl Store {

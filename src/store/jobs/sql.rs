@@ -44,24 +44,27 @@ pub(crate) const SEEN_IDEMPOTENCY_KEY: &str =
 
 /// Jobs as accepted, `rows` of them; `run_at` is also their `created_at`.
 pub(crate) fn insert_jobs(rows: usize) -> String {
-    format!(
-        "INSERT INTO jobs (id, application_id, function_id, trigger_type, event, max_attempts, run_at, \
-         invocation_id, idempotency_key, created_at, status) SELECT *, 'QUEUED' FROM (VALUES {}) AS v",
-        values(rows, JOB_COLUMNS)
-    )
+    format!("{JOB_INSERT} SELECT *, 'QUEUED' FROM (VALUES {}) AS v", values(rows, JOB_COLUMNS))
 }
+/// `insert_jobs` of one row, for SQLite (see `upsert_complete_row`).
+pub(crate) fn insert_job_row() -> String {
+    format!("{JOB_INSERT} VALUES ({}, 'QUEUED')", params(JOB_COLUMNS))
+}
+const JOB_INSERT: &str = "INSERT INTO jobs (id, application_id, function_id, trigger_type, event, max_attempts, \
+     run_at, invocation_id, idempotency_key, created_at, status)";
 pub(crate) const JOB_COLUMNS: usize = 10;
 
 /// Jobs' first attempts, written QUEUED when their events are accepted.
 pub(crate) fn insert_queued_invocations(rows: usize) -> String {
-    format!(
-        "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, trigger_type, args, \
-         created_at, job_id, status, attempt) SELECT *, 'QUEUED', 1 FROM (VALUES {}) AS v",
-        values(rows, QUEUED_INVOCATION_COLUMNS)
-    )
+    format!("{QUEUED_INSERT} SELECT *, 'QUEUED', 1 FROM (VALUES {}) AS v", values(rows, QUEUED_INVOCATION_COLUMNS))
 }
+/// `insert_queued_invocations` of one row, for SQLite.
+pub(crate) fn insert_queued_invocation_row() -> String {
+    format!("{QUEUED_INSERT} VALUES ({}, 'QUEUED', 1)", params(QUEUED_INVOCATION_COLUMNS))
+}
+const QUEUED_INSERT: &str = "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, \
+     trigger_type, args, created_at, job_id, status, attempt)";
 pub(crate) const QUEUED_INVOCATION_COLUMNS: usize = 9;
-
 /// Keeps the rows (of a `VALUES` list named `v`, function id third) whose
 /// function still exists: a function deleted while it ran takes its
 /// invocations with it, so a record that comes later is dropped, not an
@@ -108,14 +111,20 @@ pub(crate) const FUNCTION_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM functions
 /// parse it.)
 pub(crate) fn upsert_running(rows: usize) -> String {
     format!(
-        "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, trigger_type, args, \
-         attempt, created_at, job_id, test, status) SELECT *, 'RUNNING' FROM (VALUES {}) AS v {} \
-         ON CONFLICT (id) DO UPDATE SET version_id = excluded.version_id, version_number = excluded.version_number, \
-         status = excluded.status, attempt = excluded.attempt, created_at = excluded.created_at",
+        "{RUNNING_INSERT} SELECT *, 'RUNNING' FROM (VALUES {}) AS v {} {RUNNING_UPDATE}",
         values(rows, RUNNING_COLUMNS),
         of_existing_functions!()
     )
 }
+/// `upsert_running` of one row, for SQLite (see `upsert_complete_row`).
+pub(crate) fn upsert_running_row() -> String {
+    format!("{RUNNING_INSERT} VALUES ({}, 'RUNNING') {RUNNING_UPDATE}", params(RUNNING_COLUMNS))
+}
+const RUNNING_INSERT: &str = "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, \
+     trigger_type, args, attempt, created_at, job_id, test, status)";
+const RUNNING_UPDATE: &str = "ON CONFLICT (id) DO UPDATE SET version_id = excluded.version_id, \
+     version_number = excluded.version_number, status = excluded.status, attempt = excluded.attempt, \
+     created_at = excluded.created_at";
 pub(crate) const RUNNING_COLUMNS: usize = 11;
 
 /// What a claim answers, in `ClaimedJob`'s order.
@@ -177,13 +186,16 @@ pub(crate) const COUNT_PENDING: &str = "SELECT (SELECT COUNT(*) FROM jobs WHERE 
 
 /// `($1, $2, ...), (...)` for `rows` rows of `columns` parameters.
 pub(crate) fn values(rows: usize, columns: usize) -> String {
-    (0..rows)
-        .map(|r| {
-            let params: Vec<String> = (1..=columns).map(|c| format!("${}", r * columns + c)).collect();
-            format!("({})", params.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+    (0..rows).map(|r| format!("({})", numbered(r * columns + 1..=(r + 1) * columns))).collect::<Vec<_>>().join(", ")
+}
+
+/// `$1, $2, ..., $columns`: one row's parameters.
+fn params(columns: usize) -> String {
+    numbered(1..=columns)
+}
+
+fn numbered(range: std::ops::RangeInclusive<usize>) -> String {
+    range.map(|c| format!("${c}")).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]
@@ -202,11 +214,14 @@ mod tests {
             EXTEND_LEASE.into(),
             SEEN_IDEMPOTENCY_KEY.into(),
             insert_jobs(1),
+            insert_job_row(),
             insert_queued_invocations(1),
+            insert_queued_invocation_row(),
             upsert_complete(1),
             upsert_complete_row(),
             FUNCTION_EXISTS.into(),
             upsert_running(1),
+            upsert_running_row(),
             insert_jobs(3),
             upsert_complete(2),
             CLAIM_SHARE.into(),

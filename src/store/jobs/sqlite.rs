@@ -22,11 +22,13 @@ use super::ids::IdSource;
 use super::{describe, one_by_one, records_only, sql, Claim, ClaimedJob, Enqueue, Round, Write, MAX_ROUND};
 use crate::store::now_millis;
 
-/// The multi-row statements' one-row forms, built once.
-static INSERT_JOB: LazyLock<String> = LazyLock::new(|| sql::insert_jobs(1));
-static INSERT_QUEUED_INVOCATION: LazyLock<String> = LazyLock::new(|| sql::insert_queued_invocations(1));
+/// The multi-row statements' one-row forms, built once: plain `VALUES`
+/// rows, for which SQLite keeps no statement journal (an `INSERT ...
+/// SELECT` copies every page it changes into one first).
+static INSERT_JOB: LazyLock<String> = LazyLock::new(sql::insert_job_row);
+static INSERT_QUEUED_INVOCATION: LazyLock<String> = LazyLock::new(sql::insert_queued_invocation_row);
 static UPSERT_COMPLETE: LazyLock<String> = LazyLock::new(sql::upsert_complete_row);
-static UPSERT_RUNNING: LazyLock<String> = LazyLock::new(|| sql::upsert_running(1));
+static UPSERT_RUNNING: LazyLock<String> = LazyLock::new(sql::upsert_running_row);
 
 /// How long a round of records gathers before it commits.
 const GATHER: Duration = Duration::from_millis(1);
@@ -373,7 +375,8 @@ fn started(s: &super::Started) -> [&dyn ToSql; 7] {
 
 /// Invocation records and job states.
 fn record(tx: &Transaction, round: &Round) -> rusqlite::Result<()> {
-    let kept = existing_functions(tx, round.complete.iter().map(|(s, _)| s.function_id))?;
+    let starts = round.complete.iter().map(|(s, _)| s).chain(&round.running);
+    let kept = existing_functions(tx, starts.map(|s| s.function_id))?;
     let mut complete = tx.prepare_cached(&UPSERT_COMPLETE)?;
     for (s, end) in round.complete.iter().filter(|(s, _)| kept.contains(&s.function_id)) {
         let (status, test) = (end.status.as_str(), s.test as i64);
@@ -392,7 +395,7 @@ fn record(tx: &Transaction, round: &Round) -> rusqlite::Result<()> {
         complete.execute(params_from_iter(started(s).into_iter().chain(end_columns)))?;
     }
     let mut running = tx.prepare_cached(&UPSERT_RUNNING)?;
-    for s in &round.running {
+    for s in round.running.iter().filter(|s| kept.contains(&s.function_id)) {
         let test = s.test as i64;
         let rest: [&dyn ToSql; 4] = [&s.attempt, &s.created_at, &s.job_id, &test];
         running.execute(params_from_iter(started(s).into_iter().chain(rest)))?;
