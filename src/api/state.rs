@@ -34,7 +34,7 @@ pub struct AppState(Arc<Shared>);
 pub struct Shared {
     pub store: Store,
     pub config: Arc<ApiConfig>,
-    /// token hash → (application id, expiry ms): saves a store read per request.
+    /// token digest → (application id, expiry ms): saves a store read per request.
     pub tokens: Arc<RwLock<HashMap<[u8; 32], (i64, i64)>>>,
     pub dispatcher: Dispatcher,
     pub queue: Queue,
