@@ -63,12 +63,17 @@ impl std::fmt::Display for RouteLabel<'_> {
 /// A counter and the duration histogram beside it.
 type Pair = (Counter, Histogram);
 
+/// A route's series: (method, status) → series.
+type RouteSeries = HashMap<(axum::http::Method, u16), Pair>;
+
+/// (application, function, trigger, outcome): an invocation's labels.
+type InvocationLabels = (i64, i64, &'static str, &'static str);
+
 #[derive(Default)]
 struct Series {
-    /// route (as matched, `{id}` form) → (method, status) → series.
-    http: Mutex<HashMap<String, HashMap<(axum::http::Method, u16), Pair>>>,
-    /// (application, function, trigger, outcome) → series.
-    invocations: Mutex<HashMap<(i64, i64, &'static str, &'static str), Pair>>,
+    /// route (as matched, `{id}` form) → its series.
+    http: Mutex<HashMap<String, RouteSeries>>,
+    invocations: Mutex<HashMap<InvocationLabels, Pair>>,
 }
 
 impl Default for Metrics {

@@ -31,11 +31,14 @@ pub struct ApiConfig {
 #[derive(Clone)]
 pub struct AppState(Arc<Shared>);
 
+/// SHA-256 of a bearer token → (application id, expiry in ms).
+pub type TokenCache = HashMap<[u8; 32], (i64, i64)>;
+
 pub struct Shared {
     pub store: Store,
     pub config: Arc<ApiConfig>,
     /// token digest → (application id, expiry ms): saves a store read per request.
-    pub tokens: Arc<RwLock<HashMap<[u8; 32], (i64, i64)>>>,
+    pub tokens: Arc<RwLock<TokenCache>>,
     pub dispatcher: Dispatcher,
     pub queue: Queue,
     pub npm: Arc<crate::npm::Npm>,
