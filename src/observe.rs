@@ -164,8 +164,7 @@ impl Metrics {
         });
     }
 
-    /// One HTTP request, by its route's template.
-    /// A request answered on `route` (as matched, `/v1/functions/{id}`).
+    /// One HTTP request, by its route's template (as matched: `/v1/functions/{id}`).
     pub fn http(&self, method: &axum::http::Method, route: &str, status: u16, took: Duration) {
         let mut http = self.series.http.lock();
         let by_route = match http.get_mut(route) {

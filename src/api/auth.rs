@@ -38,8 +38,14 @@ pub fn random_token(bytes: usize) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
 }
 
+/// How the store keeps an access token: its SHA-256, in hex.
 pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    hex::encode(token_digest(token))
+}
+
+/// A token's SHA-256 (the in-memory cache's key; `token_hash` is its hex).
+fn token_digest(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
 }
 
 fn basic_credentials(parts: &axum::http::HeaderMap) -> Option<(String, String)> {
@@ -152,17 +158,17 @@ impl FromRequestParts<AppState> for Tenant {
     }
 }
 
-/// The application a bearer token stands for (cached until it expires, by
-/// the token's digest: the store keeps its hex form).
+/// The application a bearer token stands for (cached by its digest until it
+/// expires).
 async fn bearer_tenant(token: &str, state: &AppState) -> Result<Tenant, ApiError> {
-    let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+    let digest = token_digest(token);
     let now = crate::store::now_millis();
     if let Some(&(application_id, expires_at)) = state.tokens.read().get(&digest) {
         if expires_at > now {
             return Ok(Tenant { application_id });
         }
     }
-    match state.store.token(&hex::encode(digest)).await? {
+    match state.store.token(&token_hash(token)).await? {
         Some((application_id, expires_at)) => {
             let mut cache = state.tokens.write();
             if cache.len() > 100_000 {

@@ -22,8 +22,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             .and_then(|v| v.to_str().ok())
             .map(|v| v.split(';').next().unwrap_or("").trim());
         let is = |ct: &str, name: &str| ct.eq_ignore_ascii_case(name);
-        let ends_with_json =
-            |ct: &str| ct.len() >= 5 && ct.is_char_boundary(ct.len() - 5) && is(&ct[ct.len() - 5..], "+json");
+        let ends_with_json = |ct: &str| ct.len() >= 5 && ct.as_bytes()[ct.len() - 5..].eq_ignore_ascii_case(b"+json");
         match content_type {
             Some(ct) if is(ct, "application/json") || ends_with_json(ct) || is(ct, "application/json+merge-patch") => {}
             Some(ct) => {

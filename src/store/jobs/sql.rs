@@ -65,6 +65,7 @@ pub(crate) fn insert_queued_invocation_row() -> String {
 const QUEUED_INSERT: &str = "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, \
      trigger_type, args, created_at, job_id, status, attempt)";
 pub(crate) const QUEUED_INVOCATION_COLUMNS: usize = 9;
+
 /// Keeps the rows (of a `VALUES` list named `v`, function id third) whose
 /// function still exists: a function deleted while it ran takes its
 /// invocations with it, so a record that comes later is dropped, not an
@@ -86,11 +87,10 @@ pub(crate) fn upsert_complete(rows: usize) -> String {
     )
 }
 
-/// `upsert_complete` of one row, for SQLite: a plain `VALUES` row is one
-/// write, for which SQLite keeps no statement journal (an `INSERT ...
-/// SELECT` copies every page it changes into one first). It does not skip
-/// a deleted function's records: the writer asks `FUNCTION_EXISTS` first,
-/// once per function in a round.
+/// `upsert_complete` of one row, for SQLite: a plain `VALUES` row (no
+/// statement journal; see the SQLite writer). It does not skip a deleted
+/// function's records: the writer asks `FUNCTION_EXISTS` first, once per
+/// function in a round.
 pub(crate) fn upsert_complete_row() -> String {
     format!("{COMPLETE_INSERT} VALUES {} {COMPLETE_UPDATE}", values(1, COMPLETE_COLUMNS))
 }
