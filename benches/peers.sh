@@ -30,7 +30,7 @@ wait_for() {
 node peers/node-server.mjs 18301 & pids+=($!)
 peers/node_modules/.bin/deno run --allow-net --quiet peers/deno-server.mjs 18302 & pids+=($!)
 peers/node_modules/.bin/workerd serve peers/workerd.capnp --socket-addr http=127.0.0.1:18303 >"$dir/workerd.log" 2>&1 & pids+=($!)
-CHATFN_CLIENT_ID=bench CHATFN_CLIENT_SECRET=bench-secret-0 \
+CHATFN_CLIENT_ID=bench CHATFN_CLIENT_SECRET=bench-secret-0 CHATFN_TRIGGER_RATE=0 \
   "$bin" serve --listen 127.0.0.1:18304 --database-url "sqlite://$dir/bench.db" --npm-cache-dir "$dir/packages" \
   ${SERVE_ARGS:-} >"$dir/serve.log" 2>&1 & pids+=($!)
 

@@ -16,7 +16,7 @@ dir=$(mktemp -d)
 port=${PORT:-18181}
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$dir"' EXIT
 
-CHATFN_CLIENT_ID=bench CHATFN_CLIENT_SECRET=bench-secret-0 CHATFN_MAX_PENDING=10000000 \
+CHATFN_CLIENT_ID=bench CHATFN_CLIENT_SECRET=bench-secret-0 CHATFN_MAX_PENDING=10000000 CHATFN_TRIGGER_RATE=0 \
   "$bin" serve --listen 127.0.0.1:$port --database-url "sqlite://$dir/bench.db" \
   --npm-cache-dir "$dir/packages" ${SERVE_ARGS:-} >"$dir/serve.log" 2>&1 &
 server=$!

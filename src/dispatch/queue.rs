@@ -2,22 +2,25 @@
 //!
 //! Accepting an event commits a job (and its first attempt's invocation row,
 //! QUEUED) before the platform gets its 202; accepts arriving together are
-//! committed in one transaction. Workers claim due jobs with a lease, run
+//! committed in one transaction. An event that finds a worker's slot free
+//! (and no backlog) is claimed in that same commit and runs at once;
+//! otherwise workers claim due jobs with a lease, run
 //! them through the dispatcher, and either finish them or schedule a retry
 //! with exponential backoff and jitter; after the last attempt a job stays
 //! FAILED until re-driven. A lease that runs out (the host died mid-run)
 //! makes the job claimable again: delivery is at least once.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use tokio::sync::{oneshot, Notify, Semaphore};
+use tokio::sync::{oneshot, Notify, OwnedSemaphorePermit, Semaphore};
 
 use super::{Attempt, Dispatcher};
 use crate::engine::InvocationStatus;
-use crate::store::jobs::{ClaimedJob, Enqueue, JobDone};
+use crate::store::jobs::{ClaimedJob, Enqueue, JobDone, Stored};
 use crate::store::{now_millis, JobState, Store, StoreError, StoreResult};
 
 #[derive(Debug, Clone)]
@@ -76,6 +79,15 @@ struct Inner {
     stopped: std::sync::atomic::AtomicBool,
     /// One permit per job that may run at once on this host.
     slots: Arc<Semaphore>,
+    /// Where jobs run (an accept may come from any serving thread).
+    runtime: tokio::runtime::Handle,
+    /// Events stored QUEUED, counted; and what the count was when a claim
+    /// last found nothing more due. While they differ, a backlog may wait
+    /// in the store, and a new event does not go ahead of it.
+    queued: AtomicU64,
+    caught_up: AtomicU64,
+    /// Jobs running on this host, whose leases the heartbeat extends.
+    running: Mutex<std::collections::HashSet<i64>>,
 }
 
 impl Queue {
@@ -101,13 +113,23 @@ impl Queue {
                 round: Default::default(),
                 stopped: Default::default(),
                 slots: Arc::new(Semaphore::new(config_concurrency)),
+                runtime: tokio::runtime::Handle::current(),
+                // A backlog until the first claim: what a previous process left.
+                queued: AtomicU64::new(1),
+                caught_up: AtomicU64::new(0),
+                running: Mutex::default(),
             }),
         };
         tokio::spawn(queue.clone().work());
+        tokio::spawn(heartbeat(Arc::downgrade(&queue.inner), queue.inner.config.lease));
         Ok(queue)
     }
 
-    /// Stores the event for the application's function; returns once committed.
+    /// Stores the event for the application's function; returns once
+    /// committed. With a slot free and no backlog, the event is claimed as
+    /// it is stored and starts once committed: no claim to write, nor a
+    /// wake-up of the claiming loop. (A crash before it ends leaves the job
+    /// RUNNING under its lease, as any claimed job, and it runs again.)
     pub async fn accept(
         &self,
         application_id: i64,
@@ -119,27 +141,72 @@ impl Queue {
         if pending >= self.inner.config.max_pending_per_application {
             return Ok(Accepted::Full { retry_after_secs: 1 });
         }
+        let slot = self.slot_at_once();
+        let lease_until = slot.is_some().then(|| now_millis() + self.inner.config.lease.as_millis() as i64);
+        let max_attempts = self.inner.dispatcher.config().max_attempts;
+        let trigger_type = function.spec.trigger_type.to_string();
         let (reply, done) = oneshot::channel();
         self.inner.dispatcher.recorder().enqueue(Enqueue {
             application_id,
             function_id: function.function_id,
             version_id: function.version_id,
             version_number: function.version_number,
-            trigger_type: function.spec.trigger_type.to_string(),
-            event,
+            trigger_type: trigger_type.clone(),
+            event: event.clone(),
             idempotency_key,
-            max_attempts: self.inner.dispatcher.config().max_attempts,
+            max_attempts,
+            lease_until,
             reply,
         });
-        let (invocation_id, duplicate) = done
-            .await
-            .map_err(|_| StoreError::Unavailable("the server is shutting down".into()))?
-            .map_err(StoreError::Unavailable)?;
-        if !duplicate {
-            *self.inner.pending.lock().entry(application_id).or_insert(0) += 1;
-            self.inner.wake.notify_one();
+        // What follows the commit happens even if the caller hangs up
+        // meanwhile: a job stored as claimed must run.
+        let queue = self.clone();
+        let stored = async move {
+            let stored = done
+                .await
+                .map_err(|_| StoreError::Unavailable("the server is shutting down".into()))?
+                .map_err(StoreError::Unavailable)?;
+            if stored.duplicate {
+                return Ok(stored);
+            }
+            *queue.inner.pending.lock().entry(application_id).or_insert(0) += 1;
+            match slot {
+                Some(slot) => {
+                    let job = ClaimedJob {
+                        id: stored.job_id,
+                        application_id,
+                        trigger_type,
+                        event,
+                        attempts: 1,
+                        max_attempts,
+                        invocation_id: stored.invocation_id,
+                    };
+                    queue.spawn_run(job, slot);
+                }
+                None => queue.queued_one(),
+            }
+            Ok(stored)
+        };
+        let stored: StoreResult<Stored> = super::ToTheEnd { work: Some(Box::pin(stored)) }.await;
+        Ok(Accepted::Ids(vec![stored?.invocation_id]))
+    }
+
+    /// A slot for an event to run as soon as it is stored: one must be free,
+    /// with no backlog to go ahead of and the queue not stopping.
+    fn slot_at_once(&self) -> Option<OwnedSemaphorePermit> {
+        let inner = &self.inner;
+        if inner.stopped.load(Ordering::Acquire)
+            || inner.queued.load(Ordering::Acquire) != inner.caught_up.load(Ordering::Acquire)
+        {
+            return None;
         }
-        Ok(Accepted::Ids(vec![invocation_id]))
+        inner.slots.clone().try_acquire_owned().ok()
+    }
+
+    /// An event was stored QUEUED: a claim is to find it.
+    fn queued_one(&self) {
+        self.inner.queued.fetch_add(1, Ordering::AcqRel);
+        self.inner.wake.notify_one();
     }
 
     /// Whether the application's queue takes more events now.
@@ -152,7 +219,7 @@ impl Queue {
     pub fn accepted_elsewhere(&self, application_id: i64, jobs: usize) {
         if jobs > 0 {
             *self.inner.pending.lock().entry(application_id).or_insert(0) += jobs as i64;
-            self.inner.wake.notify_one();
+            self.queued_one();
         }
     }
 
@@ -172,14 +239,14 @@ impl Queue {
             return Ok(None);
         };
         *self.inner.pending.lock().entry(application_id).or_insert(0) += 1;
-        self.inner.wake.notify_one();
+        self.queued_one();
         Ok(Some(job_id))
     }
 
     /// Claims no more jobs and waits (up to `grace`) for the running ones;
     /// any still running then are re-run after their lease lapses.
     pub async fn stop(&self, grace: Duration) {
-        self.inner.stopped.store(true, std::sync::atomic::Ordering::Release);
+        self.inner.stopped.store(true, Ordering::Release);
         self.inner.wake.notify_waiters();
         let all = self.inner.config.concurrency as u32;
         let _ = tokio::time::timeout(grace, self.inner.slots.acquire_many(all)).await;
@@ -187,15 +254,22 @@ impl Queue {
 
     async fn work(self) {
         let slots = self.inner.slots.clone();
-        while !self.inner.stopped.load(std::sync::atomic::Ordering::Acquire) {
+        while !self.inner.stopped.load(Ordering::Acquire) {
             let free = slots.available_permits();
             let claimed = if free == 0 {
                 Vec::new()
             } else {
-                self.claim(free as i64).await.unwrap_or_else(|e| {
+                let queued = self.inner.queued.load(Ordering::Acquire);
+                let claimed = self.claim(free as i64).await.unwrap_or_else(|e| {
                     tracing::error!(error = %e, "claiming jobs failed");
                     Vec::new()
-                })
+                });
+                if claimed.len() < free {
+                    // Nothing more was due: events stored QUEUED since the
+                    // claim began are still to be found.
+                    self.inner.caught_up.store(queued, Ordering::Release);
+                }
+                claimed
             };
             if claimed.is_empty() {
                 if free == 0 {
@@ -213,13 +287,18 @@ impl Queue {
             }
             for job in claimed {
                 let permit = slots.clone().acquire_owned().await.expect("never closed");
-                let queue = self.clone();
-                tokio::spawn(async move {
-                    queue.run(job).await;
-                    drop(permit);
-                });
+                self.spawn_run(job, permit);
             }
         }
+    }
+
+    /// Runs a claimed job in a task of its own, holding its slot.
+    fn spawn_run(&self, job: ClaimedJob, slot: OwnedSemaphorePermit) {
+        let queue = self.clone();
+        self.inner.runtime.spawn(async move {
+            queue.run(job).await;
+            drop(slot);
+        });
     }
 
     async fn claim(&self, limit: i64) -> StoreResult<Vec<ClaimedJob>> {
@@ -230,7 +309,7 @@ impl Queue {
             self.inner.pending.lock().iter().filter(|(_, n)| **n > 0).map(|(app, _)| *app).collect();
         applications.sort_unstable();
         if !applications.is_empty() {
-            let turn = self.inner.round.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % applications.len();
+            let turn = self.inner.round.fetch_add(1, Ordering::Relaxed) % applications.len();
             applications.rotate_left(turn);
         }
         self.inner
@@ -241,19 +320,8 @@ impl Queue {
     }
 
     async fn run(&self, job: ClaimedJob) {
-        // Keep the lease while the job runs, so a short lease is safe.
-        let heartbeat = {
-            let recorder = self.inner.dispatcher.recorder().clone();
-            let lease = self.inner.config.lease;
-            let job_id = job.id;
-            tokio::spawn(async move {
-                loop {
-                    tokio::time::sleep(lease / 3).await;
-                    recorder.extend_lease(job_id, now_millis() + lease.as_millis() as i64);
-                }
-            })
-        };
-        let _stop_heartbeat = AbortOnDrop(heartbeat);
+        // Its lease is kept while it runs (`heartbeat`), so a short lease is safe.
+        let _running = Running::new(&self.inner, job.id);
         let dispatcher = &self.inner.dispatcher;
         let outcome = match dispatcher.resolve(job.application_id, &job.trigger_type).await {
             Ok(resolved) => match resolved.function {
@@ -306,10 +374,35 @@ impl Queue {
     }
 }
 
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+/// A job running on this host, in `Inner::running` until it ends.
+struct Running<'a> {
+    inner: &'a Inner,
+    job_id: i64,
+}
 
-impl Drop for AbortOnDrop {
+impl<'a> Running<'a> {
+    fn new(inner: &'a Inner, job_id: i64) -> Running<'a> {
+        inner.running.lock().insert(job_id);
+        Running { inner, job_id }
+    }
+}
+
+impl Drop for Running<'_> {
     fn drop(&mut self) {
-        self.0.abort();
+        self.inner.running.lock().remove(&self.job_id);
+    }
+}
+
+/// Every third of a lease, extends the lease of each job running on this
+/// host: one loop for all of them, not a timer per job. Ends with the queue.
+async fn heartbeat(queue: std::sync::Weak<Inner>, lease: Duration) {
+    loop {
+        tokio::time::sleep(lease / 3).await;
+        let Some(inner) = queue.upgrade() else { return };
+        let until = now_millis() + lease.as_millis() as i64;
+        let running: Vec<i64> = inner.running.lock().iter().copied().collect();
+        for job_id in running {
+            inner.dispatcher.recorder().extend_lease(job_id, until);
+        }
     }
 }

@@ -530,6 +530,7 @@ async fn a_record_that_cannot_be_written_does_not_stop_the_recorder() {
                 event: "{}".into(),
                 idempotency_key: None,
                 max_attempts: 1,
+                lease_until: None,
                 reply,
             });
             answer
@@ -538,7 +539,7 @@ async fn a_record_that_cannot_be_written_does_not_stop_the_recorder() {
         let (refused, accepted) = (enqueue(deleted, deleted_version), enqueue(kept, kept_version));
         let refused = refused.await.unwrap().expect_err("an event for a deleted function");
         assert!(refused.contains("could not be stored"), "{refused}");
-        let (queued, _) = accepted.await.unwrap().expect("an event for a function that exists");
+        let queued = accepted.await.unwrap().expect("an event for a function that exists").invocation_id;
         let of_deleted = record(app.application_id, deleted, deleted_version, true);
         let still_running_of_deleted = record(app.application_id, deleted, deleted_version, false);
         // A function that exists, under an application that does not.

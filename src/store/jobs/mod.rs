@@ -83,9 +83,23 @@ pub struct Enqueue {
     pub event: Arc<str>,
     pub idempotency_key: Option<String>,
     pub max_attempts: i64,
-    /// The first attempt's invocation id, and whether the key was seen before;
-    /// sent once committed.
-    pub reply: oneshot::Sender<Result<(i64, bool), String>>,
+    /// Set when this host runs the event at once: the job is stored as
+    /// claimed (RUNNING, its first attempt under way, leased until then),
+    /// with no claim of its own to write and wait for later.
+    pub lease_until: Option<i64>,
+    /// Sent once committed.
+    pub reply: oneshot::Sender<Result<Stored, String>>,
+}
+
+/// What storing an accepted event gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stored {
+    pub job_id: i64,
+    /// The first attempt's invocation.
+    pub invocation_id: i64,
+    /// The idempotency key was seen before: these are the earlier event's
+    /// ids, and nothing new was stored (nor claimed).
+    pub duplicate: bool,
 }
 
 /// A due job this host claimed (its lease runs until the claim's `lease_until`).

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::ids::IdSource;
 use super::sql::{self, values};
-use super::{describe, one_by_one, records_only, Claim, ClaimedJob, Enqueue, Round, Write, MAX_ROUND};
+use super::{describe, one_by_one, records_only, Claim, ClaimedJob, Enqueue, Round, Stored, Write, MAX_ROUND};
 use crate::store::{now_millis, Store};
 
 /// How long the writer keeps its connection with nothing to write.
@@ -252,19 +252,18 @@ async fn commit_enqueues(
     conn: &mut sqlx::AnyConnection,
     requests: &[Enqueue],
     ids: &IdSource,
-) -> Result<Vec<(i64, bool)>, sqlx::Error> {
+) -> Result<Vec<Stored>, sqlx::Error> {
     use sqlx::Row;
     let mut tx = sqlx::Connection::begin(conn).await?;
     let mut results = Vec::with_capacity(requests.len());
     // (job id, invocation id, request) of the events to insert.
     let mut fresh: Vec<(i64, i64, &Enqueue)> = Vec::with_capacity(requests.len());
-    let mut keys_in_batch: HashMap<(i64, &str, &str), i64> = HashMap::new();
+    let mut keys_in_batch: HashMap<(i64, &str, &str), Stored> = HashMap::new();
     let now = now_millis();
     for r in requests {
         if let Some(key) = &r.idempotency_key {
-            if let Some(&invocation_id) = keys_in_batch.get(&(r.application_id, r.trigger_type.as_str(), key.as_str()))
-            {
-                results.push((invocation_id, true));
+            if let Some(&earlier) = keys_in_batch.get(&(r.application_id, r.trigger_type.as_str(), key.as_str())) {
+                results.push(Stored { duplicate: true, ..earlier });
                 continue;
             }
             let existing = sqlx::query(sql::SEEN_IDEMPOTENCY_KEY)
@@ -274,34 +273,48 @@ async fn commit_enqueues(
                 .fetch_optional(&mut *tx)
                 .await?;
             if let Some(row) = existing {
-                results.push((row.try_get("invocation_id")?, true));
+                results.push(Stored {
+                    job_id: row.try_get("id")?,
+                    invocation_id: row.try_get("invocation_id")?,
+                    duplicate: true,
+                });
                 continue;
             }
         }
         let (job_id, invocation_id) = (ids.next(), ids.next());
+        let stored = Stored { job_id, invocation_id, duplicate: false };
         if let Some(key) = &r.idempotency_key {
-            keys_in_batch.insert((r.application_id, r.trigger_type.as_str(), key.as_str()), invocation_id);
+            keys_in_batch.insert((r.application_id, r.trigger_type.as_str(), key.as_str()), stored);
         }
         fresh.push((job_id, invocation_id, r));
-        results.push((invocation_id, false));
+        results.push(stored);
+    }
+    // Jobs the host claimed as it accepted them, and jobs left for a claim.
+    let (claimed, queued): (Vec<_>, Vec<_>) = fresh.iter().partition(|(_, _, r)| r.lease_until.is_some());
+    for (jobs, lease) in [(queued, false), (claimed, true)] {
+        for chunk in statement_chunks(&jobs) {
+            let statement = if lease { sql::insert_claimed_jobs(chunk.len()) } else { sql::insert_jobs(chunk.len()) };
+            let mut q = sqlx::query(&statement);
+            for (job_id, invocation_id, r) in chunk {
+                q = q
+                    .bind(*job_id)
+                    .bind(r.application_id)
+                    .bind(r.function_id)
+                    .bind(&r.trigger_type)
+                    .bind(&*r.event)
+                    .bind(r.max_attempts)
+                    .bind(now)
+                    .bind(*invocation_id)
+                    .bind(r.idempotency_key.clone())
+                    .bind(now);
+                if let Some(until) = r.lease_until {
+                    q = q.bind(until);
+                }
+            }
+            q.execute(&mut *tx).await?;
+        }
     }
     for chunk in statement_chunks(&fresh) {
-        let statement = sql::insert_jobs(chunk.len());
-        let mut q = sqlx::query(&statement);
-        for (job_id, invocation_id, r) in chunk {
-            q = q
-                .bind(*job_id)
-                .bind(r.application_id)
-                .bind(r.function_id)
-                .bind(&r.trigger_type)
-                .bind(&*r.event)
-                .bind(r.max_attempts)
-                .bind(now)
-                .bind(*invocation_id)
-                .bind(r.idempotency_key.clone())
-                .bind(now);
-        }
-        q.execute(&mut *tx).await?;
         let statement = sql::insert_queued_invocations(chunk.len());
         let mut q = sqlx::query(&statement);
         for (job_id, invocation_id, r) in chunk {

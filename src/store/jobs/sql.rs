@@ -38,20 +38,35 @@ pub(crate) const REQUEUE_RUNNING_JOBS: &str =
 
 pub(crate) const EXTEND_LEASE: &str = "UPDATE jobs SET locked_until = $1 WHERE id = $2 AND status = 'RUNNING'";
 
-/// The first delivery of key $3 for trigger type $2 of application $1.
+/// The job (id, first attempt's invocation id) of the first delivery of
+/// key $3 for trigger type $2 of application $1.
 pub(crate) const SEEN_IDEMPOTENCY_KEY: &str =
-    "SELECT invocation_id FROM jobs WHERE application_id = $1 AND trigger_type = $2 AND idempotency_key = $3";
+    "SELECT id, invocation_id FROM jobs WHERE application_id = $1 AND trigger_type = $2 AND idempotency_key = $3";
 
 /// Jobs as accepted, `rows` of them; `run_at` is also their `created_at`.
 pub(crate) fn insert_jobs(rows: usize) -> String {
-    format!("{JOB_INSERT} SELECT *, 'QUEUED' FROM (VALUES {}) AS v", values(rows, JOB_COLUMNS))
+    format!("{JOB_INSERT}, status) SELECT *, 'QUEUED' FROM (VALUES {}) AS v", values(rows, JOB_COLUMNS))
 }
 /// `insert_jobs` of one row, for SQLite (see `upsert_complete_row`).
 pub(crate) fn insert_job_row() -> String {
-    format!("{JOB_INSERT} VALUES ({}, 'QUEUED')", params(JOB_COLUMNS))
+    format!("{JOB_INSERT}, status) VALUES ({}, 'QUEUED')", params(JOB_COLUMNS))
 }
+/// Jobs as accepted and claimed by the accepting host at once: RUNNING,
+/// their first attempt counted, leased until the last column.
+pub(crate) fn insert_claimed_jobs(rows: usize) -> String {
+    format!(
+        "{JOB_INSERT}, locked_until, status, attempts) SELECT *, 'RUNNING', 1 FROM (VALUES {}) AS v",
+        values(rows, JOB_COLUMNS + 1)
+    )
+}
+/// `insert_claimed_jobs` of one row, for SQLite.
+pub(crate) fn insert_claimed_job_row() -> String {
+    format!("{JOB_INSERT}, locked_until, status, attempts) VALUES ({}, 'RUNNING', 1)", params(JOB_COLUMNS + 1))
+}
+/// The columns every accepted job binds (`JOB_COLUMNS`), the list left open
+/// for the columns that say whether it was claimed.
 const JOB_INSERT: &str = "INSERT INTO jobs (id, application_id, function_id, trigger_type, event, max_attempts, \
-     run_at, invocation_id, idempotency_key, created_at, status)";
+     run_at, invocation_id, idempotency_key, created_at";
 pub(crate) const JOB_COLUMNS: usize = 10;
 
 /// Jobs' first attempts, written QUEUED when their events are accepted.
@@ -215,6 +230,8 @@ mod tests {
             SEEN_IDEMPOTENCY_KEY.into(),
             insert_jobs(1),
             insert_job_row(),
+            insert_claimed_jobs(2),
+            insert_claimed_job_row(),
             insert_queued_invocations(1),
             insert_queued_invocation_row(),
             upsert_complete(1),

@@ -19,13 +19,14 @@ use std::time::{Duration, Instant};
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, ToSql, Transaction, TransactionBehavior};
 
 use super::ids::IdSource;
-use super::{describe, one_by_one, records_only, sql, Claim, ClaimedJob, Enqueue, Round, Write, MAX_ROUND};
+use super::{describe, one_by_one, records_only, sql, Claim, ClaimedJob, Enqueue, Round, Stored, Write, MAX_ROUND};
 use crate::store::now_millis;
 
 /// The multi-row statements' one-row forms, built once: plain `VALUES`
 /// rows, for which SQLite keeps no statement journal (an `INSERT ...
 /// SELECT` copies every page it changes into one first).
 static INSERT_JOB: LazyLock<String> = LazyLock::new(sql::insert_job_row);
+static INSERT_CLAIMED_JOB: LazyLock<String> = LazyLock::new(sql::insert_claimed_job_row);
 static INSERT_QUEUED_INVOCATION: LazyLock<String> = LazyLock::new(sql::insert_queued_invocation_row);
 static UPSERT_COMPLETE: LazyLock<String> = LazyLock::new(sql::upsert_complete_row);
 static UPSERT_RUNNING: LazyLock<String> = LazyLock::new(sql::upsert_running_row);
@@ -273,35 +274,45 @@ fn write_round(connection: &mut Connection, round: &mut Round, ids: &IdSource) -
 
 /// Stores each event as a job with its first attempt (QUEUED); a repeated
 /// idempotency key answers the earlier event's invocation instead.
-fn enqueue(tx: &Transaction, requests: &[Enqueue], ids: &IdSource) -> rusqlite::Result<Vec<(i64, bool)>> {
+fn enqueue(tx: &Transaction, requests: &[Enqueue], ids: &IdSource) -> rusqlite::Result<Vec<Stored>> {
     let mut seen = tx.prepare_cached(sql::SEEN_IDEMPOTENCY_KEY)?;
-    let mut job = tx.prepare_cached(&INSERT_JOB)?;
+    let mut insert_queued = tx.prepare_cached(&INSERT_JOB)?;
+    let mut insert_claimed = tx.prepare_cached(&INSERT_CLAIMED_JOB)?;
     let mut invocation = tx.prepare_cached(&INSERT_QUEUED_INVOCATION)?;
     let now = now_millis();
     let mut results = Vec::with_capacity(requests.len());
     for r in requests {
         if let Some(key) = &r.idempotency_key {
             // Earlier in this round too: the insert below is visible here.
-            if let Some(invocation_id) =
-                seen.query_row(params![r.application_id, r.trigger_type, key], |row| row.get(0)).optional()?
-            {
-                results.push((invocation_id, true));
+            let earlier = seen
+                .query_row(params![r.application_id, r.trigger_type, key], |row| {
+                    Ok(Stored { job_id: row.get(0)?, invocation_id: row.get(1)?, duplicate: true })
+                })
+                .optional()?;
+            if let Some(earlier) = earlier {
+                results.push(earlier);
                 continue;
             }
         }
-        let (job_id, invocation_id) = (ids.next(), ids.next());
-        job.execute(params![
-            job_id,
-            r.application_id,
-            r.function_id,
-            r.trigger_type,
-            &*r.event,
-            r.max_attempts,
-            now,
-            invocation_id,
-            r.idempotency_key,
-            now,
-        ])?;
+        let (job_id, invocation_id, event) = (ids.next(), ids.next(), &*r.event);
+        let columns: [&dyn ToSql; sql::JOB_COLUMNS] = [
+            &job_id,
+            &r.application_id,
+            &r.function_id,
+            &r.trigger_type,
+            &event,
+            &r.max_attempts,
+            &now,
+            &invocation_id,
+            &r.idempotency_key,
+            &now,
+        ];
+        match &r.lease_until {
+            None => insert_queued.execute(params_from_iter(columns))?,
+            Some(until) => {
+                insert_claimed.execute(params_from_iter(columns.into_iter().chain([until as &dyn ToSql])))?
+            }
+        };
         invocation.execute(params![
             invocation_id,
             r.application_id,
@@ -309,11 +320,11 @@ fn enqueue(tx: &Transaction, requests: &[Enqueue], ids: &IdSource) -> rusqlite::
             r.version_id,
             r.version_number,
             r.trigger_type,
-            &*r.event,
+            event,
             now,
             job_id,
         ])?;
-        results.push((invocation_id, false));
+        results.push(Stored { job_id, invocation_id, duplicate: false });
     }
     Ok(results)
 }
@@ -456,6 +467,7 @@ mod tests {
             event: "{}".into(),
             idempotency_key: None,
             max_attempts: 3,
+            lease_until: None,
             reply,
         };
         Round { enqueues: vec![enqueue], ..Round::default() }
