@@ -7,7 +7,7 @@
 
 ((globalThis) => {
   const core = globalThis.Deno.core;
-  const { op_chatfn_log, op_chatfn_now } = core.ops;
+  const { op_chatfn_log, op_chatfn_now, op_chatfn_returned, op_chatfn_settled_without } = core.ops;
 
   const {
     ArrayIsArray,
@@ -24,6 +24,8 @@
     ObjectFreeze,
     ObjectKeys,
     ObjectPrototypeIsPrototypeOf,
+    PromisePrototypeThen,
+    PromiseReject,
     SafeMap,
     SafeSet,
     StringPrototypeSlice,
@@ -484,6 +486,28 @@
     return json;
   }
 
+  // `invoke`, its end told to the host by an op instead of the host
+  // watching the promise (which builds two V8 functions per call through
+  // the API, a slow path). A rejection is kept for `takeFailure`, so that
+  // the host turns it into an error as it turns any rejected promise.
+  let failure;
+  function returned(json) {
+    if (json === undefined) op_chatfn_settled_without(false);
+    else op_chatfn_returned(json);
+  }
+  function threw(error) {
+    failure = error;
+    op_chatfn_settled_without(true);
+  }
+  function invokeSettling(key, eventJson, contextJson) {
+    PromisePrototypeThen(invoke(key, eventJson, contextJson), returned, threw);
+  }
+  function takeFailure() {
+    const error = failure;
+    failure = undefined;
+    return PromiseReject(error);
+  }
+
   // Bytes an op answered live outside the runtime's ArrayBuffer budget; a
   // copy made here is counted against it (and refused past it), so a
   // script cannot keep more than its budget by holding on to op answers.
@@ -496,7 +520,8 @@
 
   // `defineGlobal` is for the capability scripts that follow this one.
   globalThis.__chatfnHost = {
-    setEnv, runInit, exposeExports, load, registerModule, invoke, useContextFactory, useRequire, defineGlobal,
+    setEnv, runInit, exposeExports, load, registerModule, invokeSettling, takeFailure, useContextFactory, useRequire,
+    defineGlobal,
     useConsoleFormat, counted,
   };
 })(globalThis);

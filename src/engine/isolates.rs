@@ -8,7 +8,7 @@
 use std::sync::mpsc;
 use std::sync::OnceLock;
 
-use deno_core::{JsRuntime, JsRuntimeForSnapshot, RuntimeOptions};
+use deno_core::{JsRuntime, JsRuntimeForSnapshot, OpState, RuntimeOptions};
 
 use super::console::{op_chatfn_log, ConsoleCapture};
 
@@ -24,9 +24,45 @@ fn op_chatfn_now() -> f64 {
     (elapsed.as_micros() as f64) / 1000.0
 }
 
+/// How the handler's promise ended, told by the runtime's `invokeSettling`
+/// (bootstrap.js) and taken by `LiveRuntime::invoke`.
+pub(super) enum Settled {
+    /// Resolved, with the JSON of its value (`None`: `undefined`).
+    Returned(Option<String>),
+    /// Rejected; `takeFailure` gives the reason as a rejected promise.
+    Threw,
+}
+
+/// The running invocation's end once known, and who waits for it.
+#[derive(Default)]
+pub(super) struct Settlement {
+    pub settled: Option<Settled>,
+    pub waiting: Option<std::task::Waker>,
+}
+
+impl Settlement {
+    fn settle(state: &mut OpState, settled: Settled) {
+        let settlement = state.borrow_mut::<Settlement>();
+        settlement.settled = Some(settled);
+        if let Some(waiting) = settlement.waiting.take() {
+            waiting.wake();
+        }
+    }
+}
+
+#[deno_core::op2(fast)]
+fn op_chatfn_returned(state: &mut OpState, #[string] json: String) {
+    Settlement::settle(state, Settled::Returned(Some(json)));
+}
+
+#[deno_core::op2(fast)]
+fn op_chatfn_settled_without(state: &mut OpState, threw: bool) {
+    Settlement::settle(state, if threw { Settled::Threw } else { Settled::Returned(None) });
+}
+
 deno_core::extension!(
     chatfn_runtime,
-    ops = [op_chatfn_log, op_chatfn_now],
+    ops = [op_chatfn_log, op_chatfn_now, op_chatfn_returned, op_chatfn_settled_without],
     // Tenant code cannot reach `Deno.core.ops` (the host deletes it), but
     // ops that could crash or write to the host's stdout are disabled anyway.
     middleware = |op| match op.name {
@@ -35,6 +71,7 @@ deno_core::extension!(
     },
     state = |state| {
         state.put(ConsoleCapture::default());
+        state.put(Settlement::default());
     },
 );
 

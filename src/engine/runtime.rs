@@ -16,7 +16,7 @@ use deno_core::{v8, JsRuntime, ModuleSpecifier, PollEventLoopOptions, RuntimeOpt
 use super::console::{ConsoleCapture, ConsoleLimits, LogLine};
 
 use super::context::ContextBinding;
-use super::isolates::{extensions, startup_snapshot};
+use super::isolates::{extensions, startup_snapshot, Settled, Settlement};
 use super::limits::{Guard, Limits, Trip};
 use super::loader::{ChatLoader, SourceMaps};
 use super::script::{CompiledScript, Evaluation};
@@ -38,7 +38,8 @@ struct Host {
     expose_exports: v8::Global<v8::Function>,
     load: v8::Global<v8::Function>,
     register_module: v8::Global<v8::Function>,
-    invoke: v8::Global<v8::Function>,
+    invoke_settling: v8::Global<v8::Function>,
+    take_failure: v8::Global<v8::Function>,
 }
 
 /// How a step in a runtime failed.
@@ -122,7 +123,8 @@ impl LiveRuntime {
                 expose_exports: entry("exposeExports"),
                 load: entry("load"),
                 register_module: entry("registerModule"),
-                invoke: entry("invoke"),
+                invoke_settling: entry("invokeSettling"),
+                take_failure: entry("takeFailure"),
             }
         };
 
@@ -273,10 +275,32 @@ impl LiveRuntime {
         context_json: &str,
         guard: &Arc<Guard>,
     ) -> Result<Option<String>, Failure> {
-        let invoke = self.host.invoke.clone();
-        let call = self.call(&invoke, &[function_id, event_json, context_json]);
-        match self.js.with_event_loop_promise(Box::pin(call), PollEventLoopOptions::default()).await {
-            Ok(value) => Ok(self.to_json_string(value)),
+        let state = self.js.op_state();
+        *state.borrow_mut().borrow_mut::<Settlement>() = Settlement::default();
+        let invoke = self.host.invoke_settling.clone();
+        settle_now(self.call(&invoke, &[function_id, event_json, context_json]), guard)?;
+        // Ends when bootstrap.js's `invokeSettling` tells how it went.
+        let settled = std::future::poll_fn(move |cx| {
+            let mut state = state.borrow_mut();
+            let settlement = state.borrow_mut::<Settlement>();
+            match settlement.settled.take() {
+                Some(settled) => std::task::Poll::Ready(Ok::<_, CoreError>(settled)),
+                None => {
+                    settlement.waiting = Some(cx.waker().clone());
+                    std::task::Poll::Pending
+                }
+            }
+        });
+        match self.js.with_event_loop_promise(Box::pin(settled), PollEventLoopOptions::default()).await {
+            Ok(Settled::Returned(json)) => Ok(json),
+            Ok(Settled::Threw) => {
+                let take_failure = self.host.take_failure.clone();
+                let rejected = self.call(&take_failure, &[]);
+                match self.js.with_event_loop_promise(Box::pin(rejected), PollEventLoopOptions::default()).await {
+                    Ok(_) => Err(Failure::Internal(internal("a rejected invocation had no reason to give"))),
+                    Err(error) => Err(core_failure(guard, error)),
+                }
+            }
             Err(error) => Err(core_failure(guard, error)),
         }
     }
@@ -309,16 +333,6 @@ impl LiveRuntime {
         guard: &Arc<Guard>,
     ) -> Result<(), Failure> {
         settle_now(self.call(function, args), guard)
-    }
-
-    fn to_json_string(&mut self, value: v8::Global<v8::Value>) -> Option<String> {
-        deno_core::scope!(scope, &mut self.js);
-        let value = v8::Local::new(scope, value);
-        if value.is_undefined() {
-            None
-        } else {
-            Some(value.to_rust_string_lossy(scope))
-        }
     }
 }
 
