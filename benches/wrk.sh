@@ -5,7 +5,9 @@
 # SERVE_ARGS adds flags to `chatfn serve` (e.g. "--queue-concurrency 1" to
 # measure accepts while the queue's workers are held back); PERF=1 records a
 # perf profile of the server (PERF_ALL=1: of the whole machine) into
-# /tmp/perf.data, PERF_DELAY seconds after the load starts.
+# /tmp/perf.data, PERF_DELAY seconds after the load starts. Each run also
+# prints how many invocations ran in its window (for accepted events, how
+# fast the queue kept up).
 # Needs wrk (apt-get install wrk) and curl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,11 +40,18 @@ wrk.headers["authorization"] = "Bearer $token"
 wrk.headers["content-type"] = "application/json"
 wrk.body = os.getenv("BODY")
 LUA
+# Invocations run so far (the metrics endpoint's counter, every outcome).
+ran() { curl -fs -H "authorization: Bearer $token" "$base/metrics" | awk '/^chatfn_invocations_total/ {n += $2} END {print n + 0}'; }
 run() {
   echo "== $1"
   BODY=$2 wrk -t2 -c"$connections" -d1s -s "$dir/post.lua" "$base$3" >/dev/null
+  local before after
+  before=$(ran)
   BODY=$2 wrk -t2 -c"$connections" -d"${seconds}s" --latency -s "$dir/post.lua" "$base$3" |
     grep -E 'Requests/sec|50%|99%|Non-2xx|Socket errors'
+  after=$(ran)
+  # For accepted events: how many the queue ran meanwhile (the rest wait).
+  echo "Invocations run meanwhile/sec: $(( (after - before) / seconds ))"
 }
 [ -n "${PERF:-}" ] && (sleep ${PERF_DELAY:-2}; perf record -F 999 -g $([ -n "${PERF_ALL:-}" ] && echo -a || echo -p $server) -o /tmp/perf.data -- sleep 3 >/dev/null 2>&1) &
 run "blocking trigger (user.attempted.start_session)" '{"username":"jane","authParams":{"password":"x"}}' \
