@@ -81,11 +81,8 @@ struct Inner {
     slots: Arc<Semaphore>,
     /// Where jobs run (an accept may come from any serving thread).
     runtime: tokio::runtime::Handle,
-    /// Events stored QUEUED, counted; and what the count was when a claim
-    /// last found nothing more due. While they differ, a backlog may wait
-    /// in the store, and a new event does not go ahead of it.
-    queued: AtomicU64,
-    caught_up: AtomicU64,
+    /// Whether events stored QUEUED may still wait in the store.
+    backlog: Backlog,
     /// Jobs running on this host, whose leases the heartbeat extends.
     running: Mutex<std::collections::HashSet<i64>>,
 }
@@ -114,9 +111,7 @@ impl Queue {
                 stopped: Default::default(),
                 slots: Arc::new(Semaphore::new(config_concurrency)),
                 runtime: tokio::runtime::Handle::current(),
-                // A backlog until the first claim: what a previous process left.
-                queued: AtomicU64::new(1),
-                caught_up: AtomicU64::new(0),
+                backlog: Backlog::new(),
                 running: Mutex::default(),
             }),
         };
@@ -195,9 +190,7 @@ impl Queue {
     /// with no backlog to go ahead of and the queue not stopping.
     fn slot_at_once(&self) -> Option<OwnedSemaphorePermit> {
         let inner = &self.inner;
-        if inner.stopped.load(Ordering::Acquire)
-            || inner.queued.load(Ordering::Acquire) != inner.caught_up.load(Ordering::Acquire)
-        {
+        if inner.stopped.load(Ordering::Acquire) || !inner.backlog.is_clear() {
             return None;
         }
         inner.slots.clone().try_acquire_owned().ok()
@@ -205,7 +198,7 @@ impl Queue {
 
     /// An event was stored QUEUED: a claim is to find it.
     fn queued_one(&self) {
-        self.inner.queued.fetch_add(1, Ordering::AcqRel);
+        self.inner.backlog.queued_one();
         self.inner.wake.notify_one();
     }
 
@@ -259,17 +252,17 @@ impl Queue {
             let claimed = if free == 0 {
                 Vec::new()
             } else {
-                let queued = self.inner.queued.load(Ordering::Acquire);
-                let claimed = self.claim(free as i64).await.unwrap_or_else(|e| {
+                let began = self.inner.backlog.claim_begins();
+                let claimed = self.claim(free as i64).await;
+                // Fewer than asked for: nothing more was due when it ran.
+                let short = claimed.as_ref().is_ok_and(|jobs| jobs.len() < free);
+                if short {
+                    self.inner.backlog.claimed_all(began);
+                }
+                claimed.unwrap_or_else(|e| {
                     tracing::error!(error = %e, "claiming jobs failed");
                     Vec::new()
-                });
-                if claimed.len() < free {
-                    // Nothing more was due: events stored QUEUED since the
-                    // claim began are still to be found.
-                    self.inner.caught_up.store(queued, Ordering::Release);
-                }
-                claimed
+                })
             };
             if claimed.is_empty() {
                 if free == 0 {
@@ -374,6 +367,43 @@ impl Queue {
     }
 }
 
+/// Whether events stored QUEUED may still wait in the store, so that a new
+/// event must not run ahead of them. Events queued are counted; a claim
+/// that comes back short (nothing more was due) clears the events counted
+/// before it began, not those queued while it ran.
+struct Backlog {
+    queued: AtomicU64,
+    caught_up: AtomicU64,
+}
+
+/// How many events had been queued when a claim began.
+#[derive(Debug, Clone, Copy)]
+struct ClaimBegan(u64);
+
+impl Backlog {
+    /// A backlog until the first claim: what a previous process left.
+    fn new() -> Backlog {
+        Backlog { queued: AtomicU64::new(1), caught_up: AtomicU64::new(0) }
+    }
+
+    fn queued_one(&self) {
+        self.queued.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn claim_begins(&self) -> ClaimBegan {
+        ClaimBegan(self.queued.load(Ordering::Acquire))
+    }
+
+    /// The claim that began at `began` found nothing more due.
+    fn claimed_all(&self, began: ClaimBegan) {
+        self.caught_up.fetch_max(began.0, Ordering::AcqRel);
+    }
+
+    fn is_clear(&self) -> bool {
+        self.queued.load(Ordering::Acquire) == self.caught_up.load(Ordering::Acquire)
+    }
+}
+
 /// A job running on this host, in `Inner::running` until it ends.
 struct Running<'a> {
     inner: &'a Inner,
@@ -404,5 +434,41 @@ async fn heartbeat(queue: std::sync::Weak<Inner>, lease: Duration) {
         for job_id in running {
             inner.dispatcher.recorder().extend_lease(job_id, until);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Backlog;
+
+    #[test]
+    fn a_backlog_clears_only_for_the_events_queued_before_a_claim_that_found_all() {
+        let backlog = Backlog::new();
+        assert!(!backlog.is_clear(), "what a previous process left may wait");
+        let first = backlog.claim_begins();
+        backlog.claimed_all(first);
+        assert!(backlog.is_clear());
+
+        // An event queued while a claim runs may have been committed after
+        // the claim's query: that claim coming back short does not clear it.
+        backlog.queued_one();
+        let during = backlog.claim_begins();
+        backlog.queued_one();
+        backlog.claimed_all(during);
+        assert!(!backlog.is_clear());
+        // A claim that comes back full (more may be due) clears nothing.
+        let _full = backlog.claim_begins();
+        assert!(!backlog.is_clear());
+        let after = backlog.claim_begins();
+        backlog.claimed_all(after);
+        assert!(backlog.is_clear());
+
+        // An older claim finishing late does not undo a newer one's word.
+        let older = backlog.claim_begins();
+        backlog.queued_one();
+        let newer = backlog.claim_begins();
+        backlog.claimed_all(newer);
+        backlog.claimed_all(older);
+        assert!(backlog.is_clear());
     }
 }
