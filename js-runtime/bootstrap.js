@@ -11,6 +11,7 @@
 
   const {
     ArrayIsArray,
+    ArrayPrototypeFilter,
     ArrayPrototypeJoin,
     ArrayPrototypeMap,
     ErrorPrototype,
@@ -28,7 +29,9 @@
     PromiseReject,
     SafeMap,
     SafeSet,
+    StringPrototypeIncludes,
     StringPrototypeSlice,
+    StringPrototypeSplit,
     SymbolPrototypeToString,
     SymbolToPrimitive,
     SymbolToStringTag,
@@ -388,8 +391,14 @@
 
   // A rejected promise nobody awaits is logged, not fatal: it must not fail
   // an unrelated invocation or take down the warm runtime.
+  // Its stack shows the author's frames only, as an invocation's error does.
   core.setUnhandledPromiseRejectionHandler((_promise, reason) => {
-    op_chatfn_log(LEVEL.error, `Unhandled promise rejection: ${inspect(reason, 0, new SafeSet())}`);
+    const text = inspect(reason, 0, new SafeSet());
+    const lines = ArrayPrototypeFilter(
+      StringPrototypeSplit(text, "\n"),
+      (line) => !StringPrototypeIncludes(line, "chatfn:runtime/"),
+    );
+    op_chatfn_log(LEVEL.error, `Unhandled promise rejection: ${ArrayPrototypeJoin(lines, "\n")}`);
     return true;
   });
 

@@ -328,3 +328,28 @@ async fn the_context_names_the_invocation() {
         serde_json::json!(["about", "who", "who", "user.attempted.start_session", 7, "inv-\"42\""])
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unhandled_rejection_is_logged_in_its_own_invocation_with_the_authors_frames() {
+    let engine = engine();
+    let rt = runtime("unhandled", "1", None, &[], limits(3_000));
+    let careless = function(
+        "unhandled",
+        "careless",
+        1,
+        "async function handleEvent() {\n  Promise.reject(new Error('nobody waits'));\n  return 'done';\n}",
+    );
+    let outcome = engine.invoke(request(&rt, &careless, "{}")).await;
+    assert_eq!(outcome.status, InvocationStatus::Succeeded, "{:?}", outcome.error);
+    assert_eq!(payload(&outcome), serde_json::json!("done"));
+    let logged: Vec<&str> = outcome.logs.iter().map(|line| line.message.as_str()).collect();
+    assert_eq!(logged.len(), 1, "{logged:?}");
+    assert!(logged[0].starts_with("Unhandled promise rejection: Error: nobody waits"), "{logged:?}");
+    assert!(logged[0].contains(":2:"), "the author's frame, with its line: {logged:?}");
+    assert!(!logged[0].contains("chatfn:runtime/"), "no frame of the runtime's own: {logged:?}");
+
+    // The next invocation of the warm runtime logs nothing of it.
+    let quiet = function("unhandled", "quiet", 1, "async function handleEvent() { return 1 }");
+    let next = engine.invoke(request(&rt, &quiet, "{}")).await;
+    assert!(next.logs.is_empty(), "{:?}", next.logs);
+}
