@@ -96,6 +96,19 @@ pub struct Store {
 pub(crate) const SQLITE_PRAGMAS: &str =
     "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;";
 
+/// SQLite counts every allocation it makes under a process-wide mutex, for
+/// statistics chatfn never reads; the recorder's thread took that lock for
+/// most of its mallocs. Turned off once, before the library's first use
+/// (later, SQLite refuses the change and keeps counting, which is harmless).
+fn untracked_sqlite_memory() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: a documented configuration call with its one int argument;
+        // SQLite itself refuses it (SQLITE_MISUSE) once initialized.
+        unsafe { rusqlite::ffi::sqlite3_config(rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS, 0 as std::ffi::c_int) };
+    });
+}
+
 /// The file an `sqlite:` URL names. An in-memory database is refused: the
 /// recorder writes through a connection of its own, which needs a file.
 fn sqlite_file(url: &str) -> StoreResult<std::path::PathBuf> {
@@ -125,6 +138,7 @@ impl Store {
 
     pub async fn connect(url: &str) -> StoreResult<Store> {
         sqlx::any::install_default_drivers();
+        untracked_sqlite_memory();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
