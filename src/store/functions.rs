@@ -407,7 +407,7 @@ impl Store {
                 Param::Text(contains_pattern(text)),
             );
         }
-        let from_where = format!("invocations WHERE {}", conditions.sql());
+        let from_where = format!("invocation_log WHERE {}", conditions.sql());
         let listing =
             Listing { columns: INVOCATION_COLUMNS, from_where: &from_where, order_by: "id", params: conditions.params };
         let (rows, total) = self.page(listing, page).await?;
@@ -440,12 +440,13 @@ impl Store {
     }
 
     pub async fn invocation(&self, application_id: i64, id: i64) -> StoreResult<Option<InvocationRecord>> {
-        let row =
-            sqlx::query(&format!("SELECT {INVOCATION_COLUMNS} FROM invocations WHERE id = $1 AND application_id = $2"))
-                .bind(id)
-                .bind(application_id)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {INVOCATION_COLUMNS} FROM invocation_log WHERE id = $1 AND application_id = $2"
+        ))
+        .bind(id)
+        .bind(application_id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(invocation).transpose()
     }
 }

@@ -340,14 +340,15 @@ fn is_true(row: &sqlx::any::AnyRow, column: &str) -> StoreResult<bool> {
     }
 }
 
-/// Jobs and their first (QUEUED) attempts, accepted with what caused them.
+/// Jobs (their first attempts QUEUED in the invocation log), accepted with
+/// what caused them.
 async fn insert_jobs(
     tx: &mut sqlx::Transaction<'static, sqlx::Any>,
     application_id: i64,
     jobs: &[NewJob],
     now: i64,
 ) -> StoreResult<()> {
-    let (insert_job, insert_invocation) = (sql::insert_jobs(1), sql::insert_queued_invocations(1));
+    let insert_job = sql::insert_jobs(1);
     for job in jobs {
         sqlx::query(&insert_job)
             .bind(job.job_id)
@@ -360,18 +361,8 @@ async fn insert_jobs(
             .bind(job.invocation_id)
             .bind(None::<String>)
             .bind(now)
-            .execute(&mut **tx)
-            .await?;
-        sqlx::query(&insert_invocation)
-            .bind(job.invocation_id)
-            .bind(application_id)
-            .bind(job.function_id)
             .bind(job.version_id)
             .bind(job.version_number)
-            .bind(job.trigger_type)
-            .bind(&job.event)
-            .bind(now)
-            .bind(job.job_id)
             .execute(&mut **tx)
             .await?;
     }

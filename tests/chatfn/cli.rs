@@ -360,6 +360,11 @@ fn accepted_events_survive_a_kill_9() {
         assert_eq!(i["error"]["name"], "InterruptedError", "{i:#}");
     }
     assert_eq!(all.len(), 40 + interrupted.len(), "{page:#}");
+    // Each 202's invocation id is in the log: the first attempt that ran,
+    // or the one the kill cut short (claimed, perhaps never started).
+    let logged: std::collections::HashSet<i64> = all.iter().map(|i| i["id"].as_i64().unwrap()).collect();
+    let missing: Vec<_> = accepted.iter().filter(|id| !logged.contains(id)).collect();
+    assert!(missing.is_empty(), "accepted invocations not in the log: {missing:?}\n{page:#}");
     assert!(server.stop().success());
 }
 

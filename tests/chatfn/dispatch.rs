@@ -384,6 +384,54 @@ async fn a_thousand_concurrent_events_are_all_recorded() {
     .await;
 }
 
+/// An accepted event is one job until its first attempt starts; the log
+/// shows that attempt QUEUED meanwhile, under the id the 202 gave, and then
+/// as the one row the attempt wrote.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_accepted_event_shows_queued_under_its_id_until_it_runs() {
+    each_store(|app| async move {
+        let id = deploy(
+            &app,
+            NOTIFY,
+            "async function handleEvent(e: any) { await new Promise(r => setTimeout(r, 400)); return e.user.name }",
+        )
+        .await;
+        let url = app.database_url.clone();
+        app.shutdown().await;
+        // One slot: the first event holds it while the second waits.
+        let keep: std::sync::Arc<dyn std::any::Any + Send + Sync> = std::sync::Arc::new(());
+        let app = TestApp::spawn_with(url, keep, |config| config.queue.concurrency = 1).await;
+        let mut ids = Vec::new();
+        for user in ["first", "second"] {
+            let (status, accepted) = app.post(&format!("/v1/triggers/{NOTIFY}"), notification(user)).await;
+            assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+            ids.push(accepted["invocationIds"][0].as_i64().unwrap());
+        }
+        let (status, waiting) = app.get(&format!("/v1/function-invocations/{}", ids[1])).await;
+        assert_eq!(status, StatusCode::OK, "{waiting}");
+        assert_eq!(waiting["status"], "QUEUED", "{waiting}");
+        assert_eq!(waiting["args"]["user"]["name"], "second");
+        assert_eq!((waiting["versionNumber"].as_i64(), waiting["attempt"].as_i64()), (Some(1), Some(1)), "{waiting}");
+        assert_eq!(waiting["triggerType"], NOTIFY);
+        let (_, queued) = app.get(&format!("/v1/functions/{id}/invocations?status=QUEUED")).await;
+        let queued: Vec<i64> =
+            queued["_embedded"]["invocations"].as_array().unwrap().iter().map(|i| i["id"].as_i64().unwrap()).collect();
+        assert_eq!(queued, [ids[1]], "only the waiting event is QUEUED");
+        // Another application sees none of it.
+        let other = app.second_application("other").await;
+        let (status, _) = other.get(&format!("/v1/function-invocations/{}", ids[1])).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+
+        let all =
+            invocations_when(&app, id, |all| all.iter().all(|i| i["status"] == "SUCCEEDED") && all.len() >= 2).await;
+        let logged: Vec<i64> = all.iter().map(|i| i["id"].as_i64().unwrap()).collect();
+        assert_eq!(logged, ids, "one row per event, under the accepted ids: {all:#?}");
+        assert_eq!(all[1]["result"]["payload"], "second");
+        app.shutdown().await;
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_queue_answers_429_with_retry_after() {
     let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
@@ -449,10 +497,12 @@ async fn a_job_whose_lease_lapsed_runs_again_and_its_cut_short_attempt_is_failed
     each_store(|app| async move {
         let id = deploy(&app, NOTIFY, "async function handleEvent(e: any) { return e.user.name }").await;
         let (_, version) = app.get(&format!("/v1/functions/{id}/current-version")).await;
-        // What a host that died mid-attempt leaves behind: its job RUNNING
-        // under a lease long lapsed, the attempt's record RUNNING.
+        let version_id = version["id"].as_i64().unwrap();
+        // What a host that died mid-attempt leaves behind: its jobs RUNNING
+        // under a lease long lapsed; one attempt's record RUNNING, and one
+        // attempt claimed but never started (no record yet).
         let store = app.raw_pool().await;
-        let event = notification("lapsed").to_string();
+        let (started, never_started) = (notification("started").to_string(), notification("never started").to_string());
         // One transaction, so that no claim sees the job without its record.
         let mut tx = store.begin().await.unwrap();
         sqlx::query(
@@ -461,35 +511,83 @@ async fn a_job_whose_lease_lapsed_runs_again_and_its_cut_short_attempt_is_failed
         )
         .bind(app.application_id)
         .bind(id)
-        .bind(version["id"].as_i64().unwrap())
+        .bind(version_id)
         .bind(NOTIFY)
-        .bind(&event)
+        .bind(&started)
         .execute(&mut *tx)
         .await
         .unwrap();
-        sqlx::query(
-            "INSERT INTO jobs (id, application_id, function_id, trigger_type, event, status, attempts, max_attempts, \
-             run_at, locked_until, invocation_id, created_at) VALUES (1001, $1, $2, $3, $4, 'RUNNING', 1, 3, 1, 1, 2001, 1)",
-        )
-        .bind(app.application_id)
-        .bind(id)
-        .bind(NOTIFY)
-        .bind(&event)
-        .execute(&mut *tx)
-        .await
-        .unwrap();
+        for (job, invocation, event) in [(1001, 2001, &started), (1002, 2002, &never_started)] {
+            sqlx::query(
+                "INSERT INTO jobs (id, application_id, function_id, version_id, version_number, trigger_type, event, \
+                 status, attempts, max_attempts, run_at, locked_until, invocation_id, created_at) \
+                 VALUES ($1, $2, $3, $4, 1, $5, $6, 'RUNNING', 1, 3, 1, 1, $7, 1)",
+            )
+            .bind(job)
+            .bind(app.application_id)
+            .bind(id)
+            .bind(version_id)
+            .bind(NOTIFY)
+            .bind(event)
+            .bind(invocation)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        }
         tx.commit().await.unwrap();
         store.close().await;
 
-        let all = invocations_when(&app, id, |all| all.iter().any(|i| i["status"] == "SUCCEEDED")).await;
-        assert_eq!(all.len(), 2, "{all:#?}");
-        assert_eq!(all[0]["id"], 2001);
-        assert_eq!(all[0]["status"], "FAILED");
-        assert_eq!(all[0]["error"]["name"], "InterruptedError");
-        assert_eq!(all[1]["attempt"], 2);
-        assert_eq!(all[1]["result"]["payload"], "lapsed");
+        let all =
+            invocations_when(&app, id, |all| all.iter().filter(|i| i["status"] == "SUCCEEDED").count() == 2).await;
+        assert_eq!(all.len(), 4, "{all:#?}");
+        for (cut_short, user) in [(2001, "started"), (2002, "never started")] {
+            let first = all.iter().find(|i| i["id"] == cut_short).unwrap_or_else(|| panic!("{cut_short}: {all:#?}"));
+            assert_eq!(first["status"], "FAILED", "{first:#}");
+            assert_eq!(first["error"]["name"], "InterruptedError");
+            assert_eq!(first["args"]["user"]["name"], user);
+            let again = all.iter().find(|i| i["status"] == "SUCCEEDED" && i["args"]["user"]["name"] == user).unwrap();
+            assert_eq!(again["attempt"], 2, "{again:#}");
+            assert_eq!(again["result"]["payload"], user);
+        }
     })
     .await;
+}
+
+/// SQLite has one host: on a restart, what it had claimed and not started
+/// is recorded as cut short at once (no lease to wait out), and runs again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_host_records_the_attempts_it_claimed_and_never_started() {
+    let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let url = format!("sqlite://{}", dir.path().join("restart.db").display());
+    let app = TestApp::spawn(url.clone(), dir.clone()).await;
+    let id = deploy(&app, NOTIFY, "async function handleEvent(e: any) { return e.user.name }").await;
+    let (_, version) = app.get(&format!("/v1/functions/{id}/current-version")).await;
+    app.shutdown().await;
+    let store = app.raw_pool().await;
+    // Claimed under a lease that has not lapsed, never started.
+    sqlx::query(
+        "INSERT INTO jobs (id, application_id, function_id, version_id, version_number, trigger_type, event, \
+         status, attempts, max_attempts, run_at, locked_until, invocation_id, created_at) \
+         VALUES (1001, $1, $2, $3, 1, $4, $5, 'RUNNING', 1, 3, 1, $6, 2001, 1)",
+    )
+    .bind(app.application_id)
+    .bind(id)
+    .bind(version["id"].as_i64().unwrap())
+    .bind(NOTIFY)
+    .bind(notification("claimed").to_string())
+    .bind(chatfn::store::now_millis() + 3_600_000)
+    .execute(&store)
+    .await
+    .unwrap();
+    store.close().await;
+
+    let restarted = TestApp::spawn(url, dir.clone()).await;
+    let all = invocations_when(&restarted, id, |all| all.iter().any(|i| i["status"] == "SUCCEEDED")).await;
+    assert_eq!(all.len(), 2, "{all:#?}");
+    assert_eq!((&all[0]["id"], &all[0]["status"]), (&json!(2001), &json!("FAILED")), "{all:#?}");
+    assert_eq!(all[0]["error"]["name"], "InterruptedError");
+    assert_eq!((&all[1]["attempt"], &all[1]["result"]["payload"]), (&json!(2), &json!("claimed")));
+    restarted.shutdown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

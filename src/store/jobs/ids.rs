@@ -46,12 +46,17 @@ impl IdSource {
 /// session that holds its tag.
 pub(crate) async fn start(store: &Store) -> StoreResult<(Arc<IdSource>, HostTagSession)> {
     use sqlx::Row;
+    // A queued event's first attempt has its id in its job until it starts.
     let largest: i64 = sqlx::query(
-        "SELECT COALESCE((SELECT MAX(id) FROM invocations), 0) AS i, COALESCE((SELECT MAX(id) FROM jobs), 0) AS j",
+        "SELECT COALESCE((SELECT MAX(id) FROM invocations), 0) AS i, COALESCE((SELECT MAX(id) FROM jobs), 0) AS j, \
+         COALESCE((SELECT MAX(invocation_id) FROM jobs), 0) AS q",
     )
     .fetch_one(store.pool())
     .await
-    .and_then(|row| Ok(row.try_get::<i64, _>("i")?.max(row.try_get::<i64, _>("j")?)))?;
+    .and_then(|row| {
+        let [i, j, q] = ["i", "j", "q"].map(|column| row.try_get::<i64, _>(column));
+        Ok(i?.max(j?).max(q?))
+    })?;
     let (tag, session) = host_tag(store).await?;
     Ok((Arc::new(IdSource::new(tag, largest)), session))
 }

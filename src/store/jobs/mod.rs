@@ -73,7 +73,8 @@ pub struct JobDone {
     pub last_error: Option<String>,
 }
 
-/// A non-blocking event to store as a job with its first (QUEUED) attempt.
+/// A non-blocking event to store as a job (its first attempt QUEUED in the
+/// invocation log until it starts).
 pub struct Enqueue {
     pub application_id: i64,
     pub function_id: i64,
@@ -112,7 +113,7 @@ pub struct ClaimedJob {
     /// Attempts so far, this one included.
     pub attempts: i64,
     pub max_attempts: i64,
-    /// The first attempt's invocation (written QUEUED when accepted).
+    /// The first attempt's invocation (recorded when it starts).
     pub invocation_id: i64,
 }
 

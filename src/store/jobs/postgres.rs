@@ -218,6 +218,12 @@ async fn claim(conn: &mut sqlx::AnyConnection, c: &Claim) -> Result<Vec<ClaimedJ
             .bind(job.id)
             .execute(&mut *conn)
             .await?;
+        sqlx::query(sql::RECORD_NEVER_STARTED_OF_JOB)
+            .bind(sql::INTERRUPTED)
+            .bind(now)
+            .bind(job.id)
+            .execute(&mut *conn)
+            .await?;
         sqlx::query(sql::FAIL_NEVER_STARTED)
             .bind(sql::INTERRUPTED)
             .bind(now)
@@ -306,30 +312,15 @@ async fn commit_enqueues(
                     .bind(now)
                     .bind(*invocation_id)
                     .bind(r.idempotency_key.clone())
-                    .bind(now);
+                    .bind(now)
+                    .bind(r.version_id)
+                    .bind(r.version_number);
                 if let Some(until) = r.lease_until {
                     q = q.bind(until);
                 }
             }
             q.execute(&mut *tx).await?;
         }
-    }
-    for chunk in statement_chunks(&fresh) {
-        let statement = sql::insert_queued_invocations(chunk.len());
-        let mut q = sqlx::query(&statement);
-        for (job_id, invocation_id, r) in chunk {
-            q = q
-                .bind(*invocation_id)
-                .bind(r.application_id)
-                .bind(r.function_id)
-                .bind(r.version_id)
-                .bind(r.version_number)
-                .bind(&r.trigger_type)
-                .bind(&*r.event)
-                .bind(now)
-                .bind(*job_id);
-        }
-        q.execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(results)

@@ -123,7 +123,13 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        // Claimed, but its first attempt never recorded as started.
+        // Claimed, but its first attempt never started: recorded as cut short
+        // (and the QUEUED rows earlier versions wrote ended so).
+        sqlx::query(sql::RECORD_NEVER_STARTED_OF_RUNNING_JOBS)
+            .bind(sql::INTERRUPTED)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(sql::FAIL_QUEUED_OF_RUNNING_JOBS).bind(sql::INTERRUPTED).bind(now).execute(&mut *tx).await?;
         let requeued = sqlx::query(sql::REQUEUE_RUNNING_JOBS).execute(&mut *tx).await?.rows_affected();
         tx.commit().await?;

@@ -19,7 +19,8 @@ macro_rules! fail_interrupted {
 
 /// After a restart on SQLite (one host): everything left running.
 pub(crate) const FAIL_ALL_RUNNING: &str = fail_interrupted!("status = 'RUNNING'");
-/// After a restart on SQLite: first attempts of jobs claimed but never started.
+/// After a restart on SQLite: first attempts of jobs claimed but never
+/// started, as earlier versions of chatfn wrote them (QUEUED rows).
 pub(crate) const FAIL_QUEUED_OF_RUNNING_JOBS: &str =
     fail_interrupted!("status = 'QUEUED' AND id IN (SELECT invocation_id FROM jobs WHERE status = 'RUNNING')");
 /// On PostgreSQL, a host taking tag $4 of $3: the blocking calls a dead
@@ -30,8 +31,33 @@ pub(crate) const FAIL_UNFINISHED_BLOCKING_OF_TAG: &str =
 /// running ($3 = job id) is over. (Two statements, not an OR, so that each
 /// is an index lookup.)
 pub(crate) const FAIL_CUT_SHORT_OF_JOB: &str = fail_interrupted!("status = 'RUNNING' AND job_id = $3");
-/// ... and its first attempt ($3 = invocation id), if it never started.
+/// ... and its first attempt ($3 = invocation id), if an earlier version of
+/// chatfn wrote it QUEUED when the event was accepted and it never started.
 pub(crate) const FAIL_NEVER_STARTED: &str = fail_interrupted!("id = $3 AND status = 'QUEUED'");
+
+/// Records as FAILED with `INTERRUPTED` ($1) at $2 the first attempts of
+/// the jobs chosen by `$where` (over `jobs j`) that were claimed but never
+/// started: an attempt has no row until it starts, and the attempt a host
+/// was given and cut short must show. Not for a function deleted meanwhile
+/// (its invocations went with it).
+macro_rules! record_never_started {
+    ($where:literal) => {
+        concat!(
+            "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, trigger_type, \
+             args, status, error, attempt, created_at, finished_at, job_id) \
+             SELECT j.invocation_id, j.application_id, j.function_id, j.version_id, j.version_number, \
+             j.trigger_type, j.event, 'FAILED', $1, 1, j.created_at, $2, j.id FROM jobs j WHERE ",
+            $where,
+            " AND j.version_id IS NOT NULL \
+             AND NOT EXISTS (SELECT 1 FROM invocations i WHERE i.id = j.invocation_id) \
+             AND EXISTS (SELECT 1 FROM functions f WHERE f.id = j.function_id)"
+        )
+    };
+}
+/// A job ($3) claimed again after its lease lapsed.
+pub(crate) const RECORD_NEVER_STARTED_OF_JOB: &str = record_never_started!("j.id = $3");
+/// After a restart on SQLite: every job left claimed.
+pub(crate) const RECORD_NEVER_STARTED_OF_RUNNING_JOBS: &str = record_never_started!("j.status = 'RUNNING'");
 
 pub(crate) const REQUEUE_RUNNING_JOBS: &str =
     "UPDATE jobs SET status = 'QUEUED', locked_until = NULL WHERE status = 'RUNNING'";
@@ -44,6 +70,9 @@ pub(crate) const SEEN_IDEMPOTENCY_KEY: &str =
     "SELECT id, invocation_id FROM jobs WHERE application_id = $1 AND trigger_type = $2 AND idempotency_key = $3";
 
 /// Jobs as accepted, `rows` of them; `run_at` is also their `created_at`.
+/// A job's first attempt gets its invocation row when it starts (until
+/// then `invocation_log` shows it QUEUED from the job): one row written per
+/// accepted event, not a job and a QUEUED invocation to update later.
 pub(crate) fn insert_jobs(rows: usize) -> String {
     format!("{JOB_INSERT}, status) SELECT *, 'QUEUED' FROM (VALUES {}) AS v", values(rows, JOB_COLUMNS))
 }
@@ -66,20 +95,8 @@ pub(crate) fn insert_claimed_job_row() -> String {
 /// The columns every accepted job binds (`JOB_COLUMNS`), the list left open
 /// for the columns that say whether it was claimed.
 const JOB_INSERT: &str = "INSERT INTO jobs (id, application_id, function_id, trigger_type, event, max_attempts, \
-     run_at, invocation_id, idempotency_key, created_at";
-pub(crate) const JOB_COLUMNS: usize = 10;
-
-/// Jobs' first attempts, written QUEUED when their events are accepted.
-pub(crate) fn insert_queued_invocations(rows: usize) -> String {
-    format!("{QUEUED_INSERT} SELECT *, 'QUEUED', 1 FROM (VALUES {}) AS v", values(rows, QUEUED_INVOCATION_COLUMNS))
-}
-/// `insert_queued_invocations` of one row, for SQLite.
-pub(crate) fn insert_queued_invocation_row() -> String {
-    format!("{QUEUED_INSERT} VALUES ({}, 'QUEUED', 1)", params(QUEUED_INVOCATION_COLUMNS))
-}
-const QUEUED_INSERT: &str = "INSERT INTO invocations (id, application_id, function_id, version_id, version_number, \
-     trigger_type, args, created_at, job_id, status, attempt)";
-pub(crate) const QUEUED_INVOCATION_COLUMNS: usize = 9;
+     run_at, invocation_id, idempotency_key, created_at, version_id, version_number";
+pub(crate) const JOB_COLUMNS: usize = 12;
 
 /// Keeps the rows (of a `VALUES` list named `v`, function id third) whose
 /// function still exists: a function deleted while it ran takes its
@@ -91,9 +108,9 @@ macro_rules! of_existing_functions {
     };
 }
 
-/// Invocations started and finished within one round: one row each. A
-/// queued job's first attempt was written (QUEUED) when the event was
-/// accepted, so the attempt takes that row over.
+/// Invocations started and finished within one round: one row each. (An
+/// upsert: earlier versions of chatfn wrote a job's first attempt QUEUED
+/// when its event was accepted, and the attempt takes that row over.)
 pub(crate) fn upsert_complete(rows: usize) -> String {
     format!(
         "{COMPLETE_INSERT} SELECT * FROM (VALUES {}) AS v {} {COMPLETE_UPDATE}",
@@ -225,6 +242,8 @@ mod tests {
             FAIL_UNFINISHED_BLOCKING_OF_TAG.into(),
             FAIL_CUT_SHORT_OF_JOB.into(),
             FAIL_NEVER_STARTED.into(),
+            RECORD_NEVER_STARTED_OF_JOB.into(),
+            RECORD_NEVER_STARTED_OF_RUNNING_JOBS.into(),
             REQUEUE_RUNNING_JOBS.into(),
             EXTEND_LEASE.into(),
             SEEN_IDEMPOTENCY_KEY.into(),
@@ -232,8 +251,6 @@ mod tests {
             insert_job_row(),
             insert_claimed_jobs(2),
             insert_claimed_job_row(),
-            insert_queued_invocations(1),
-            insert_queued_invocation_row(),
             upsert_complete(1),
             upsert_complete_row(),
             FUNCTION_EXISTS.into(),

@@ -27,7 +27,6 @@ use crate::store::now_millis;
 /// SELECT` copies every page it changes into one first).
 static INSERT_JOB: LazyLock<String> = LazyLock::new(sql::insert_job_row);
 static INSERT_CLAIMED_JOB: LazyLock<String> = LazyLock::new(sql::insert_claimed_job_row);
-static INSERT_QUEUED_INVOCATION: LazyLock<String> = LazyLock::new(sql::insert_queued_invocation_row);
 static UPSERT_COMPLETE: LazyLock<String> = LazyLock::new(sql::upsert_complete_row);
 static UPSERT_RUNNING: LazyLock<String> = LazyLock::new(sql::upsert_running_row);
 
@@ -272,13 +271,13 @@ fn write_round(connection: &mut Connection, round: &mut Round, ids: &IdSource) -
     Ok(())
 }
 
-/// Stores each event as a job with its first attempt (QUEUED); a repeated
-/// idempotency key answers the earlier event's invocation instead.
+/// Stores each event as a job (its first attempt QUEUED in the invocation
+/// log); a repeated idempotency key answers the earlier event's invocation
+/// instead.
 fn enqueue(tx: &Transaction, requests: &[Enqueue], ids: &IdSource) -> rusqlite::Result<Vec<Stored>> {
     let mut seen = tx.prepare_cached(sql::SEEN_IDEMPOTENCY_KEY)?;
     let mut insert_queued = tx.prepare_cached(&INSERT_JOB)?;
     let mut insert_claimed = tx.prepare_cached(&INSERT_CLAIMED_JOB)?;
-    let mut invocation = tx.prepare_cached(&INSERT_QUEUED_INVOCATION)?;
     let now = now_millis();
     let mut results = Vec::with_capacity(requests.len());
     for r in requests {
@@ -306,6 +305,8 @@ fn enqueue(tx: &Transaction, requests: &[Enqueue], ids: &IdSource) -> rusqlite::
             &invocation_id,
             &r.idempotency_key,
             &now,
+            &r.version_id,
+            &r.version_number,
         ];
         match &r.lease_until {
             None => insert_queued.execute(params_from_iter(columns))?,
@@ -313,17 +314,6 @@ fn enqueue(tx: &Transaction, requests: &[Enqueue], ids: &IdSource) -> rusqlite::
                 insert_claimed.execute(params_from_iter(columns.into_iter().chain([until as &dyn ToSql])))?
             }
         };
-        invocation.execute(params![
-            invocation_id,
-            r.application_id,
-            r.function_id,
-            r.version_id,
-            r.version_number,
-            r.trigger_type,
-            event,
-            now,
-            job_id,
-        ])?;
         results.push(Stored { job_id, invocation_id, duplicate: false });
     }
     Ok(results)
@@ -370,10 +360,12 @@ fn claim(tx: &Transaction, c: &Claim) -> rusqlite::Result<Vec<ClaimedJob>> {
     // A job claimed again after a lapsed lease: the attempt its host cut
     // short is over, not RUNNING (nor, if it never started, QUEUED).
     let mut cut_short = tx.prepare_cached(sql::FAIL_CUT_SHORT_OF_JOB)?;
-    let mut never_started = tx.prepare_cached(sql::FAIL_NEVER_STARTED)?;
+    let mut never_started = tx.prepare_cached(sql::RECORD_NEVER_STARTED_OF_JOB)?;
+    let mut never_started_earlier = tx.prepare_cached(sql::FAIL_NEVER_STARTED)?;
     for job in jobs.iter().filter(|j| j.attempts > 1) {
         cut_short.execute(params![sql::INTERRUPTED, now, job.id])?;
-        never_started.execute(params![sql::INTERRUPTED, now, job.invocation_id])?;
+        never_started.execute(params![sql::INTERRUPTED, now, job.id])?;
+        never_started_earlier.execute(params![sql::INTERRUPTED, now, job.invocation_id])?;
     }
     Ok(jobs)
 }

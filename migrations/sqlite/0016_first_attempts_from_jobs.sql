@@ -1,0 +1,1 @@
+../shared/0016_first_attempts_from_jobs.sql
