@@ -440,13 +440,21 @@ impl Store {
     }
 
     pub async fn invocation(&self, application_id: i64, id: i64) -> StoreResult<Option<InvocationRecord>> {
-        let row = sqlx::query(&format!(
-            "SELECT {INVOCATION_COLUMNS} FROM invocation_log WHERE id = $1 AND application_id = $2"
-        ))
-        .bind(id)
-        .bind(application_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(invocation).transpose()
+        // A recorded attempt by its key first; only an id without a row (a
+        // first attempt not started) reads the log's arms over the
+        // application's active jobs, which have no index by invocation.
+        for source in ["invocations", "invocation_log"] {
+            let row = sqlx::query(&format!(
+                "SELECT {INVOCATION_COLUMNS} FROM {source} WHERE id = $1 AND application_id = $2"
+            ))
+            .bind(id)
+            .bind(application_id)
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some(row) = row {
+                return invocation(&row).map(Some);
+            }
+        }
+        Ok(None)
     }
 }
