@@ -252,7 +252,8 @@ fn write_round(connection: &mut Connection, round: &mut Round, ids: &IdSource) -
         return Ok(());
     }
     let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let accepted = enqueue(&tx, &round.enqueues, ids)?;
+    let kept = existing_functions(&tx, round)?;
+    let accepted = enqueue(&tx, &round.enqueues, &kept, ids)?;
     {
         let mut extend = tx.prepare_cached(sql::EXTEND_LEASE)?;
         for (job_id, until) in &round.extends {
@@ -260,7 +261,7 @@ fn write_round(connection: &mut Connection, round: &mut Round, ids: &IdSource) -
         }
     }
     let claimed = round.claims.iter().map(|c| claim(&tx, c)).collect::<rusqlite::Result<Vec<_>>>()?;
-    record(&tx, round)?;
+    record(&tx, round, &kept)?;
     tx.commit()?;
     for (e, result) in round.enqueues.drain(..).zip(accepted) {
         let _ = e.reply.send(Ok(result));
@@ -274,18 +275,11 @@ fn write_round(connection: &mut Connection, round: &mut Round, ids: &IdSource) -
 /// Stores each event as a job (its first attempt QUEUED in the invocation
 /// log); a repeated idempotency key answers the earlier event's invocation
 /// instead.
-fn enqueue(tx: &Transaction, requests: &[Enqueue], ids: &IdSource) -> rusqlite::Result<Vec<Stored>> {
+/// `kept`: which of the round's functions exist.
+fn enqueue(tx: &Transaction, requests: &[Enqueue], kept: &[i64], ids: &IdSource) -> rusqlite::Result<Vec<Stored>> {
     let mut seen = tx.prepare_cached(sql::SEEN_IDEMPOTENCY_KEY)?;
     let mut insert_queued = tx.prepare_cached(&INSERT_JOB)?;
     let mut insert_claimed = tx.prepare_cached(&INSERT_CLAIMED_JOB)?;
-    // An event for a function deleted meanwhile is refused: one lookup per
-    // function in the round (a trigger on each row cost the writer about a
-    // microsecond per event). As a constraint error, so that the round's
-    // other events are then stored one at a time and only this one refused.
-    let kept = existing_functions(tx, requests.iter().map(|r| r.function_id))?;
-    if let Some(gone) = requests.iter().find(|r| !kept.contains(&r.function_id)) {
-        return Err(no_such_function(gone.function_id));
-    }
     let now = now_millis();
     let mut results = Vec::with_capacity(requests.len());
     for r in requests {
@@ -300,6 +294,13 @@ fn enqueue(tx: &Transaction, requests: &[Enqueue], ids: &IdSource) -> rusqlite::
                 results.push(earlier);
                 continue;
             }
+        }
+        // An event for a function deleted meanwhile is refused (a trigger on
+        // each row had cost the writer about a microsecond per event), as a
+        // constraint error: the round's other events are then stored one at
+        // a time, and only this one refused.
+        if !kept.contains(&r.function_id) {
+            return Err(no_such_function(r.function_id));
         }
         let (job_id, invocation_id, event) = (ids.next(), ids.next(), &*r.event);
         let columns: [&dyn ToSql; sql::JOB_COLUMNS] = [
@@ -391,10 +392,9 @@ fn started(s: &super::Started) -> [&dyn ToSql; 7] {
     [&s.id, &s.application_id, &s.function_id, &s.version_id, &s.version_number, &s.trigger_type, &s.args]
 }
 
-/// Invocation records and job states.
-fn record(tx: &Transaction, round: &Round) -> rusqlite::Result<()> {
-    let starts = round.complete.iter().map(|(s, _)| s).chain(&round.running);
-    let kept = existing_functions(tx, starts.map(|s| s.function_id))?;
+/// Invocation records and job states; `kept`: which of the round's
+/// functions exist.
+fn record(tx: &Transaction, round: &Round, kept: &[i64]) -> rusqlite::Result<()> {
     let mut complete = tx.prepare_cached(&UPSERT_COMPLETE)?;
     for (s, end) in round.complete.iter().filter(|(s, _)| kept.contains(&s.function_id)) {
         let (status, test) = (end.status.as_str(), s.test as i64);
@@ -438,10 +438,13 @@ fn record(tx: &Transaction, round: &Round) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Which of these functions still exist: one deleted while it ran took its
-/// invocations with it, and their records are skipped (a round has records
-/// of a few functions, so this is a lookup or two per round).
-fn existing_functions(tx: &Transaction, functions: impl Iterator<Item = i64>) -> rusqlite::Result<Vec<i64>> {
+/// Which of the round's functions (of its events and its records) still
+/// exist: one deleted while it ran took its invocations with it, and their
+/// records are skipped; an event for one is refused. A round has a few
+/// functions, so this is a lookup or two per round.
+fn existing_functions(tx: &Transaction, round: &Round) -> rusqlite::Result<Vec<i64>> {
+    let starts = round.complete.iter().map(|(s, _)| s).chain(&round.running);
+    let functions = round.enqueues.iter().map(|e| e.function_id).chain(starts.map(|s| s.function_id));
     let mut functions: Vec<i64> = functions.collect();
     functions.sort_unstable();
     functions.dedup();
