@@ -46,16 +46,18 @@ impl IdSource {
 /// session that holds its tag.
 pub(crate) async fn start(store: &Store) -> StoreResult<(Arc<IdSource>, HostTagSession)> {
     use sqlx::Row;
-    // A queued event's first attempt has its id in its job until it starts.
+    // An active job's first attempt has its id only in the job until it
+    // starts (each state read over its partial index, not the whole table).
     let largest: i64 = sqlx::query(
         "SELECT COALESCE((SELECT MAX(id) FROM invocations), 0) AS i, COALESCE((SELECT MAX(id) FROM jobs), 0) AS j, \
-         COALESCE((SELECT MAX(invocation_id) FROM jobs), 0) AS q",
+         COALESCE((SELECT MAX(invocation_id) FROM jobs WHERE status = 'QUEUED'), 0) AS q, \
+         COALESCE((SELECT MAX(invocation_id) FROM jobs WHERE status = 'RUNNING'), 0) AS r",
     )
     .fetch_one(store.pool())
     .await
     .and_then(|row| {
-        let [i, j, q] = ["i", "j", "q"].map(|column| row.try_get::<i64, _>(column));
-        Ok(i?.max(j?).max(q?))
+        let [i, j, q, r] = ["i", "j", "q", "r"].map(|column| row.try_get::<i64, _>(column));
+        Ok(i?.max(j?).max(q?).max(r?))
     })?;
     let (tag, session) = host_tag(store).await?;
     Ok((Arc::new(IdSource::new(tag, largest)), session))
