@@ -2,9 +2,10 @@
 //!
 //! Accepting an event commits a job (its first attempt shows QUEUED in the
 //! invocation log, and gets its own row when it starts) before the platform
-//! gets its 202; accepts arriving together are committed in one transaction. An event that finds a worker's slot free
-//! (and no backlog) is claimed in that same commit and runs at once;
-//! otherwise workers claim due jobs with a lease, run
+//! gets its 202; accepts arriving together are committed in one
+//! transaction. An event that finds a worker's slot free (and no backlog)
+//! is claimed in that same commit and runs at once; otherwise workers
+//! claim due jobs with a lease, run
 //! them through the dispatcher, and either finish them or schedule a retry
 //! with exponential backoff and jitter; after the last attempt a job stays
 //! FAILED until re-driven. A lease that runs out (the host died mid-run)
