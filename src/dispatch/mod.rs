@@ -141,10 +141,15 @@ async fn hear_changes(inner: std::sync::Weak<Inner>, mut listener: crate::store:
         let Some(inner) = inner.upgrade() else { return };
         match heard {
             Ok(crate::store::Heard::Changed(application_id)) => inner.forget(application_id),
-            Ok(crate::store::Heard::Lost) => inner.forget_all(),
+            Ok(crate::store::Heard::UsersChanged(application_id)) => inner.store.heard_users_changed(application_id),
+            Ok(crate::store::Heard::Lost) => {
+                inner.forget_all();
+                inner.store.heard_nothing_for_a_while();
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "not hearing other hosts' changes; retrying");
                 inner.forget_all();
+                inner.store.heard_nothing_for_a_while();
                 drop(inner);
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
@@ -233,6 +238,8 @@ impl Dispatcher {
         if let Some(listener) = dispatcher.inner.store.listen_for_changes().await? {
             let task = tokio::spawn(hear_changes(Arc::downgrade(&dispatcher.inner), listener));
             *dispatcher.inner.listening.lock() = Some(task);
+            // Listening (LISTEN has returned): writes of users are heard from now on.
+            dispatcher.inner.store.hear_users_for(dispatcher.inner.config.cache_ttl);
         }
         Ok(dispatcher)
     }

@@ -1,13 +1,18 @@
 //! Changes to an application (its functions, versions, runtime, settings
 //! or policies) announced to every host sharing a PostgreSQL store, with
-//! LISTEN/NOTIFY, so that no host serves a stale version from its cache.
-//! SQLite has one host: nothing to announce.
+//! LISTEN/NOTIFY, so that no host serves a stale version from its cache;
+//! and writes of its chat users, announced by the database itself (a
+//! trigger, migration 0018: `users:<application id>`), so that no host
+//! answers a login from a stale user. SQLite has one host: nothing to
+//! announce.
 
 use sqlx::postgres::PgListener;
 
 use super::{Backend, Store, StoreError, StoreResult};
 
 const CHANNEL: &str = "chatfn_changes";
+/// How migration 0018's trigger begins its announcements.
+const USERS: &str = "users:";
 
 /// A host's subscription to the announcements.
 pub struct ChangeListener(PgListener);
@@ -16,6 +21,8 @@ pub struct ChangeListener(PgListener);
 pub enum Heard {
     /// This application changed.
     Changed(i64),
+    /// A user of this application was written.
+    UsersChanged(i64),
     /// The connection was lost and is being made again: announcements may
     /// have been missed, so every cached application is suspect.
     Lost,
@@ -24,11 +31,15 @@ pub enum Heard {
 impl ChangeListener {
     pub async fn next(&mut self) -> StoreResult<Heard> {
         match self.0.try_recv().await.map_err(|e| StoreError::Unavailable(format!("change announcements: {e}")))? {
-            Some(notification) => match notification.payload().parse() {
-                Ok(application_id) => Ok(Heard::Changed(application_id)),
+            Some(notification) => {
+                let payload = notification.payload();
+                let heard = match payload.strip_prefix(USERS) {
+                    Some(application_id) => application_id.parse().map(Heard::UsersChanged),
+                    None => payload.parse().map(Heard::Changed),
+                };
                 // Not ours: treat it as news of everything.
-                Err(_) => Ok(Heard::Lost),
-            },
+                Ok(heard.unwrap_or(Heard::Lost))
+            }
             None => Ok(Heard::Lost),
         }
     }

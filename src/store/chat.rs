@@ -2,6 +2,8 @@
 //! messages. Every query names the application, so a function (or an API
 //! client) of one application never reaches another's rows.
 
+use std::time::Instant;
+
 use sqlx::Row;
 
 use super::page::{contains, contains_pattern, Conditions};
@@ -18,57 +20,107 @@ pub struct ChatUser {
     pub created_at: i64,
 }
 
-/// An SQLite store's users by name, as the login path reads them: every
-/// login asks, and a read transaction's file locks cost more than the
-/// lookup. Exact, not a time-limited copy: this process is an SQLite
-/// store's one writer, each write of a user here drops its application's
-/// entries, and a read that raced a write is not kept. Misses are kept
-/// too (a name with no user); emptied when full.
-#[derive(Default)]
+/// Users by name, as the login path reads them: every login asks, and on
+/// SQLite a read transaction's file locks cost more than the lookup, on
+/// PostgreSQL a round trip (which had cut the login trigger's rate to a
+/// quarter). Misses are kept too (a name with no user); emptied when full.
+/// A read that raced a write is not kept (`generation`).
+/// - SQLite: exact, kept as long as it is true. This process is the
+///   store's one writer, and each write of a user here drops its
+///   application's entries.
+/// - PostgreSQL: other hosts write users too. Each write is announced to
+///   every host in its own transaction (a trigger, migration 0018), and
+///   hearing it drops the application's entries. Entries are kept only
+///   while this host hears the announcements (`hear_for`), and at most the
+///   dispatcher's cache time, the fallback should one be missed.
 pub(super) struct UsersByName {
     names: parking_lot::Mutex<Names>,
 }
 
-#[derive(Default)]
 struct Names {
     /// Moves on with every write: a read begun before it is not kept.
     generation: u64,
     entries: usize,
-    by_application: std::collections::HashMap<i64, std::collections::HashMap<Box<str>, Option<ChatUser>>>,
+    keep: Keep,
+    by_application: std::collections::HashMap<i64, std::collections::HashMap<Box<str>, (Option<ChatUser>, Instant)>>,
+}
+
+/// How long a read is kept.
+#[derive(Clone, Copy)]
+enum Keep {
+    /// Until a write here drops it (SQLite).
+    UntilWritten,
+    /// Until a write is heard, at most this long (PostgreSQL, while heard).
+    For(std::time::Duration),
+    /// Not at all (PostgreSQL before this host hears the other hosts).
+    Never,
 }
 
 const MAX_NAMES: usize = 50_000;
 
 impl UsersByName {
+    pub(super) fn new(backend: super::Backend) -> UsersByName {
+        let keep = match backend {
+            super::Backend::Sqlite => Keep::UntilWritten,
+            super::Backend::Postgres => Keep::Never,
+        };
+        let names = Names { generation: 0, entries: 0, keep, by_application: Default::default() };
+        UsersByName { names: parking_lot::Mutex::new(names) }
+    }
+
     /// The user (or that there is none), or the generation to `keep` a read under.
     fn get(&self, application_id: i64, name: &str) -> Result<Option<ChatUser>, u64> {
         let names = self.names.lock();
+        let fresh = |kept: &Instant| match names.keep {
+            Keep::UntilWritten => true,
+            Keep::For(limit) => kept.elapsed() < limit,
+            Keep::Never => false,
+        };
         match names.by_application.get(&application_id).and_then(|users| users.get(name)) {
-            Some(found) => Ok(found.clone()),
-            None => Err(names.generation),
+            Some((found, kept)) if fresh(kept) => Ok(found.clone()),
+            _ => Err(names.generation),
         }
     }
 
     fn keep(&self, generation: u64, application_id: i64, name: &str, user: Option<ChatUser>) {
         let mut names = self.names.lock();
-        if names.generation != generation {
+        if names.generation != generation || matches!(names.keep, Keep::Never) {
             return;
         }
         if names.entries >= MAX_NAMES {
             names.by_application.clear();
             names.entries = 0;
         }
-        if names.by_application.entry(application_id).or_default().insert(name.into(), user).is_none() {
+        if names.by_application.entry(application_id).or_default().insert(name.into(), (user, Instant::now())).is_none()
+        {
             names.entries += 1;
         }
     }
 
-    /// A user of the application was written (after its commit).
+    /// A user of the application was written (after its commit), here or,
+    /// as heard, on another host.
     fn changed(&self, application_id: i64) {
         let mut names = self.names.lock();
         names.generation += 1;
         if let Some(gone) = names.by_application.remove(&application_id) {
             names.entries -= gone.len();
+        }
+    }
+
+    /// Announcements may have been missed: nothing kept is trusted.
+    fn changed_all(&self) {
+        let mut names = self.names.lock();
+        names.generation += 1;
+        names.by_application.clear();
+        names.entries = 0;
+    }
+
+    /// This host hears the other hosts' writes (PostgreSQL): reads are
+    /// kept, at most `limit`.
+    fn hear_for(&self, limit: std::time::Duration) {
+        let mut names = self.names.lock();
+        if !matches!(names.keep, Keep::UntilWritten) {
+            names.keep = Keep::For(limit);
         }
     }
 }
@@ -285,39 +337,61 @@ impl Store {
         row.as_ref().map(user).transpose()
     }
 
-    /// On SQLite read on the calling thread: this is on every login's path.
+    /// Kept in memory (`UsersByName`): this is on every login's path. On
+    /// SQLite read on the calling thread.
     pub async fn chat_user_by_name(&self, application_id: i64, name: &str) -> StoreResult<Option<ChatUser>> {
-        if let Some(file) = self.sqlite_file() {
-            let generation = match self.users_by_name.get(application_id, name) {
-                Ok(known) => return Ok(known),
-                Err(generation) => generation,
-            };
-            static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-                format!("SELECT {USER_COLUMNS} FROM chat_users WHERE name = ?1 AND application_id = ?2")
-            });
-            let found = super::local_read::with_reader(file, |db| {
-                let mut statement = db.prepare_cached(&SQL)?;
-                let mut rows = statement.query(rusqlite::params![name, application_id])?;
-                let Some(row) = rows.next()? else { return Ok(None) };
-                Ok(Some(ChatUser {
-                    id: row.get("id")?,
-                    name: row.get("name")?,
-                    display_name: row.get("display_name")?,
-                    is_guest: row.get::<_, i64>("is_guest")? != 0,
-                    properties: row.get("properties")?,
-                    created_at: row.get("created_at")?,
-                }))
-            })?;
-            self.users_by_name.keep(generation, application_id, name, found.clone());
-            return Ok(found);
-        }
-        let row =
-            sqlx::query(&format!("SELECT {USER_COLUMNS} FROM chat_users WHERE name = $1 AND application_id = $2"))
+        let generation = match self.users_by_name.get(application_id, name) {
+            Ok(known) => return Ok(known),
+            Err(generation) => generation,
+        };
+        let found = match self.sqlite_file() {
+            Some(file) => {
+                static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+                    format!("SELECT {USER_COLUMNS} FROM chat_users WHERE name = ?1 AND application_id = ?2")
+                });
+                super::local_read::with_reader(file, |db| {
+                    let mut statement = db.prepare_cached(&SQL)?;
+                    let mut rows = statement.query(rusqlite::params![name, application_id])?;
+                    let Some(row) = rows.next()? else { return Ok(None) };
+                    Ok(Some(ChatUser {
+                        id: row.get("id")?,
+                        name: row.get("name")?,
+                        display_name: row.get("display_name")?,
+                        is_guest: row.get::<_, i64>("is_guest")? != 0,
+                        properties: row.get("properties")?,
+                        created_at: row.get("created_at")?,
+                    }))
+                })?
+            }
+            None => {
+                let row = sqlx::query(&format!(
+                    "SELECT {USER_COLUMNS} FROM chat_users WHERE name = $1 AND application_id = $2"
+                ))
                 .bind(name)
                 .bind(application_id)
                 .fetch_optional(&self.pool)
                 .await?;
-        row.as_ref().map(user).transpose()
+                row.as_ref().map(user).transpose()?
+            }
+        };
+        self.users_by_name.keep(generation, application_id, name, found.clone());
+        Ok(found)
+    }
+
+    /// Another host wrote a user of the application (PostgreSQL).
+    pub fn heard_users_changed(&self, application_id: i64) {
+        self.users_by_name.changed(application_id);
+    }
+
+    /// Other hosts' writes may have been missed (PostgreSQL).
+    pub fn heard_nothing_for_a_while(&self) {
+        self.users_by_name.changed_all();
+    }
+
+    /// This host hears other hosts' writes of users from now on
+    /// (PostgreSQL): users by name are kept, at most `limit`.
+    pub fn hear_users_for(&self, limit: std::time::Duration) {
+        self.users_by_name.hear_for(limit);
     }
 
     /// The application's users among `ids`, by id (one query, for a page

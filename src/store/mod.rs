@@ -85,7 +85,7 @@ pub struct Store {
     /// A PostgreSQL store's URL: change announcements are listened for on
     /// a connection of their own.
     postgres_url: Option<String>,
-    /// An SQLite store's users by name, for the login path (`chat.rs`).
+    /// Users by name, for the login path (`chat.rs`).
     users_by_name: std::sync::Arc<chat::UsersByName>,
 }
 
@@ -183,7 +183,8 @@ impl Store {
             Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&pool).await?,
         }
         let postgres_url = (backend == Backend::Postgres).then(|| url.clone());
-        Ok(Store { pool, backend, sqlite_file, postgres_url, users_by_name: Default::default() })
+        let users_by_name = std::sync::Arc::new(chat::UsersByName::new(backend));
+        Ok(Store { pool, backend, sqlite_file, postgres_url, users_by_name })
     }
 
     /// The database file of an SQLite store (its recorder opens it too).

@@ -1106,7 +1106,7 @@ fn an_invocation_is_followed_by_its_id_through_logs_and_traces() {
 /// Three `chatfn serve` hosts on one fresh PostgreSQL database behave as
 /// one: a version deployed through one is served by the others at once
 /// (their caches told by LISTEN/NOTIFY, not expired: a minute's cache
-/// here), and events accepted by all three, one host SIGKILLed mid-run,
+/// here), so is a user created or deleted through one, and events accepted by all three, one host SIGKILLed mid-run,
 /// all succeed exactly once, its jobs taken over after their short lease.
 #[test]
 fn three_hosts_on_one_postgresql_store_behave_as_one() {
@@ -1171,6 +1171,38 @@ fn three_hosts_on_one_postgresql_store_behave_as_one() {
             assert!(started.elapsed() < std::time::Duration::from_secs(5), "{base} still serves v1");
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
+    }
+    // A user created, then deleted, through the first host is seen by the
+    // others' logins at once: each keeps users by name for the login path
+    // (a minute here), told of writes by the database's announcements.
+    let session_of = |base: &str| {
+        post(base, "/v1/triggers/user.attempted.start_session", json!({"username": "zed", "authParams": {}})).1
+            ["sessionId"]
+            .clone()
+    };
+    let until = |base: &str, what: &str, seen: &dyn Fn(&Value) -> bool| {
+        let started = std::time::Instant::now();
+        while !seen(&session_of(base)) {
+            assert!(started.elapsed() < std::time::Duration::from_secs(5), "{base} {what}");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    };
+    for base in &bases[1..] {
+        assert!(session_of(base).is_null(), "{base}: no user zed yet, no session");
+    }
+    let (status, zed) = post(&bases[0], "/v1/users", json!({"name": "zed"}));
+    assert_eq!(status, 201, "{zed}");
+    for base in &bases[1..] {
+        until(base, "starts no session for zed, created on another host", &|id| id.is_i64());
+    }
+    let deleted = http
+        .delete(format!("{}/v1/users/{}", bases[0], zed["id"].as_i64().unwrap()))
+        .bearer_auth(&auth)
+        .send()
+        .unwrap();
+    assert_eq!(deleted.status().as_u16(), 200);
+    for base in &bases[1..] {
+        until(base, "still starts sessions for zed, deleted on another host", &|id| id.is_null());
     }
     // Every host is ready behind a balancer.
     for base in &bases {
