@@ -826,3 +826,72 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{ChatUser, UsersByName};
+    use crate::store::Backend;
+
+    fn ann() -> Option<ChatUser> {
+        Some(ChatUser {
+            id: 7,
+            name: "ann".into(),
+            display_name: "Ann".into(),
+            is_guest: false,
+            properties: "{}".into(),
+            created_at: 0,
+        })
+    }
+
+    /// Reads `name` through the cache as the login path does: `Some` when
+    /// the cache answered.
+    fn cached(users: &UsersByName, application_id: i64, name: &str) -> Option<Option<i64>> {
+        users.get(application_id, name).ok().map(|found| found.map(|u| u.id))
+    }
+
+    #[test]
+    fn a_postgresql_host_keeps_users_only_while_it_hears_the_other_hosts() {
+        let users = UsersByName::new(Backend::Postgres);
+        let generation = users.get(1, "ann").unwrap_err();
+        users.keep(generation, 1, "ann", ann());
+        assert_eq!(cached(&users, 1, "ann"), None, "not kept before the host listens");
+
+        users.hear_for(std::time::Duration::from_secs(60));
+        let generation = users.get(1, "ann").unwrap_err();
+        users.keep(generation, 1, "ann", ann());
+        users.keep(generation, 1, "bob", None);
+        assert_eq!(cached(&users, 1, "ann"), Some(Some(7)));
+        assert_eq!(cached(&users, 1, "bob"), Some(None), "a name with no user is kept too");
+        assert_eq!(cached(&users, 2, "ann"), None, "another application's ann is its own");
+
+        // Heard: a user of application 1 was written on another host.
+        users.changed(1);
+        assert_eq!(cached(&users, 1, "ann"), None);
+        // A read begun before that write is not kept.
+        users.keep(generation, 1, "ann", ann());
+        assert_eq!(cached(&users, 1, "ann"), None);
+
+        let generation = users.get(1, "ann").unwrap_err();
+        users.keep(generation, 1, "ann", ann());
+        users.changed_all();
+        assert_eq!(cached(&users, 1, "ann"), None, "a lost connection forgets everything");
+
+        // The cache time is the fallback: nothing outlives it.
+        users.hear_for(std::time::Duration::ZERO);
+        let generation = users.get(1, "ann").unwrap_err();
+        users.keep(generation, 1, "ann", ann());
+        assert_eq!(cached(&users, 1, "ann"), None);
+    }
+
+    #[test]
+    fn an_sqlite_store_keeps_users_until_it_writes_them() {
+        let users = UsersByName::new(Backend::Sqlite);
+        // No time limit: this process is the store's one writer.
+        users.hear_for(std::time::Duration::ZERO);
+        let generation = users.get(1, "ann").unwrap_err();
+        users.keep(generation, 1, "ann", ann());
+        assert_eq!(cached(&users, 1, "ann"), Some(Some(7)));
+        users.changed(1);
+        assert_eq!(cached(&users, 1, "ann"), None);
+    }
+}
