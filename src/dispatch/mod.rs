@@ -127,8 +127,11 @@ impl Inner {
         self.resolved.lock().remove(&application_id);
     }
 
+    /// Announcements may have been missed: nothing kept from the store is
+    /// trusted (resolved triggers, the store's users by name).
     fn forget_all(&self) {
         self.resolved.lock().clear();
+        self.store.heard_nothing_for_a_while();
     }
 }
 
@@ -142,14 +145,10 @@ async fn hear_changes(inner: std::sync::Weak<Inner>, mut listener: crate::store:
         match heard {
             Ok(crate::store::Heard::Changed(application_id)) => inner.forget(application_id),
             Ok(crate::store::Heard::UsersChanged(application_id)) => inner.store.heard_users_changed(application_id),
-            Ok(crate::store::Heard::Lost) => {
-                inner.forget_all();
-                inner.store.heard_nothing_for_a_while();
-            }
+            Ok(crate::store::Heard::Lost) => inner.forget_all(),
             Err(e) => {
                 tracing::warn!(error = %e, "not hearing other hosts' changes; retrying");
                 inner.forget_all();
-                inner.store.heard_nothing_for_a_while();
                 drop(inner);
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
