@@ -347,6 +347,50 @@ async fn a_repeated_idempotency_key_is_a_no_op() {
     .await;
 }
 
+/// Deliveries of one event racing each other (a platform retrying before
+/// its first try was answered) are stored once, whichever round or, on
+/// PostgreSQL, whichever of the accepting connections takes each: every
+/// delivery of a key answers with the one invocation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_deliveries_of_one_key_store_one_event() {
+    each_store(|app| async move {
+        let id = deploy(&app, NOTIFY, "async function handleEvent() { return 1 }").await;
+        let sends: Vec<_> = (0..48)
+            .map(|n| {
+                let app = app.clone();
+                tokio::spawn(async move {
+                    let response = app
+                        .http
+                        .post(app.url(&format!("/v1/triggers/{NOTIFY}")))
+                        .bearer_auth(&app.token)
+                        .header("Idempotency-Key", format!("burst-{}", n % 4))
+                        .json(&notification("ann"))
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(response.status(), StatusCode::ACCEPTED);
+                    let body: Value = response.json().await.unwrap();
+                    (n % 4, body["invocationIds"].clone())
+                })
+            })
+            .collect();
+        let mut by_key: std::collections::HashMap<i32, Value> = std::collections::HashMap::new();
+        for send in sends {
+            let (key, ids) = send.await.unwrap();
+            assert_eq!(ids.as_array().map(Vec::len), Some(1), "{ids}");
+            let first = by_key.entry(key).or_insert_with(|| ids.clone());
+            assert_eq!(*first, ids, "every delivery of burst-{key} answers with its one invocation");
+        }
+        let distinct: std::collections::HashSet<String> = by_key.values().map(Value::to_string).collect();
+        assert_eq!(distinct.len(), 4, "{by_key:?}");
+        invocations_when(&app, id, |all| all.len() == 4 && all.iter().all(|i| i["status"] == "SUCCEEDED")).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let (_, page) = app.get(&format!("/v1/functions/{id}/invocations")).await;
+        assert_eq!(page["page"]["totalElements"], 4, "{page}");
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_concurrent_events_are_all_recorded() {
     each_store(|app| async move {

@@ -269,6 +269,8 @@ pub struct Recorder {
     /// The SQLite writer's thread, unparked by a write that someone waits
     /// on, so that a round gathering records commits now.
     hurry: Option<std::thread::Thread>,
+    /// PostgreSQL: where accepted events are stored, beside the writer.
+    accept_lanes: Option<postgres::AcceptLanes>,
     ids: Arc<IdSource>,
     /// PostgreSQL: the session holding this host's id tag (see `IdSource`),
     /// until the recorder closes.
@@ -280,6 +282,8 @@ impl Recorder {
     pub async fn start(store: Store, metrics: crate::observe::Metrics) -> StoreResult<Recorder> {
         let (writes, inbox) = flume::unbounded();
         let (ids, host_tag_session) = ids::start(&store).await?;
+        let accept_lanes =
+            (store.backend() == Backend::Postgres).then(|| postgres::AcceptLanes::start(&store, &ids, &metrics));
         let hurry = match store.backend() {
             Backend::Sqlite => {
                 let path = store.sqlite_file().expect("an SQLite store has a file").to_path_buf();
@@ -298,7 +302,7 @@ impl Recorder {
                 None
             }
         };
-        Ok(Recorder { writes, hurry, ids, host_tag: host_tag_session })
+        Ok(Recorder { writes, hurry, accept_lanes, ids, host_tag: host_tag_session })
     }
 
     pub fn next_id(&self) -> i64 {
@@ -338,6 +342,9 @@ impl Recorder {
 
     /// Hands over an event to store; its `reply` answers after the commit.
     pub fn enqueue(&self, enqueue: Enqueue) {
+        if let Some(lanes) = &self.accept_lanes {
+            return lanes.enqueue(enqueue);
+        }
         if let Err(flume::SendError(Write::Enqueue(e))) = self.writes.send(Write::Enqueue(enqueue)) {
             let _ = e.reply.send(Err("the server is shutting down".into()));
         }
@@ -353,6 +360,9 @@ impl Recorder {
 
     /// Waits until everything handed over so far is committed.
     pub async fn flush(&self) {
+        if let Some(lanes) = &self.accept_lanes {
+            lanes.settled().await;
+        }
         let (done, wait) = oneshot::channel();
         if self.writes.send(Write::Flush(done)).is_ok() {
             let _ = wait.await;
@@ -362,6 +372,9 @@ impl Recorder {
     /// Writes everything handed over so far and stops the writer (before
     /// the store closes); later writes are refused.
     pub async fn close(&self) {
+        if let Some(lanes) = &self.accept_lanes {
+            lanes.close().await;
+        }
         let (done, wait) = oneshot::channel();
         if self.writes.send(Write::Close(done)).is_ok() {
             let _ = wait.await;
