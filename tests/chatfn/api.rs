@@ -268,19 +268,10 @@ async fn bad_requests_are_named() {
 
         let (_, function) =
             app.post("/v1/runtimes/nodejs/functions", json!({"type": "user.sent.message", "name": "Big"})).await;
-        let huge = "x".repeat(3 * 1024 * 1024);
-        // Its own client: the server answers 413 before reading the whole
-        // body and closes that connection.
-        let res = reqwest::Client::new()
-            .post(app.url(&format!("/v1/functions/{}/versions", function["id"])))
-            .bearer_auth(&app.token)
-            .header("Content-Type", "application/json")
-            .body(json!({"handlerScript": huge}).to_string())
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
-        assert_eq!(res.json::<Value>().await.unwrap()["error"], "PayloadTooLargeError");
+        let huge = json!({"handlerScript": "x".repeat(3 * 1024 * 1024)}).to_string();
+        let (head, body) = too_large_upload(&app, &format!("/v1/functions/{}/versions", function["id"]), &huge).await;
+        assert!(head.starts_with("HTTP/1.1 413"), "{head}");
+        assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["error"], "PayloadTooLargeError", "{body}");
 
         let res = app.http.delete(app.url("/v1/runtimes/nodejs")).bearer_auth(&app.token).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
@@ -290,6 +281,41 @@ async fn bad_requests_are_named() {
         assert_eq!(status, StatusCode::BAD_REQUEST, "{error}");
     })
     .await;
+}
+
+/// POSTs `body` over a connection of its own and reads the answer while
+/// still writing: the server answers 413 before reading a body over the
+/// limit and closes the connection, so a client that only reads once it
+/// has written everything (reqwest) may instead fail on a broken pipe.
+/// Returns the status line and headers, and the body.
+async fn too_large_upload(app: &TestApp, path: &str, body: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let (mut read, mut write) = stream.into_split();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nhost: {addr}\r\nauthorization: Bearer {}\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        app.token,
+        body.len()
+    );
+    // The write fails once the server has closed: that is expected.
+    let writing = tokio::spawn(async move { write.write_all(request.as_bytes()).await.is_ok() });
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        match read.read(&mut chunk).await {
+            Ok(0) => break,
+            Ok(n) => answer.extend_from_slice(&chunk[..n]),
+            // A reset after the answer arrived.
+            Err(_) if !answer.is_empty() => break,
+            Err(e) => panic!("no answer to an upload over the limit: {e}"),
+        }
+    }
+    let _ = writing.await;
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n").expect("a status line and headers");
+    (head.to_string(), body.to_string())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
