@@ -117,7 +117,7 @@ pub struct ClaimedJob {
     pub invocation_id: i64,
 }
 
-/// Claim due jobs (a write: it goes through the writer like every other).
+/// Claim due jobs (a write: on SQLite it goes through the writer like every other).
 pub struct Claim {
     /// Applications to give a share first (those with pending work).
     pub applications: Vec<i64>,
@@ -269,8 +269,9 @@ pub struct Recorder {
     /// The SQLite writer's thread, unparked by a write that someone waits
     /// on, so that a round gathering records commits now.
     hurry: Option<std::thread::Thread>,
-    /// PostgreSQL: where accepted events are stored, beside the writer.
-    accept_lanes: Option<postgres::AcceptLanes>,
+    /// PostgreSQL: where accepted events are stored and jobs claimed,
+    /// beside the writer of records.
+    lanes: Option<postgres::Lanes>,
     ids: Arc<IdSource>,
     /// PostgreSQL: the session holding this host's id tag (see `IdSource`),
     /// until the recorder closes.
@@ -282,8 +283,7 @@ impl Recorder {
     pub async fn start(store: Store, metrics: crate::observe::Metrics) -> StoreResult<Recorder> {
         let (writes, inbox) = flume::unbounded();
         let (ids, host_tag_session) = ids::start(&store).await?;
-        let accept_lanes =
-            (store.backend() == Backend::Postgres).then(|| postgres::AcceptLanes::start(&store, &ids, &metrics));
+        let lanes = (store.backend() == Backend::Postgres).then(|| postgres::Lanes::start(&store, &ids, &metrics));
         let hurry = match store.backend() {
             Backend::Sqlite => {
                 let path = store.sqlite_file().expect("an SQLite store has a file").to_path_buf();
@@ -302,7 +302,7 @@ impl Recorder {
                 None
             }
         };
-        Ok(Recorder { writes, hurry, accept_lanes, ids, host_tag: host_tag_session })
+        Ok(Recorder { writes, hurry, lanes, ids, host_tag: host_tag_session })
     }
 
     pub fn next_id(&self) -> i64 {
@@ -325,10 +325,16 @@ impl Recorder {
         lease_until: i64,
     ) -> StoreResult<Vec<ClaimedJob>> {
         let (reply, rows) = oneshot::channel();
-        if self.writes.send(Write::Claim(Claim { applications, limit, per_application, lease_until, reply })).is_err() {
-            return Ok(Vec::new());
+        let claim = Claim { applications, limit, per_application, lease_until, reply };
+        match &self.lanes {
+            Some(lanes) => lanes.claim(claim),
+            None => {
+                if self.writes.send(Write::Claim(claim)).is_err() {
+                    return Ok(Vec::new());
+                }
+                self.hurry();
+            }
         }
-        self.hurry();
         rows.await.unwrap_or_else(|_| Ok(Vec::new())).map_err(StoreError::Unavailable)
     }
 
@@ -342,7 +348,7 @@ impl Recorder {
 
     /// Hands over an event to store; its `reply` answers after the commit.
     pub fn enqueue(&self, enqueue: Enqueue) {
-        if let Some(lanes) = &self.accept_lanes {
+        if let Some(lanes) = &self.lanes {
             return lanes.enqueue(enqueue);
         }
         if let Err(flume::SendError(Write::Enqueue(e))) = self.writes.send(Write::Enqueue(enqueue)) {
@@ -360,7 +366,7 @@ impl Recorder {
 
     /// Waits until everything handed over so far is committed.
     pub async fn flush(&self) {
-        if let Some(lanes) = &self.accept_lanes {
+        if let Some(lanes) = &self.lanes {
             lanes.settled().await;
         }
         let (done, wait) = oneshot::channel();
@@ -372,7 +378,7 @@ impl Recorder {
     /// Writes everything handed over so far and stops the writer (before
     /// the store closes); later writes are refused.
     pub async fn close(&self) {
-        if let Some(lanes) = &self.accept_lanes {
+        if let Some(lanes) = &self.lanes {
             lanes.close().await;
         }
         let (done, wait) = oneshot::channel();

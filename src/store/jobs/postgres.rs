@@ -11,9 +11,9 @@ use super::sql::{self, values};
 use super::{describe, one_by_one, records_only, Claim, ClaimedJob, Enqueue, Round, Stored, Write, MAX_ROUND};
 use crate::store::{now_millis, Store};
 
-/// Rounds of accepted events committing at once, each on a connection of
-/// its own from the pool.
-const ACCEPT_LANES: usize = 4;
+/// Rounds of accepted events and claims written at once, each on a
+/// connection of its own from the pool.
+const LANES: usize = 4;
 
 /// How long the writer keeps its connection with nothing to write.
 const IDLE_RELEASE: std::time::Duration = std::time::Duration::from_millis(100);
@@ -68,7 +68,7 @@ pub async fn write_rounds(
         let mut round = Round::new(std::iter::once(first).chain(inbox.try_iter().take(MAX_ROUND - 1)));
         let spans = round.write_spans();
         let (started, writes) = (std::time::Instant::now(), round.writes());
-        // Accepted events go to the `AcceptLanes`, not here (none come).
+        // Accepted events and claims go to the `Lanes`, not here (none come).
         if !round.enqueues.is_empty() {
             accept(&mut conn, std::mem::take(&mut round.enqueues), &ids).await;
         }
@@ -80,11 +80,7 @@ pub async fn write_rounds(
             let _ = conn.reset_on(extended);
         }
         for c in std::mem::take(&mut round.claims) {
-            let jobs = match conn.get().await {
-                Ok(connection) => claim(connection, &c).await,
-                Err(e) => Err(e),
-            };
-            let _ = c.reply.send(conn.reset_on(jobs).map_err(|e| e.to_string()));
+            claim_and_answer(&mut conn, c).await;
         }
         if round.has_records() {
             match keep_committing(&mut conn, &round).await {
@@ -115,25 +111,34 @@ pub async fn write_rounds(
     }
 }
 
-/// Accepted events, committed beside the writer: on PostgreSQL each commit
-/// waits for the server's fsync, and a writer that stored events between
-/// its claims and records (rounds of 9 ms under load) accepted a quarter
-/// of what it accepted with the queue idle. `ACCEPT_LANES` tasks take
-/// what has queued up as one round each, on connections of their own.
+/// The writes someone waits on, accepted events and claims, written beside
+/// the writer of records: on PostgreSQL each commit waits for the server's
+/// fsync, and a writer that stored events and claimed jobs between its
+/// rounds of records (9 ms each under load) accepted a quarter of what it
+/// accepted with the queue idle. `LANES` tasks take what has queued up as
+/// one round each, on connections of their own. Neither needs the records'
+/// order: an event's records come after it is answered, and a claim takes
+/// only rows still due (`SKIP LOCKED`).
 #[derive(Clone)]
-pub(super) struct AcceptLanes {
-    /// `None` stops a lane (`close`).
-    to: flume::Sender<Option<Enqueue>>,
+pub(super) struct Lanes {
+    to: flume::Sender<Lane>,
     /// Events handed over and not yet answered, and a notice when that
     /// falls to none.
     unanswered: Arc<(std::sync::atomic::AtomicUsize, tokio::sync::Notify)>,
 }
 
-impl AcceptLanes {
-    pub(super) fn start(store: &Store, ids: &Arc<IdSource>, metrics: &crate::observe::Metrics) -> AcceptLanes {
+enum Lane {
+    Enqueue(Enqueue),
+    Claim(Claim),
+    /// Stops a lane (`close`).
+    Stop,
+}
+
+impl Lanes {
+    pub(super) fn start(store: &Store, ids: &Arc<IdSource>, metrics: &crate::observe::Metrics) -> Lanes {
         let (to, inbox) = flume::unbounded();
-        let lanes = AcceptLanes { to, unanswered: Arc::default() };
-        for _ in 0..ACCEPT_LANES {
+        let lanes = Lanes { to, unanswered: Arc::default() };
+        for _ in 0..LANES {
             tokio::spawn(lanes.clone().run(store.clone(), inbox.clone(), ids.clone(), metrics.clone()));
         }
         lanes
@@ -141,10 +146,16 @@ impl AcceptLanes {
 
     pub(super) fn enqueue(&self, enqueue: Enqueue) {
         self.unanswered.0.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-        if let Err(flume::SendError(Some(e))) = self.to.send(Some(enqueue)) {
+        if let Err(flume::SendError(Lane::Enqueue(e))) = self.to.send(Lane::Enqueue(enqueue)) {
             self.answered(1);
             let _ = e.reply.send(Err("the server is shutting down".into()));
         }
+    }
+
+    /// Once stopped, a claim's reply is dropped: its caller takes that as
+    /// nothing claimed.
+    pub(super) fn claim(&self, claim: Claim) {
+        let _ = self.to.send(Lane::Claim(claim));
     }
 
     fn answered(&self, events: usize) {
@@ -169,39 +180,55 @@ impl AcceptLanes {
     /// events are refused.
     pub(super) async fn close(&self) {
         self.settled().await;
-        for _ in 0..ACCEPT_LANES {
-            let _ = self.to.send(None);
+        for _ in 0..LANES {
+            let _ = self.to.send(Lane::Stop);
         }
     }
 
     async fn run(
         self,
         store: Store,
-        inbox: flume::Receiver<Option<Enqueue>>,
+        inbox: flume::Receiver<Lane>,
         ids: Arc<IdSource>,
         metrics: crate::observe::Metrics,
     ) {
         let mut conn = Connection { store, held: None };
         loop {
-            let Ok(Some(first)) = conn.next(&inbox).await else { break };
+            let first = match conn.next(&inbox).await {
+                Ok(Lane::Stop) | Err(_) => break,
+                Ok(first) => first,
+            };
             // A stop taken here belongs to another lane: passed on.
-            let mut round = vec![first];
-            let mut stops = 0;
-            for next in inbox.try_iter().take(MAX_ROUND - 1) {
+            let (mut enqueues, mut claims, mut stops) = (Vec::new(), Vec::new(), 0);
+            for next in std::iter::once(first).chain(inbox.try_iter().take(MAX_ROUND - 1)) {
                 match next {
-                    Some(e) => round.push(e),
-                    None => stops += 1,
+                    Lane::Enqueue(e) => enqueues.push(e),
+                    Lane::Claim(c) => claims.push(c),
+                    Lane::Stop => stops += 1,
                 }
             }
-            let (events, started) = (round.len(), std::time::Instant::now());
-            accept(&mut conn, round, &ids).await;
-            metrics.recorder_round(events, started.elapsed());
-            self.answered(events);
+            if !enqueues.is_empty() {
+                let (events, started) = (enqueues.len(), std::time::Instant::now());
+                accept(&mut conn, enqueues, &ids).await;
+                metrics.recorder_round(events, started.elapsed());
+                self.answered(events);
+            }
+            for c in claims {
+                claim_and_answer(&mut conn, c).await;
+            }
             for _ in 0..stops {
-                let _ = self.to.send(None);
+                let _ = self.to.send(Lane::Stop);
             }
         }
     }
+}
+
+async fn claim_and_answer(conn: &mut Connection, c: Claim) {
+    let jobs = match conn.get().await {
+        Ok(connection) => claim(connection, &c).await,
+        Err(e) => Err(e),
+    };
+    let _ = c.reply.send(conn.reset_on(jobs).map_err(|e| e.to_string()));
 }
 
 /// Stores a round's accepted events and answers them once committed; if
