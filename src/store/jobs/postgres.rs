@@ -223,6 +223,24 @@ impl Lanes {
     }
 }
 
+/// Stores one event. A keyed event that meets its key at the unique index
+/// was stored by another lane meanwhile, committed once this fails: the
+/// next try finds it and answers with it (a second lane's event with the
+/// key may have been in flight too, hence a few tries).
+async fn store_alone(conn: &mut Connection, e: &Enqueue, ids: &IdSource) -> Result<Stored, sqlx::Error> {
+    let mut tries = 0;
+    loop {
+        let committed = match conn.get().await {
+            Ok(c) => commit_enqueues(c, std::slice::from_ref(e), ids).await,
+            Err(err) => Err(err),
+        };
+        match conn.reset_on(committed) {
+            Err(err) if breaks_a_constraint(&err) && e.idempotency_key.is_some() && tries < LANES => tries += 1,
+            answer => return answer.map(|mut results| results.remove(0)),
+        }
+    }
+}
+
 async fn claim_and_answer(conn: &mut Connection, c: Claim) {
     let jobs = match conn.get().await {
         Ok(connection) => claim(connection, &c).await,
@@ -251,11 +269,7 @@ async fn accept(conn: &mut Connection, mut enqueues: Vec<Enqueue>, ids: &IdSourc
         Err(err) if breaks_a_constraint(&err) => {
             tracing::error!(error = %err, "storing accepted events failed; storing them one at a time");
             for e in enqueues {
-                let committed = match conn.get().await {
-                    Ok(c) => commit_enqueues(c, std::slice::from_ref(&e), ids).await,
-                    Err(err) => Err(err),
-                };
-                let answer = conn.reset_on(committed).map(|mut results| results.remove(0));
+                let answer = store_alone(conn, &e, ids).await;
                 let _ = e.reply.send(answer.map_err(|err| format!("the event could not be stored: {err}")));
             }
         }
