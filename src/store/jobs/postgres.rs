@@ -235,10 +235,22 @@ async fn store_alone(conn: &mut Connection, e: &Enqueue, ids: &IdSource) -> Resu
             Err(err) => Err(err),
         };
         match conn.reset_on(committed) {
-            Err(err) if breaks_a_constraint(&err) && e.idempotency_key.is_some() && tries < LANES => tries += 1,
+            Err(err)
+                if (breaks_a_constraint(&err) && e.idempotency_key.is_some() || lost_to_another_lane(&err))
+                    && tries < LANES =>
+            {
+                tries += 1
+            }
             answer => return answer.map(|mut results| results.remove(0)),
         }
     }
+}
+
+/// Two lanes storing keyed events in opposite orders wait on each other at
+/// the unique index, and the server aborts one (`deadlock_detected`): its
+/// events are stored again, one at a time, which cannot deadlock.
+fn lost_to_another_lane(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("40P01"))
 }
 
 async fn claim_and_answer(conn: &mut Connection, c: Claim) {
@@ -265,8 +277,9 @@ async fn accept(conn: &mut Connection, mut enqueues: Vec<Enqueue>, ids: &IdSourc
         // One event at fault (its function deleted meanwhile, or its
         // idempotency key stored by another lane at the same moment) must
         // not refuse the others: each on its own, which then finds the
-        // other lane's event by its key.
-        Err(err) if breaks_a_constraint(&err) => {
+        // other lane's event by its key. So too after a deadlock with
+        // another lane.
+        Err(err) if breaks_a_constraint(&err) || lost_to_another_lane(&err) => {
             tracing::error!(error = %err, "storing accepted events failed; storing them one at a time");
             for e in enqueues {
                 let answer = store_alone(conn, &e, ids).await;
