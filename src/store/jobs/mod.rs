@@ -12,7 +12,9 @@
 //! Two writers share this interface. On SQLite (one host) a thread owns its
 //! own connection and commits each round in one transaction, with nothing
 //! handed between threads per statement. On PostgreSQL (hosts sharing the
-//! store) a task writes each round through the pool in multi-row statements.
+//! store) a task writes each round through the pool in multi-row statements,
+//! and accepted events and claims, which someone waits on, go instead to
+//! lanes of their own beside it (`postgres::Lanes`).
 
 mod ids;
 mod postgres;
@@ -298,7 +300,7 @@ impl Recorder {
                 Some(writer.thread().clone())
             }
             Backend::Postgres => {
-                tokio::spawn(postgres::write_rounds(store, inbox, ids.clone(), metrics));
+                tokio::spawn(postgres::write_rounds(store, inbox, metrics));
                 None
             }
         };

@@ -1,5 +1,6 @@
-//! The PostgreSQL writer: a task writing each round through the pool, in
-//! multi-row statements (each statement is a round trip to the server).
+//! The PostgreSQL writer: a task writing each round of records through the
+//! pool, in multi-row statements (each statement is a round trip to the
+//! server), and the lanes that store accepted events and claim jobs.
 //! Claims take rows only if they are still due when updated, so hosts
 //! sharing the store never run one job twice at once.
 
@@ -27,13 +28,6 @@ struct Connection {
 }
 
 impl Connection {
-    async fn get(&mut self) -> Result<&mut sqlx::AnyConnection, sqlx::Error> {
-        if self.held.is_none() {
-            self.held = Some(self.store.pool().acquire().await?);
-        }
-        Ok(&mut **self.held.as_mut().expect("acquired above"))
-    }
-
     /// The next message; idle for a moment, the connection is given back
     /// first (the store cannot close while it is held).
     async fn next<T>(&mut self, inbox: &flume::Receiver<T>) -> Result<T, flume::RecvError> {
@@ -46,21 +40,24 @@ impl Connection {
         }
     }
 
-    /// After a failure the connection may be broken: take a fresh one next time.
-    fn reset_on<T>(&mut self, result: Result<T, sqlx::Error>) -> Result<T, sqlx::Error> {
-        if result.is_err() {
+    /// Runs `write` on the connection (taken from the pool if need be);
+    /// after a failure it may be broken, and the next write takes a fresh one.
+    async fn run<T>(
+        &mut self,
+        write: impl AsyncFnOnce(&mut sqlx::AnyConnection) -> Result<T, sqlx::Error>,
+    ) -> Result<T, sqlx::Error> {
+        if self.held.is_none() {
+            self.held = Some(self.store.pool().acquire().await?);
+        }
+        let done = write(&mut **self.held.as_mut().expect("acquired above")).await;
+        if done.is_err() {
             self.held = None;
         }
-        result
+        done
     }
 }
 
-pub async fn write_rounds(
-    store: Store,
-    inbox: flume::Receiver<Write>,
-    ids: Arc<IdSource>,
-    metrics: crate::observe::Metrics,
-) {
+pub async fn write_rounds(store: Store, inbox: flume::Receiver<Write>, metrics: crate::observe::Metrics) {
     let mut conn = Connection { store, held: None };
     loop {
         let first = conn.next(&inbox).await;
@@ -68,19 +65,10 @@ pub async fn write_rounds(
         let mut round = Round::new(std::iter::once(first).chain(inbox.try_iter().take(MAX_ROUND - 1)));
         let spans = round.write_spans();
         let (started, writes) = (std::time::Instant::now(), round.writes());
-        // Accepted events and claims go to the `Lanes`, not here (none come).
-        if !round.enqueues.is_empty() {
-            accept(&mut conn, std::mem::take(&mut round.enqueues), &ids).await;
-        }
+        // The recorder hands accepted events and claims to the `Lanes`.
+        debug_assert!(round.enqueues.is_empty() && round.claims.is_empty());
         for (job_id, until) in std::mem::take(&mut round.extends) {
-            let extended = match conn.get().await {
-                Ok(c) => sqlx::query(sql::EXTEND_LEASE).bind(until).bind(job_id).execute(c).await.map(drop),
-                Err(e) => Err(e),
-            };
-            let _ = conn.reset_on(extended);
-        }
-        for c in std::mem::take(&mut round.claims) {
-            claim_and_answer(&mut conn, c).await;
+            let _ = conn.run(async |c| sqlx::query(sql::EXTEND_LEASE).bind(until).bind(job_id).execute(c).await).await;
         }
         if round.has_records() {
             match keep_committing(&mut conn, &round).await {
@@ -230,11 +218,7 @@ impl Lanes {
 async fn store_alone(conn: &mut Connection, e: &Enqueue, ids: &IdSource) -> Result<Stored, sqlx::Error> {
     let mut tries = 0;
     loop {
-        let committed = match conn.get().await {
-            Ok(c) => commit_enqueues(c, std::slice::from_ref(e), ids).await,
-            Err(err) => Err(err),
-        };
-        match conn.reset_on(committed) {
+        match conn.run(async |c| commit_enqueues(c, std::slice::from_ref(e), ids).await).await {
             Err(err)
                 if (breaks_a_constraint(&err) && e.idempotency_key.is_some() || lost_to_another_lane(&err))
                     && tries < LANES =>
@@ -254,21 +238,14 @@ fn lost_to_another_lane(e: &sqlx::Error) -> bool {
 }
 
 async fn claim_and_answer(conn: &mut Connection, c: Claim) {
-    let jobs = match conn.get().await {
-        Ok(connection) => claim(connection, &c).await,
-        Err(e) => Err(e),
-    };
-    let _ = c.reply.send(conn.reset_on(jobs).map_err(|e| e.to_string()));
+    let jobs = conn.run(async |connection| claim(connection, &c).await).await;
+    let _ = c.reply.send(jobs.map_err(|e| e.to_string()));
 }
 
 /// Stores a round's accepted events and answers them once committed; if
 /// that fails they are refused (the platform retries), not held.
 async fn accept(conn: &mut Connection, mut enqueues: Vec<Enqueue>, ids: &IdSource) {
-    let committed = match conn.get().await {
-        Ok(c) => commit_enqueues(c, &enqueues, ids).await,
-        Err(e) => Err(e),
-    };
-    match conn.reset_on(committed) {
+    match conn.run(async |c| commit_enqueues(c, &enqueues, ids).await).await {
         Ok(results) => {
             for (e, result) in enqueues.drain(..).zip(results) {
                 let _ = e.reply.send(Ok(result));
@@ -301,11 +278,7 @@ async fn accept(conn: &mut Connection, mut enqueues: Vec<Enqueue>, ids: &IdSourc
 async fn keep_committing(conn: &mut Connection, round: &Round) -> Result<(), sqlx::Error> {
     let mut delay = std::time::Duration::from_millis(50);
     loop {
-        let committed = match conn.get().await {
-            Ok(c) => commit(c, round).await,
-            Err(e) => Err(e),
-        };
-        match conn.reset_on(committed) {
+        match conn.run(async |c| commit(c, round).await).await {
             Ok(()) => return Ok(()),
             Err(e) if breaks_a_constraint(&e) || matches!(e, sqlx::Error::PoolClosed) => return Err(e),
             Err(e) => {
