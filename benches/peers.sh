@@ -6,6 +6,9 @@
 # each in turn over loopback; prints req/s, p50, p99 and the ratios.
 #   bash benches/peers.sh [seconds] [connections] [rounds]
 # Needs wrk, node, npm, curl and a release build (CHATFN_BIN to choose one).
+# SERVE_ARGS adds flags to `chatfn serve`; INLINE=1 also runs a second chatfn
+# with `--inline-invocations on` in each round ("chatfn-in"), which measured
+# slower on some machines of this kind and faster on others.
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${1:-5}
@@ -30,46 +33,70 @@ wait_for() {
 node peers/node-server.mjs 18301 & pids+=($!)
 peers/node_modules/.bin/deno run --allow-net --quiet peers/deno-server.mjs 18302 & pids+=($!)
 peers/node_modules/.bin/workerd serve peers/workerd.capnp --socket-addr http=127.0.0.1:18303 >"$dir/workerd.log" 2>&1 & pids+=($!)
-CHATFN_CLIENT_ID=bench CHATFN_CLIENT_SECRET=bench-secret-0 CHATFN_TRIGGER_RATE=0 \
-  "$bin" serve --listen 127.0.0.1:18304 --database-url "sqlite://$dir/bench.db" --npm-cache-dir "$dir/packages" \
-  ${SERVE_ARGS:-} >"$dir/serve.log" 2>&1 & pids+=($!)
-
-chatfn=http://127.0.0.1:18304
-for _ in $(seq 200); do curl -fs -o /dev/null "$chatfn/healthz" && break; sleep 0.05; done
-token=$(curl -fs -u bench:bench-secret-0 -d grant_type=client_credentials "$chatfn/oauth/token" | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
-api() { curl -fs -H "authorization: Bearer $token" -H 'content-type: application/json' "$@"; }
-id=$(api -d '{"type":"user.attempted.start_session","name":"bench"}' "$chatfn/v1/runtimes/nodejs/functions" | sed 's/^{"id":\([0-9]*\).*/\1/')
-api -d '{"handlerScript":"async function handleEvent(event: any) { return { ok: true, user: event.username } }"}' \
-  "$chatfn/v1/functions/$id/versions" >/dev/null
-
-cat >"$dir/post.lua" <<LUA
+# A chatfn server on port $1 with its own store (flags after it), the
+# handler deployed; prints its bearer token.
+start_chatfn() {
+  local port=$1 base=http://127.0.0.1:$1
+  shift
+  CHATFN_CLIENT_ID=bench CHATFN_CLIENT_SECRET=bench-secret-0 CHATFN_TRIGGER_RATE=0 \
+    "$bin" serve --listen 127.0.0.1:$port --database-url "sqlite://$dir/bench-$port.db" \
+    --npm-cache-dir "$dir/packages-$port" "$@" >"$dir/serve-$port.log" 2>&1 &
+  echo $! >"$dir/pid-$port"
+  for _ in $(seq 200); do curl -fs -o /dev/null "$base/healthz" && break; sleep 0.05; done
+  local token id
+  token=$(curl -fs -u bench:bench-secret-0 -d grant_type=client_credentials "$base/oauth/token" | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
+  api() { curl -fs -H "authorization: Bearer $token" -H 'content-type: application/json' "$@"; }
+  id=$(api -d '{"type":"user.attempted.start_session","name":"bench"}' "$base/v1/runtimes/nodejs/functions" | sed 's/^{"id":\([0-9]*\).*/\1/')
+  api -d '{"handlerScript":"async function handleEvent(event: any) { return { ok: true, user: event.username } }"}' \
+    "$base/v1/functions/$id/versions" >/dev/null
+  echo "$token"
+}
+# wrk's script for a server: the request, with that server's token.
+post_lua() {
+  cat >"$dir/post-$1.lua" <<LUA
 wrk.method = "POST"
 wrk.headers["content-type"] = "application/json"
-wrk.headers["authorization"] = "Bearer $token"
+wrk.headers["authorization"] = "Bearer $2"
 wrk.body = '$body'
 LUA
+}
+
+names=(node deno workerd chatfn)
 declare -A url=(
   [node]=http://127.0.0.1:18301/
   [deno]=http://127.0.0.1:18302/
   [workerd]=http://127.0.0.1:18303/
-  [chatfn]=$chatfn/v1/triggers/user.attempted.start_session
+  [chatfn]=http://127.0.0.1:18304/v1/triggers/user.attempted.start_session
 )
-for name in node deno workerd chatfn; do wait_for "${url[$name]}"; done
+# shellcheck disable=SC2086
+token=$(start_chatfn 18304 ${SERVE_ARGS:-}); pids+=("$(cat "$dir/pid-18304")")
+for name in node deno workerd; do post_lua "$name" "$token"; done
+post_lua chatfn "$token"
+if [ -n "${INLINE:-}" ]; then
+  # shellcheck disable=SC2086
+  inline_token=$(start_chatfn 18305 ${SERVE_ARGS:-} --inline-invocations on); pids+=("$(cat "$dir/pid-18305")")
+  post_lua chatfn-in "$inline_token"
+  url[chatfn-in]=http://127.0.0.1:18305/v1/triggers/user.attempted.start_session
+  names+=(chatfn-in)
+fi
+for name in "${names[@]}"; do token=$(grep -o 'Bearer [^"]*' "$dir/post-$name.lua" | cut -c8-) wait_for "${url[$name]}"; done
 
 declare -A rps
 echo "wrk -t$threads -c$connections -d${seconds}s, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"
-printf '%-8s %12s %10s %10s\n' server req/s p50 p99
+printf '%-9s %12s %10s %10s\n' server req/s p50 p99
 for round in $(seq "$rounds"); do
-  for name in node deno workerd chatfn; do
-    wrk -t"$threads" -c"$connections" -d1s -s "$dir/post.lua" "${url[$name]}" >/dev/null
-    out=$(wrk -t"$threads" -c"$connections" -d"${seconds}s" --latency -s "$dir/post.lua" "${url[$name]}")
+  for name in "${names[@]}"; do
+    wrk -t"$threads" -c"$connections" -d1s -s "$dir/post-$name.lua" "${url[$name]}" >/dev/null
+    out=$(wrk -t"$threads" -c"$connections" -d"${seconds}s" --latency -s "$dir/post-$name.lua" "${url[$name]}")
     if echo "$out" | grep -q 'Non-2xx'; then echo "$name answered errors:"; echo "$out"; exit 1; fi
     r=$(echo "$out" | awk '/Requests\/sec/ {print $2}')
     p50=$(echo "$out" | awk '$1 == "50%" {print $2}')
     p99=$(echo "$out" | awk '$1 == "99%" {print $2}')
     rps[$name]=$r
-    printf '%-8s %12s %10s %10s\n' "$name" "$r" "$p50" "$p99"
+    printf '%-9s %12s %10s %10s\n' "$name" "$r" "$p50" "$p99"
   done
-  awk -v c="${rps[chatfn]}" -v n="${rps[node]}" -v d="${rps[deno]}" -v w="${rps[workerd]}" \
-    'BEGIN { printf "chatfn/node %.2f   chatfn/workerd %.2f   chatfn/deno %.2f\n", c/n, c/w, c/d }'
+  for name in "${names[@]:3}"; do
+    awk -v s="$name" -v c="${rps[$name]}" -v n="${rps[node]}" -v d="${rps[deno]}" -v w="${rps[workerd]}" \
+      'BEGIN { printf "%s/node %.2f   %s/workerd %.2f   %s/deno %.2f\n", s, c/n, s, c/w, s, c/d }'
+  done
 done
