@@ -47,21 +47,15 @@ pub struct ServerConfig {
     pub serving: Serving,
 }
 
-/// How HTTP is served.
-#[derive(Debug, Clone, Copy)]
+/// How HTTP is served (by default: a thread per core, each handing its
+/// invocations to the runtime threads).
+#[derive(Debug, Clone, Copy, Default)]
 pub struct Serving {
     /// Threads that serve connections (`0`: one per core).
     pub threads: usize,
     /// Whether each keeps a warm runtime of its own and runs short
     /// invocations of its requests there (see `engine/inline.rs`).
     pub inline_invocations: bool,
-}
-
-impl Default for Serving {
-    fn default() -> Self {
-        // Off: measured slower on a 2-core virtual machine (see README).
-        Serving { threads: 0, inline_invocations: false }
-    }
 }
 
 impl ServerConfig {

@@ -506,7 +506,7 @@ pub(super) async fn post_message(
     }
     let sender = match &body.user {
         Some(reference) => {
-            let user = resolve_user(&state, tenant, "user", reference).await?;
+            let user = resolve_user(state, tenant, "user", reference).await?;
             if !state.store.is_channel_member(tenant.application_id, channel.id, user.id).await? {
                 return Err(ApiError::bad_request(format!(
                     "user {} is not a member of channel {}",
@@ -518,11 +518,11 @@ pub(super) async fn post_message(
         None => None,
     };
     let properties = properties_value(&properties_text("properties", body.properties)?);
-    let channel_resource = channel_json(&state, tenant, &channel).await?;
+    let channel_resource = channel_json(state, tenant, channel).await?;
     let mut draft = chat_events::Draft { body: body.body, properties };
     // A user's message passes the pre-send function first; a system message does not.
     if let (Some(user), true) = (&sender, state.dispatcher.platform_is_embedded()) {
-        draft = chat_events::moderate(&state, tenant, user, &channel_resource, draft).await?;
+        draft = chat_events::moderate(state, tenant, user, &channel_resource, draft).await?;
         if draft.body.is_empty() || draft.body.len() > MAX_MESSAGE_BYTES {
             return Err(ApiError::forbidden(
                 "MessageRejectedError",
@@ -541,8 +541,8 @@ pub(super) async fn post_message(
         body: draft.body,
         properties: properties_text("properties", Some(draft.properties))?,
     };
-    let message = chat_events::send(&state, tenant, &channel_resource, sender.as_ref(), new).await?;
-    Ok((StatusCode::CREATED, Json(message_json(&state, tenant, &message).await?)))
+    let message = chat_events::send(state, tenant, &channel_resource, sender.as_ref(), new).await?;
+    Ok((StatusCode::CREATED, Json(message_json(state, tenant, &message).await?)))
 }
 
 #[utoipa::path(get, path = "/v1/messages", tag = "Messages", params(PageQuery, ByCreation, MessageQuery), responses((status = 200, body = MessagePage, description = "A HAL page of messages, newest first")), security(("bearer" = [])))]

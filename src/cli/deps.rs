@@ -90,7 +90,7 @@ pub(super) async fn install_with_progress(client: &ApiClient, packages: &[String
     while !put.is_finished() {
         tokio::time::sleep(Duration::from_millis(150)).await;
         let progress =
-            http.get(format!("{base}/v1/runtimes/nodejs/dependencies/install")).bearer_auth(&token).send().await;
+            http.get(format!("{base}/v1/runtimes/nodejs/dependencies/install")).bearer_auth(token).send().await;
         let Ok(progress) = progress else { continue };
         if !progress.status().is_success() {
             continue;

@@ -184,7 +184,6 @@ pub async fn serve(args: ServeArgs) -> ExitCode {
                     .max_concurrency_per_app
                     .map_or(EngineConfig::default().max_concurrency_per_application, |n| n as usize),
             },
-            ..DispatchConfig::default()
         },
         queue: QueueConfig {
             max_pending_per_application: args.max_pending,

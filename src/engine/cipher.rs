@@ -237,7 +237,7 @@ impl Keystream {
     }
 }
 
-fn stream<'a>(state: &'a mut OpState, id: u32) -> Result<&'a mut CipherStream, JsErrorBox> {
+fn stream(state: &mut OpState, id: u32) -> Result<&mut CipherStream, JsErrorBox> {
     state.borrow_mut::<CipherStreams>().streams.get_mut(&id).ok_or_else(|| err("Unsupported state"))
 }
 
