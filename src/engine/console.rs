@@ -30,7 +30,13 @@ impl LogLevel {
 pub struct LogLine {
     pub level: LogLevel,
     pub message: String,
+    /// To the millisecond, as JavaScript's `Date` and the API's other times.
+    #[serde(serialize_with = "to_the_millisecond")]
     pub time: DateTime<Utc>,
+}
+
+fn to_the_millisecond<S: serde::Serializer>(time: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_str(&time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
 }
 
 /// Bounds on what one invocation may print.

@@ -10,6 +10,13 @@ use serde_json::value::RawValue;
 
 use super::{CompiledScript, EgressPolicy, Limits, LogLine, Packages, PlatformHandle};
 
+
+/// A duration in milliseconds, to the microsecond: what the log shows
+/// (`3.382`, not the float noise of `3.3815239999999998`).
+pub fn whole_microseconds_in_ms(duration: Duration) -> f64 {
+    duration.as_micros() as f64 / 1e3
+}
+
 /// An application's chat runtime, as the engine needs it.
 #[derive(Debug, Clone)]
 pub struct RuntimeSpec {
@@ -124,7 +131,7 @@ impl InvocationOutcome {
             result: None,
             error: Some(error),
             logs,
-            duration_ms: duration.as_secs_f64() * 1e3,
+            duration_ms: whole_microseconds_in_ms(duration),
             cold_start,
             ending,
         }

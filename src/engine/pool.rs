@@ -460,7 +460,7 @@ async fn run(
             }),
             error: None,
             logs,
-            duration_ms: duration.as_secs_f64() * 1e3,
+            duration_ms: super::invocation::whole_microseconds_in_ms(duration),
             cold_start: cold,
             ending: Ending::Returned,
         },

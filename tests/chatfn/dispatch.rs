@@ -66,6 +66,14 @@ async fn blocking_trigger_allows_and_records() {
         assert_eq!(invocation["versionNumber"], 1);
         assert_eq!(invocation["triggerType"], LOGIN);
         assert!(invocation["durationMs"].as_f64().unwrap() > 0.0);
+        // Times and durations as the API's others: a log line's time to the
+        // millisecond (`...T12:00:00.123Z`, as JavaScript's `Date`), a
+        // duration to the microsecond.
+        let time = invocation["logs"][0]["time"].as_str().unwrap();
+        let fraction = time.rsplit_once('.').map(|(_, f)| f);
+        assert!(fraction.is_some_and(|f| f.len() == 4 && f.ends_with('Z')), "{time}");
+        let micros = invocation["durationMs"].as_f64().unwrap() * 1e3;
+        assert!((micros - micros.round()).abs() < 1e-6, "{}", invocation["durationMs"]);
 
         let (status, denied) = app.post(&format!("/v1/triggers/{LOGIN}"), json!({"username": "mallory", "authParams": {"password": "guess"}})).await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{denied}");
