@@ -68,18 +68,21 @@ declare -A url=(
   [workerd]=http://127.0.0.1:18303/
   [chatfn]=http://127.0.0.1:18304/v1/triggers/user.attempted.start_session
 )
+# Each server's bearer token (the peers ignore it).
+declare -A token_of
 # shellcheck disable=SC2086
-token=$(start_chatfn 18304 ${SERVE_ARGS:-}); pids+=("$(cat "$dir/pid-18304")")
-for name in node deno workerd; do post_lua "$name" "$token"; done
-post_lua chatfn "$token"
+token_of[chatfn]=$(start_chatfn 18304 ${SERVE_ARGS:-}); pids+=("$(cat "$dir/pid-18304")")
+for name in node deno workerd; do token_of[$name]=${token_of[chatfn]}; done
 if [ -n "${INLINE:-}" ]; then
   # shellcheck disable=SC2086
-  inline_token=$(start_chatfn 18305 ${SERVE_ARGS:-} --inline-invocations on); pids+=("$(cat "$dir/pid-18305")")
-  post_lua chatfn-in "$inline_token"
+  token_of[chatfn-in]=$(start_chatfn 18305 ${SERVE_ARGS:-} --inline-invocations on); pids+=("$(cat "$dir/pid-18305")")
   url[chatfn-in]=http://127.0.0.1:18305/v1/triggers/user.attempted.start_session
   names+=(chatfn-in)
 fi
-for name in "${names[@]}"; do token=$(grep -o 'Bearer [^"]*' "$dir/post-$name.lua" | cut -c8-) wait_for "${url[$name]}"; done
+for name in "${names[@]}"; do
+  post_lua "$name" "${token_of[$name]}"
+  token=${token_of[$name]} wait_for "${url[$name]}"
+done
 
 declare -A rps
 echo "wrk -t$threads -c$connections -d${seconds}s, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ)"

@@ -10,7 +10,6 @@ use serde_json::value::RawValue;
 
 use super::{CompiledScript, EgressPolicy, Limits, LogLine, Packages, PlatformHandle};
 
-
 /// A duration in milliseconds, to the microsecond: what the log shows
 /// (`3.382`, not the float noise of `3.3815239999999998`).
 pub fn whole_microseconds_in_ms(duration: Duration) -> f64 {
