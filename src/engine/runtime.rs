@@ -29,6 +29,12 @@ const SEAL_SCRIPT: &str = r#"(() => {
   delete globalThis.__chatfnHost;
   delete globalThis.__bootstrap;
   delete globalThis.Deno;
+  // No WebAssembly: V8 reserves its memories itself, outside both the heap
+  // limit and the runtime's ArrayBuffer allocator, and counts them nowhere an
+  // embedder can read (V8 15 has no flag to leave the API out), so a script
+  // could grow and hold gigabytes. Packages that feature-detect it fall back
+  // to their JavaScript.
+  delete globalThis.WebAssembly;
   return host;
 })()"#;
 
