@@ -27,6 +27,7 @@
     ObjectPrototypeIsPrototypeOf,
     PromisePrototypeThen,
     PromiseReject,
+    ReflectConstruct,
     SafeMap,
     SafeSet,
     StringPrototypeIncludes,
@@ -389,6 +390,45 @@
   defineGlobal("process", process);
   defineGlobal("global", globalThis);
 
+  // A resizable ArrayBuffer or growable SharedArrayBuffer (`maxByteLength`)
+  // takes its memory from V8's page allocator, not from the runtime's
+  // ArrayBuffer allocator, so the buffer budget never saw it: one invocation
+  // resized and touched 1.4 GB of them in 3 s. Fixed-length buffers (Node's
+  // Buffer and the packages' own) are built as before. The options are read
+  // once and never handed on, so a getter cannot answer the check and V8
+  // differently.
+  const fixedLengthOnly = (Original, name) => {
+    const Constructor = new Proxy(Original, {
+      construct(target, args, newTarget) {
+        const options = args[1];
+        if (options !== null && (typeof options === "object" || typeof options === "function")) {
+          if (options.maxByteLength !== undefined) {
+            const error = new TypeError(
+              `${name} with maxByteLength (resizable) is not available in chat functions: ` +
+                "its memory is outside the runtime's limits",
+            );
+            error.code = "ERR_CHATFN_UNAVAILABLE";
+            throw error;
+          }
+        }
+        return ReflectConstruct(target, [args[0]], newTarget);
+      },
+    });
+    ObjectDefineProperty(Original.prototype, "constructor", {
+      value: Constructor,
+      writable: true,
+      enumerable: false,
+      configurable: true,
+    });
+    defineGlobal(name, Constructor);
+  };
+  fixedLengthOnly(ArrayBuffer, "ArrayBuffer");
+  // V8 adds SharedArrayBuffer to each context it starts from the snapshot,
+  // so the host seals it there (`fixedLengthSharedBuffers`).
+  const fixedLengthSharedBuffers = () => {
+    if (typeof SharedArrayBuffer === "function") fixedLengthOnly(SharedArrayBuffer, "SharedArrayBuffer");
+  };
+
   // A rejected promise nobody awaits is logged, not fatal: it must not fail
   // an unrelated invocation or take down the warm runtime.
   // Its stack shows the author's frames only, as an invocation's error does.
@@ -530,7 +570,7 @@
   // `defineGlobal` is for the capability scripts that follow this one.
   globalThis.__chatfnHost = {
     setEnv, runInit, exposeExports, load, registerModule, invokeSettling, takeFailure, useContextFactory, useRequire,
-    defineGlobal,
+    defineGlobal, fixedLengthSharedBuffers,
     useConsoleFormat, counted,
   };
 })(globalThis);

@@ -35,6 +35,7 @@ const SEAL_SCRIPT: &str = r#"(() => {
   // could grow and hold gigabytes. Packages that feature-detect it fall back
   // to their JavaScript.
   delete globalThis.WebAssembly;
+  host.fixedLengthSharedBuffers();
   return host;
 })()"#;
 

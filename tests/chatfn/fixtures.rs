@@ -39,6 +39,7 @@ fixture_tests!(
     infinite_loop,
     heap_bomb,
     buffer_bomb,
+    resizable_buffers,
     deep_recursion,
     log_flood,
     undefined_result,
