@@ -40,6 +40,7 @@ fixture_tests!(
     heap_bomb,
     buffer_bomb,
     resizable_buffers,
+    encoded_bomb,
     deep_recursion,
     log_flood,
     undefined_result,
