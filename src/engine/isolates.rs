@@ -125,6 +125,7 @@ struct Spawner {
 fn spawner() -> &'static Spawner {
     static SPAWNER: OnceLock<Spawner> = OnceLock::new();
     SPAWNER.get_or_init(|| {
+        super::icu_memory::install();
         JsRuntime::init_platform(None);
         let (tx, rx) = mpsc::channel::<(String, SpawnJob)>();
         std::thread::Builder::new()

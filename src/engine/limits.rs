@@ -143,6 +143,8 @@ pub struct Guard {
     /// A buffer check was asked of the isolate and has not run yet (an
     /// isolate that awaits runs none): ask once, not every tick.
     buffer_check_asked: AtomicBool,
+    /// What ICU holds for this thread's runtime (its `Intl` objects).
+    icu_bytes: &'static std::sync::atomic::AtomicUsize,
 }
 
 /// Kept in each runtime's isolate, so that the buffer check that
@@ -160,8 +162,11 @@ unsafe extern "C" fn check_buffers(mut isolate: v8::UnsafeRawIsolatePtr, _data: 
     guard.buffer_check_asked.store(false, Ordering::Release);
     let Some(budget) = guard.buffer_budget() else { return };
     // V8's figure counts garbage not collected yet: a runtime over budget is
-    // collected first and judged on what it still holds.
-    let held = |isolate: &mut v8::Isolate| isolate.get_heap_statistics().external_memory();
+    // collected first and judged on what it still holds. ICU's memory (its
+    // `Intl` objects) is outside V8's heap too, and counted with it.
+    let icu = guard.icu_bytes;
+    let held =
+        |isolate: &mut v8::Isolate| isolate.get_heap_statistics().external_memory() + icu.load(Ordering::Relaxed);
     if held(isolate) > budget {
         isolate.low_memory_notification();
         if held(isolate) > budget {
@@ -182,6 +187,7 @@ impl Guard {
             cpu_clock: clock,
             tripped: AtomicU8::new(0),
             buffer_check_asked: AtomicBool::new(false),
+            icu_bytes: super::icu_memory::count_this_thread(),
         });
         watchdog().guards.lock().push(Arc::downgrade(&guard));
         guard

@@ -15,6 +15,7 @@ mod egress;
 mod errors;
 pub mod fetch;
 mod fs;
+mod icu_memory;
 mod inline;
 mod invocation;
 mod isolates;

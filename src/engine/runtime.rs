@@ -382,7 +382,7 @@ pub(crate) fn trip_error(trip: Trip, limits: &Limits) -> InvocationError {
         Trip::Buffers => InvocationError {
             name: "OutOfMemoryError".into(),
             message: format!(
-                "The runtime exceeded its ArrayBuffer memory limit of {} MB",
+                "The runtime exceeded its limit of {} MB for memory outside the JavaScript heap (ArrayBuffers, Intl objects)",
                 limits.buffer_bytes / (1024 * 1024)
             ),
             stack: None,

@@ -41,6 +41,7 @@ fixture_tests!(
     buffer_bomb,
     resizable_buffers,
     encoded_bomb,
+    intl_bomb,
     deep_recursion,
     log_flood,
     undefined_result,
