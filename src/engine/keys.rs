@@ -9,7 +9,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use deno_core::{op2, ToJsBuffer};
+use deno_core::{op2, OpState, ToJsBuffer};
 use deno_error::JsErrorBox;
 use pkcs8::der::asn1::BitStringRef;
 use pkcs8::der::{Decode, Encode};
@@ -872,9 +872,48 @@ pub fn op_chatfn_hkdf(
     Ok(out.into())
 }
 
+/// PBKDF2 iterations between two looks at whether the invocation was stopped.
+const PBKDF2_STEP: u32 = 50_000;
+
+/// PBKDF2 (RFC 8018) with `M` as its PRF, asking `stopped` every
+/// `PBKDF2_STEP` iterations: a large count must not hold the runtime's thread
+/// past its time limit (10M iterations of SHA-512 had taken 6 s, the
+/// watchdog's termination waiting for the op to end). `false` when stopped.
+/// (The `pbkdf2` crate cannot be asked between iterations; its output is
+/// this one's oracle in the tests.)
+fn pbkdf2_until_stopped<M: hmac::Mac + hmac::digest::KeyInit + Clone>(
+    password: &[u8],
+    salt: &[u8],
+    iterations: u32,
+    out: &mut [u8],
+    stopped: impl Fn() -> bool,
+) -> bool {
+    let prf = <M as hmac::Mac>::new_from_slice(password).expect("HMAC takes a key of any length");
+    let size = <M as hmac::digest::OutputSizeUser>::output_size();
+    for (index, block) in out.chunks_mut(size).enumerate() {
+        let mut mac = prf.clone();
+        mac.update(salt);
+        mac.update(&(index as u32 + 1).to_be_bytes());
+        let mut u = mac.finalize().into_bytes();
+        let mut t = u.clone();
+        for n in 1..iterations {
+            if n % PBKDF2_STEP == 0 && stopped() {
+                return false;
+            }
+            let mut mac = prf.clone();
+            mac.update(&u);
+            u = mac.finalize().into_bytes();
+            t.iter_mut().zip(&u).for_each(|(t, u)| *t ^= u);
+        }
+        block.copy_from_slice(&t[..block.len()]);
+    }
+    true
+}
+
 #[op2]
 #[serde]
 pub fn op_chatfn_pbkdf2(
+    state: &mut OpState,
     #[string] hash: &str,
     #[buffer] password: &[u8],
     #[buffer] salt: &[u8],
@@ -887,7 +926,12 @@ pub fn op_chatfn_pbkdf2(
         )));
     }
     let mut out = vec![0u8; length as usize];
-    with_hash!(hash, H => { pbkdf2::pbkdf2_hmac::<H>(password, salt, iterations.max(1), &mut out); Ok::<(), JsErrorBox>(()) })?;
+    let guard = state.try_borrow::<std::sync::Arc<super::limits::Guard>>().cloned();
+    let stopped = || guard.as_ref().is_some_and(|guard| guard.tripped().is_some());
+    let done = with_hash!(hash, H => Ok::<bool, JsErrorBox>(pbkdf2_until_stopped::<hmac::Hmac<H>>(password, salt, iterations.max(1), &mut out, stopped)))?;
+    if !done {
+        return Err(err("pbkdf2 was stopped: the invocation reached a limit"));
+    }
     Ok(out.into())
 }
 
@@ -940,4 +984,51 @@ deno_core::extension!(
 /// in `js-runtime/node/`, compiled when first required).
 pub(super) fn extension() -> deno_core::Extension {
     chatfn_keys::init()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The stoppable PBKDF2 gives the `pbkdf2` crate's output: each hash,
+    /// counts across a step, lengths within, at and across one block, and
+    /// RFC 6070's first vector.
+    #[test]
+    fn pbkdf2_in_steps_matches_the_pbkdf2_crate() {
+        let never = || false;
+        let cases = ["sha1", "sha256", "sha512"].into_iter().flat_map(|hash| {
+            [1, 2, 1000].into_iter().flat_map(move |n| [1, 20, 32, 64, 100].map(|length| (hash, n, length)))
+        });
+        // Past a step (a look at `stopped`), over two blocks.
+        for (hash, iterations, length) in cases.chain([("sha256", PBKDF2_STEP + 3, 40)]) {
+            let mut ours = vec![0u8; length];
+            let mut theirs = vec![0u8; length];
+            let done = with_hash!(hash, H => {
+                pbkdf2::pbkdf2_hmac::<H>(b"password", b"NaCl", iterations, &mut theirs);
+                Ok::<bool, JsErrorBox>(pbkdf2_until_stopped::<hmac::Hmac<H>>(b"password", b"NaCl", iterations, &mut ours, never))
+            })
+            .unwrap();
+            assert!(done);
+            assert_eq!(ours, theirs, "{hash}, {iterations} iterations, {length} bytes");
+        }
+        let mut rfc = [0u8; 20];
+        assert!(pbkdf2_until_stopped::<hmac::Hmac<sha1::Sha1>>(b"password", b"salt", 1, &mut rfc, never));
+        assert_eq!(rfc.to_vec(), hex_decode("0c60c80f961f0e71f3a9b524af6012062fe037a6"));
+    }
+
+    #[test]
+    fn pbkdf2_in_steps_stops_when_asked_at_a_step() {
+        let asked = std::cell::Cell::new(0);
+        let stopped = || {
+            asked.set(asked.get() + 1);
+            asked.get() == 2
+        };
+        let mut out = [0u8; 32];
+        assert!(!pbkdf2_until_stopped::<hmac::Hmac<sha2::Sha256>>(b"pw", b"salt", 10_000_000, &mut out, stopped));
+        assert_eq!(asked.get(), 2, "asked once per step until told to stop");
+    }
+
+    fn hex_decode(hex: &str) -> Vec<u8> {
+        (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
+    }
 }

@@ -353,3 +353,35 @@ async fn an_unhandled_rejection_is_logged_in_its_own_invocation_with_the_authors
     let next = engine.invoke(request(&rt, &quiet, "{}")).await;
     assert!(next.logs.is_empty(), "{:?}", next.logs);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_pbkdf2_is_stopped_at_the_time_limit_not_when_it_would_end() {
+    let engine = engine();
+    let derive = |id: &str, iterations: u32| {
+        function(
+            "pbkdf2",
+            id,
+            1,
+            &format!(
+                "async function handleEvent() {{
+                   const crypto = require('crypto');
+                   const started = Date.now();
+                   crypto.pbkdf2Sync('pw', 'salt', {iterations}, 64, 'sha512');
+                   return Date.now() - started;
+                 }}"
+            ),
+        )
+    };
+    // A tenth of the work, unhindered, says how long the whole would take here.
+    let tenth = engine
+        .invoke(request(&runtime("pbkdf2", "1", None, &[], limits(60_000)), &derive("tenth", 1_000_000), "{}"))
+        .await;
+    let tenth_ms = payload(&tenth).as_f64().unwrap();
+
+    let limited = runtime("pbkdf2", "2", None, &[], limits(300));
+    let outcome = engine.invoke(request(&limited, &derive("whole", 10_000_000), "{}")).await;
+    assert_eq!(outcome.error.as_ref().map(|e| e.name.as_str()), Some("TimeoutError"), "{outcome:?}");
+    // Stopped at the limit, not after the ten tenths (ratios, not seconds).
+    let took_ms = outcome.duration_ms;
+    assert!(took_ms < 300.0 + 5.0 * tenth_ms, "took {took_ms} ms; a tenth of the work took {tenth_ms} ms");
+}
