@@ -2,7 +2,10 @@
 //! (flate2) and brotli (the `brotli` crate) as streaming codecs that the
 //! JavaScript side feeds chunk by chunk. Input is fed in small slices and
 //! the output checked after each, so a decompression bomb stops at the
-//! output cap instead of filling the host's memory.
+//! output cap instead of filling the host's memory; and between slices the
+//! codec asks whether the invocation was stopped, so a slow compression
+//! (brotli's quality 11 on 100 MB had held its thread past two minutes on
+//! a 2 s limit) ends at the invocation's limits.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -86,12 +89,13 @@ impl Codec {
     }
 
     /// The slice of input fed at a time: small for decoders, whose output
-    /// is checked against the cap after each slice.
+    /// is checked against the cap after each slice; for encoders, small
+    /// enough that a stopped invocation is noticed soon.
     fn slice(&self) -> usize {
         match self {
             Codec::BrotliDecode(_) => 256,
             Codec::GzipDecode(_) | Codec::ZlibDecode(_) | Codec::RawDecode(_) | Codec::Detect(_) => 4096,
-            _ => usize::MAX,
+            _ => 64 * 1024,
         }
     }
 
@@ -201,6 +205,8 @@ pub fn op_chatfn_zlib_write(
     #[buffer] input: &[u8],
     flush: u32,
 ) -> Result<ToJsBuffer, ZlibError> {
+    let guard = state.try_borrow::<std::sync::Arc<super::limits::Guard>>().cloned();
+    let stopped = || guard.as_ref().is_some_and(|guard| guard.tripped().is_some());
     let streams = state.borrow_mut::<ZlibStreams>();
     let stream = streams.streams.get_mut(&id).ok_or_else(|| zlib_error("ERR_ZLIB_CLOSED", "zlib binding closed"))?;
     let too_large =
@@ -208,6 +214,10 @@ pub fn op_chatfn_zlib_write(
     let mut output = Vec::new();
     let step = stream.codec.slice().min(input.len().max(1));
     for piece in input.chunks(step) {
+        if stopped() {
+            streams.streams.remove(&id);
+            return Err(zlib_error("ERR_CHATFN_STOPPED", "zlib was stopped: the invocation reached a limit"));
+        }
         if let Err(e) = stream.codec.write(piece) {
             streams.streams.remove(&id);
             return Err(io_error(e));

@@ -374,14 +374,50 @@ async fn a_long_pbkdf2_is_stopped_at_the_time_limit_not_when_it_would_end() {
     };
     // A tenth of the work, unhindered, says how long the whole would take here.
     let tenth = engine
-        .invoke(request(&runtime("pbkdf2", "1", None, &[], limits(60_000)), &derive("tenth", 1_000_000), "{}"))
+        .invoke(request(&runtime("pbkdf2", "1", None, &[], limits(60_000)), &derive("tenth", 100_000), "{}"))
         .await;
     let tenth_ms = payload(&tenth).as_f64().unwrap();
 
     let limited = runtime("pbkdf2", "2", None, &[], limits(300));
-    let outcome = engine.invoke(request(&limited, &derive("whole", 10_000_000), "{}")).await;
+    let outcome = engine.invoke(request(&limited, &derive("whole", 1_000_000), "{}")).await;
     assert_eq!(outcome.error.as_ref().map(|e| e.name.as_str()), Some("TimeoutError"), "{outcome:?}");
     // Stopped at the limit, not after the ten tenths (ratios, not seconds).
     let took_ms = outcome.duration_ms;
     assert!(took_ms < 300.0 + 5.0 * tenth_ms, "took {took_ms} ms; a tenth of the work took {tenth_ms} ms");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_compression_is_stopped_at_the_time_limit_not_when_it_would_end() {
+    let engine = engine();
+    let compress = |id: &str, megabytes: u32| {
+        function(
+            "deflate",
+            id,
+            1,
+            &format!(
+                "async function handleEvent() {{
+                   const zlib = require('zlib');
+                   // Pseudo-random bytes (xorshift), which compress slowly.
+                   const data = Buffer.alloc({megabytes} << 20);
+                   let x = 2463534242;
+                   for (let i = 0; i < data.length; i++) {{ x ^= x << 13; x ^= x >>> 17; x ^= x << 5; data[i] = x; }}
+                   const started = Date.now();
+                   zlib.deflateSync(data, {{ level: 9 }});
+                   return Date.now() - started;
+                 }}"
+            ),
+        )
+    };
+    // A tenth of the work, unhindered, says how long the whole would take here.
+    // (Under the 64 MiB output cap: random bytes do not shrink.)
+    let tenth =
+        engine.invoke(request(&runtime("deflate", "1", None, &[], limits(60_000)), &compress("tenth", 6), "{}")).await;
+    let tenth_ms = payload(&tenth).as_f64().unwrap();
+
+    let limited = runtime("deflate", "2", None, &[], limits(600));
+    let outcome = engine.invoke(request(&limited, &compress("whole", 60), "{}")).await;
+    assert_eq!(outcome.error.as_ref().map(|e| e.name.as_str()), Some("TimeoutError"), "{outcome:?}");
+    // Stopped at the limit, not after the ten tenths (ratios, not seconds).
+    let took_ms = outcome.duration_ms;
+    assert!(took_ms < 600.0 + 3.0 * tenth_ms, "took {took_ms} ms; a tenth of the work took {tenth_ms} ms");
 }
