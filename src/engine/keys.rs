@@ -926,8 +926,7 @@ pub fn op_chatfn_pbkdf2(
         )));
     }
     let mut out = vec![0u8; length as usize];
-    let guard = state.try_borrow::<std::sync::Arc<super::limits::Guard>>().cloned();
-    let stopped = || guard.as_ref().is_some_and(|guard| guard.tripped().is_some());
+    let stopped = super::limits::invocation_stopped(state);
     let done = with_hash!(hash, H => Ok::<bool, JsErrorBox>(pbkdf2_until_stopped::<hmac::Hmac<H>>(password, salt, iterations.max(1), &mut out, stopped)))?;
     if !done {
         return Err(err("pbkdf2 was stopped: the invocation reached a limit"));

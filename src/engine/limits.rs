@@ -147,6 +147,13 @@ pub struct Guard {
     icu_bytes: &'static std::sync::atomic::AtomicUsize,
 }
 
+/// For a long op (pbkdf2, compression) to ask between its steps whether the
+/// watchdog stopped the invocation: termination waits for the op to end.
+pub fn invocation_stopped(state: &deno_core::OpState) -> impl Fn() -> bool {
+    let guard = state.try_borrow::<Arc<Guard>>().cloned();
+    move || guard.as_ref().is_some_and(|guard| guard.tripped().is_some())
+}
+
 /// Kept in each runtime's isolate, so that the buffer check that
 /// interrupts it finds its thread's guard.
 pub struct BufferWatch(pub Arc<Guard>);

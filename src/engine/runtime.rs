@@ -102,7 +102,7 @@ impl LiveRuntime {
         .map_err(|e| Failure::Internal(internal(format!("could not create a runtime: {e}"))))?;
         js.op_state().borrow_mut().put(super::modules::ModuleBinding(spec.packages.clone()));
         js.v8_isolate().set_slot(super::limits::BufferWatch(guard.clone()));
-        // Long ops (pbkdf2) ask it whether the invocation was stopped.
+        // Long ops ask it whether the invocation was stopped (`invocation_stopped`).
         js.op_state().borrow_mut().put(guard.clone());
         let isolate = js.v8_isolate().thread_safe_handle();
         {

@@ -205,8 +205,7 @@ pub fn op_chatfn_zlib_write(
     #[buffer] input: &[u8],
     flush: u32,
 ) -> Result<ToJsBuffer, ZlibError> {
-    let guard = state.try_borrow::<std::sync::Arc<super::limits::Guard>>().cloned();
-    let stopped = || guard.as_ref().is_some_and(|guard| guard.tripped().is_some());
+    let stopped = super::limits::invocation_stopped(state);
     let streams = state.borrow_mut::<ZlibStreams>();
     let stream = streams.streams.get_mut(&id).ok_or_else(|| zlib_error("ERR_ZLIB_CLOSED", "zlib binding closed"))?;
     let too_large =

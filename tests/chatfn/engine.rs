@@ -354,70 +354,52 @@ async fn an_unhandled_rejection_is_logged_in_its_own_invocation_with_the_authors
     assert!(next.logs.is_empty(), "{:?}", next.logs);
 }
 
+/// A handler doing `work(size)` (which returns the milliseconds it took) is
+/// stopped at `limit_ms`, not when the work would end: a tenth of the work,
+/// unhindered, says how long the whole would take here, and the stopped run
+/// must take less than `limit_ms + slack` tenths (ratios, not seconds).
+async fn assert_stopped_at_the_limit(app: &str, work: impl Fn(u32) -> String, tenth: u32, limit_ms: u64, slack: f64) {
+    let engine = engine();
+    let handler =
+        |id: &str, size: u32| function(app, id, 1, &format!("async function handleEvent() {{ {} }}", work(size)));
+    let unhindered = runtime(app, "1", None, &[], limits(60_000));
+    let tenth_ms =
+        payload(&engine.invoke(request(&unhindered, &handler("tenth", tenth), "{}")).await).as_f64().unwrap();
+
+    let limited = runtime(app, "2", None, &[], limits(limit_ms));
+    let outcome = engine.invoke(request(&limited, &handler("whole", tenth * 10), "{}")).await;
+    assert_eq!(outcome.error.as_ref().map(|e| e.name.as_str()), Some("TimeoutError"), "{outcome:?}");
+    let took_ms = outcome.duration_ms;
+    assert!(took_ms < limit_ms as f64 + slack * tenth_ms, "took {took_ms} ms; a tenth of the work took {tenth_ms} ms");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_pbkdf2_is_stopped_at_the_time_limit_not_when_it_would_end() {
-    let engine = engine();
-    let derive = |id: &str, iterations: u32| {
-        function(
-            "pbkdf2",
-            id,
-            1,
-            &format!(
-                "async function handleEvent() {{
-                   const crypto = require('crypto');
-                   const started = Date.now();
-                   crypto.pbkdf2Sync('pw', 'salt', {iterations}, 64, 'sha512');
-                   return Date.now() - started;
-                 }}"
-            ),
+    let derive = |iterations: u32| {
+        format!(
+            "const crypto = require('crypto');
+             const started = Date.now();
+             crypto.pbkdf2Sync('pw', 'salt', {iterations}, 64, 'sha512');
+             return Date.now() - started;"
         )
     };
-    // A tenth of the work, unhindered, says how long the whole would take here.
-    let tenth = engine
-        .invoke(request(&runtime("pbkdf2", "1", None, &[], limits(60_000)), &derive("tenth", 100_000), "{}"))
-        .await;
-    let tenth_ms = payload(&tenth).as_f64().unwrap();
-
-    let limited = runtime("pbkdf2", "2", None, &[], limits(300));
-    let outcome = engine.invoke(request(&limited, &derive("whole", 1_000_000), "{}")).await;
-    assert_eq!(outcome.error.as_ref().map(|e| e.name.as_str()), Some("TimeoutError"), "{outcome:?}");
-    // Stopped at the limit, not after the ten tenths (ratios, not seconds).
-    let took_ms = outcome.duration_ms;
-    assert!(took_ms < 300.0 + 5.0 * tenth_ms, "took {took_ms} ms; a tenth of the work took {tenth_ms} ms");
+    assert_stopped_at_the_limit("pbkdf2", derive, 100_000, 300, 5.0).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_long_compression_is_stopped_at_the_time_limit_not_when_it_would_end() {
-    let engine = engine();
-    let compress = |id: &str, megabytes: u32| {
-        function(
-            "deflate",
-            id,
-            1,
-            &format!(
-                "async function handleEvent() {{
-                   const zlib = require('zlib');
-                   // Pseudo-random bytes (xorshift), which compress slowly.
-                   const data = Buffer.alloc({megabytes} << 20);
-                   let x = 2463534242;
-                   for (let i = 0; i < data.length; i++) {{ x ^= x << 13; x ^= x >>> 17; x ^= x << 5; data[i] = x; }}
-                   const started = Date.now();
-                   zlib.deflateSync(data, {{ level: 9 }});
-                   return Date.now() - started;
-                 }}"
-            ),
+    // Pseudo-random bytes (xorshift), which compress slowly and do not
+    // shrink: the whole stays under the 64 MiB output cap.
+    let compress = |megabytes: u32| {
+        format!(
+            "const zlib = require('zlib');
+             const data = Buffer.alloc({megabytes} << 20);
+             let x = 2463534242;
+             for (let i = 0; i < data.length; i++) {{ x ^= x << 13; x ^= x >>> 17; x ^= x << 5; data[i] = x; }}
+             const started = Date.now();
+             zlib.deflateSync(data, {{ level: 9 }});
+             return Date.now() - started;"
         )
     };
-    // A tenth of the work, unhindered, says how long the whole would take here.
-    // (Under the 64 MiB output cap: random bytes do not shrink.)
-    let tenth =
-        engine.invoke(request(&runtime("deflate", "1", None, &[], limits(60_000)), &compress("tenth", 6), "{}")).await;
-    let tenth_ms = payload(&tenth).as_f64().unwrap();
-
-    let limited = runtime("deflate", "2", None, &[], limits(600));
-    let outcome = engine.invoke(request(&limited, &compress("whole", 60), "{}")).await;
-    assert_eq!(outcome.error.as_ref().map(|e| e.name.as_str()), Some("TimeoutError"), "{outcome:?}");
-    // Stopped at the limit, not after the ten tenths (ratios, not seconds).
-    let took_ms = outcome.duration_ms;
-    assert!(took_ms < 600.0 + 3.0 * tenth_ms, "took {took_ms} ms; a tenth of the work took {tenth_ms} ms");
+    assert_stopped_at_the_limit("deflate", compress, 6, 600, 3.0).await;
 }
